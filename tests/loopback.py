@@ -1,0 +1,186 @@
+"""Real servers on 127.0.0.1 for tests: a website, a webhook receiver and an SMTP sink.
+
+Every server binds port 0 and reports its URL, so tests never collide and never leave loopback.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Request:
+    """One request a loopback server received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering
+
+
+Handler = Callable[[Request], Response]
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
+        pass
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        request = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        owner = self.server.owner
+        with owner.lock:
+            owner.requests.append(request)
+        response = owner.respond(request)
+        if response.delay:
+            time.sleep(response.delay)
+        self.send_response(response.status)
+        headers = {"Content-Length": str(len(response.body)), **response.headers}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_HEAD = do_PUT = _serve
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: LoopbackHTTPServer
+
+
+class LoopbackHTTPServer:
+    """A threaded HTTP server on 127.0.0.1 with routes that tests can change while it runs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.requests: list[Request] = []
+        self.routes: dict[str, Handler] = {}
+        self._server = _Server(("127.0.0.1", 0), _RequestHandler)
+        self._server.owner = self
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> LoopbackHTTPServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def route(self, path: str, handler: Handler) -> None:
+        with self.lock:
+            self.routes[path] = handler
+
+    def add(self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8",
+            status: int = 200, headers: dict[str, str] | None = None) -> None:
+        """Serve a fixed body at `path`."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        fixed = Response(status, data, {"Content-Type": content_type, **(headers or {})})
+        self.route(path, lambda _request: fixed)
+
+    def respond(self, request: Request) -> Response:
+        path = request.path.split("?", 1)[0]
+        with self.lock:
+            handler = self.routes.get(request.path) or self.routes.get(path)
+        if handler is None:
+            return Response(404, b"not found", {"Content-Type": "text/plain"})
+        return handler(request)
+
+    def requests_to(self, path: str) -> list[Request]:
+        with self.lock:
+            return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+
+
+class WebhookReceiver(LoopbackHTTPServer):
+    """Accepts POSTs at any path; answers with scripted statuses first, then 200.
+
+    `script([500, 429])` makes the next two calls fail; `retry_after` adds that header to 429s.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._script: list[int] = []
+        self._outcomes: list[bool] = []
+        self.retry_after: str | None = None
+
+    def script(self, statuses: list[int]) -> None:
+        with self.lock:
+            self._script = list(statuses)
+
+    @property
+    def received(self) -> list[Request]:
+        """The POSTs that were answered 2xx (what a real receiver would have accepted)."""
+        with self.lock:
+            return [r for r, ok in zip(self.requests, self._outcomes, strict=False) if ok]
+
+    def respond(self, request: Request) -> Response:
+        with self.lock:
+            status = self._script.pop(0) if self._script else 200
+            self._outcomes.append(200 <= status < 300)
+        headers = {"Content-Type": "text/plain"}
+        if status == 429 and self.retry_after is not None:
+            headers["Retry-After"] = self.retry_after
+        return Response(status, b"ok" if status < 300 else b"error", headers)
+
+
+class SMTPSink:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
+
+    def __init__(self, *, auth_required: bool = False) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Message] = []
+        self.envelopes: list[tuple[str, list[str]]] = []
+        sink = self
+
+        class _Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                sink.messages.append(message_from_bytes(envelope.content))
+                return "250 Message accepted for delivery"
+
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=0)
+
+    def __enter__(self) -> SMTPSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+    @property
+    def port(self) -> int:
+        return int(self._controller.server.sockets[0].getsockname()[1])
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"

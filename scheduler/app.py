@@ -1,0 +1,139 @@
+"""The daemon process: logging, the reactor and its loop, signals, config reload.
+
+Layering as in Celery beat: `service.Service` runs jobs, this module owns the process around it, and
+`cli` parses options. Signal handlers only set an event; the main coroutine waits on it.
+
+- SIGTERM / SIGINT: stop scheduling, finish in-flight work (bounded), flush the outbox, exit 0.
+- SIGHUP, or a change of the config file's modification time: re-validate and swap the config
+  between jobs. An invalid edit is logged and the last good config keeps running.
+
+Settings read: `Config.log_level`, the config file's path (for reload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from crawler import install_asyncio_reactor
+from crawler.errors import NewswatchError
+from scheduler.config import Config, load_config
+
+logger = logging.getLogger(__name__)
+
+RELOAD_POLL_SECONDS = 2.0
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, fmt: str = "text") -> None:
+    """Set up the root logger once, for the `newswatch` entry point only (packages never do)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Scrapy is chatty at INFO (stats dumps per crawl); keep its warnings and errors.
+    for noisy in ("scrapy", "twisted", "apscheduler.executors", "apscheduler.scheduler", "trafilatura",
+                  "htmldate", "charset_normalizer"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+class Daemon:
+    """Runs a Service until a stop signal, reloading its config on SIGHUP or file change."""
+
+    def __init__(self, config: Config, stop_timeout: float = 30.0) -> None:
+        self.config = config
+        self.stop_timeout = stop_timeout
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._mtime = _mtime(config.path)
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    async def main(self, loop: asyncio.AbstractEventLoop) -> None:
+        from scheduler.service import Service
+
+        service = Service(self.config, loop)
+        for signum, handler in ((signal.SIGTERM, self.request_stop), (signal.SIGINT, self.request_stop),
+                                (signal.SIGHUP, self.request_reload)):
+            loop.add_signal_handler(signum, handler)
+        service.start()
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=RELOAD_POLL_SECONDS)
+            except TimeoutError:
+                pass
+            mtime = _mtime(self.config.path)
+            if self._reload.is_set() or mtime != self._mtime:
+                self._reload.clear()
+                self._mtime = mtime
+                self._try_reload(service)
+        logger.info("stop requested: finishing in-flight work (at most %.0fs)", self.stop_timeout)
+        await service.stop(self.stop_timeout)
+
+    def _try_reload(self, service: Any) -> None:
+        try:
+            config = load_config(self.config.path)
+        except NewswatchError as exc:
+            logger.error("config reload rejected, the previous configuration keeps running:\n%s", exc)
+            return
+        self.config = config
+        service.apply_config(config)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def run_daemon(config: Config, stop_timeout: float = 30.0) -> int:
+    """Run the daemon in this process until SIGTERM/SIGINT. Returns the exit code.
+
+    Installs Scrapy's asyncio reactor first (nothing may import `twisted.internet.reactor` before),
+    then runs the reactor, whose loop also runs APScheduler.
+    """
+    loop = install_asyncio_reactor()
+    from twisted.internet import reactor
+
+    daemon = Daemon(config, stop_timeout)
+    outcome: dict[str, BaseException | None] = {"error": None}
+
+    async def main() -> None:
+        try:
+            await daemon.main(loop)
+        except BaseException as exc:  # reported below, after the reactor stops
+            outcome["error"] = exc
+        finally:
+            reactor.stop()  # type: ignore[attr-defined]
+
+    reactor.callWhenRunning(lambda: loop.create_task(main()))  # type: ignore[attr-defined]
+    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    if outcome["error"] is not None:
+        raise outcome["error"]
+    return 0

@@ -1,0 +1,388 @@
+"""The `newswatch` command line: each command parses options, calls one function, formats the result.
+
+Only this module turns exceptions into exit codes: 2 for an invalid configuration or usage, 1 for
+other expected failures (a delivery refused, an unknown source); unexpected errors keep their
+traceback. Every command takes `--config PATH` (default `./config.yaml`, or `$NEWSWATCH_CONFIG`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from alerts import DeliveryError, Document, WatchlistMatch, format_matches, retry_dead, send_test_alert
+from alerts.store import list_stories
+from crawler import extract_article, extract_file, open_store
+from crawler.errors import NewswatchError
+from scheduler.config import Config, ConfigError, load_config, parse_duration
+from scheduler.tasks import backtest, crawl_once, match_documents, status_report
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ConfigProblem(click.ClickException):
+    """An invalid configuration: exit code 2, like a usage error."""
+
+    exit_code = 2
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("config.yaml"), envvar="NEWSWATCH_CONFIG", show_default=True,
+        help="The configuration file.",
+    )(func)
+
+
+def _load(config_path: Path) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from None
+
+
+def _setup_logging(config: Config, fmt: str = "text", level: str | None = None) -> None:
+    from scheduler.app import configure_logging
+
+    configure_logging(level or config.log_level, fmt)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newswatch")
+def main() -> None:
+    """newswatch: watch news sources, match watchlists, alert Slack, webhooks and email.
+
+    \b
+    Example:
+      newswatch check-config && newswatch run
+    """
+
+
+@main.command()
+@config_option
+@click.option("--once", is_flag=True, help="Crawl every source once, match, deliver, then exit.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines for people (text) or for log collectors (json).")
+@click.option("--stop-timeout", type=float, default=30.0, show_default=True,
+              help="Seconds SIGTERM waits for running crawls before abandoning them.")
+def run(config_path: Path, once: bool, log_format: str, stop_timeout: float) -> None:
+    """Run the daemon in the foreground until SIGTERM or Ctrl-C.
+
+    Edits of the config file (or SIGHUP) are picked up without a restart.
+
+    \b
+    Example:
+      newswatch run --config /etc/newswatch/config.yaml --log-format json
+    """
+    config = _load(config_path)
+    _setup_logging(config, log_format)
+    if once:
+        _print_once(crawl_once(config))
+        return
+    from scheduler.app import run_daemon
+
+    sys.exit(run_daemon(config, stop_timeout))
+
+
+@main.command()
+@config_option
+@click.option("--once", is_flag=True, required=True, help="Crawl once and exit (required).")
+@click.option("--source", "sources", multiple=True, metavar="NAME", help="Only this source (repeatable).")
+def crawl(config_path: Path, once: bool, sources: tuple[str, ...]) -> None:
+    """Crawl every source (or the named ones) once, match, deliver, and exit.
+
+    \b
+    Example:
+      newswatch crawl --once --source scmp-china
+    """
+    config = _load(config_path)
+    _setup_logging(config, level="WARNING")
+    try:
+        report = crawl_once(config, sources)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
+    _print_once(report)
+
+
+def _print_once(report: Any) -> None:
+    for crawl_report in report.crawls:
+        state = f"FAILED ({crawl_report.error_class}: {crawl_report.error})" if crawl_report.error_class else "ok"
+        click.echo(f"{crawl_report.source}: {crawl_report.new_articles} new articles, {state}")
+    m, d = report.matching, report.delivery
+    click.echo(f"matched {m.matched} of {m.articles} new articles; {m.alerts_enqueued} alerts queued")
+    click.echo(f"delivered {d.delivered} of {d.attempted} attempted ({d.failed} failed, {d.dead} dead)")
+
+
+def _read_documents_jsonl(stream: Any) -> Iterator[tuple[Any, Document]]:
+    for number, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise click.ClickException(f"line {number} of the input is not JSON: {exc}") from None
+        if not isinstance(item, dict):
+            raise click.ClickException(f"line {number}: expected an object with id, title, text")
+        yield item.get("id"), Document(title=str(item.get("title") or ""), lead=str(item.get("text") or ""))
+
+
+def _document_from_file(path: Path) -> Document:
+    raw = path.read_bytes()
+    looks_html = path.suffix.lower() in {".html", ".htm", ".gz"} or raw.lstrip()[:1] == b"<"
+    if looks_html:
+        if path.suffix.lower() == ".gz":
+            import gzip
+
+            raw = gzip.decompress(raw)
+        page = extract_article(raw, path.resolve().as_uri())
+        return Document(title=page.title, body=page.text)
+    return Document(title="", body=raw.decode("utf-8", errors="replace"))
+
+
+def _match_json(matches: list[WatchlistMatch]) -> dict[str, Any]:
+    return {
+        "watchlists": [m.watchlist for m in matches if m.matched],
+        "matches": [
+            {"watchlist": m.watchlist, "matched": m.matched, "score": round(m.score, 3),
+             "threshold": m.threshold, "rules": list(m.rules), "reason": m.reason,
+             "evidence": [{"rule": e.rule, "term": e.term, "entity": e.entity, "field": e.field,
+                           "sentence": e.sentence} for e in m.evidence]}
+            for m in matches
+        ],
+    }
+
+
+@main.command()
+@config_option
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--jsonl", "jsonl", type=click.File("r", encoding="utf-8"), default=None,
+              help="Read JSON Lines {id, title, text} from this file ('-' for stdin).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of an explanation.")
+def match(config_path: Path, file: Path | None, jsonl: Any, as_json: bool) -> None:
+    """Dry run: which watchlists match a story, and why. Nothing is stored or sent.
+
+    FILE is a text or HTML file (.html.gz too). With --jsonl, one JSON line is written per input:
+    {"id", "watchlists": [...], "matches": [...]}.
+
+    \b
+    Examples:
+      newswatch match story.html
+      newswatch match ../shared/seed/000_bd552f2eaf8b448e.txt --json
+      cat headlines.jsonl | newswatch match --jsonl -
+    """
+    if (file is None) == (jsonl is None):
+        raise click.UsageError("give either FILE or --jsonl PATH (or '-' for stdin)")
+    config = _load(config_path)
+    if jsonl is not None:
+        items = list(_read_documents_jsonl(jsonl))
+        for (item_id, _doc), matches in zip(items, match_documents(config, [d for _i, d in items]), strict=True):
+            click.echo(json.dumps({"id": item_id, **_match_json(matches)}, ensure_ascii=False))
+        return
+    assert file is not None
+    matches = next(iter(match_documents(config, [_document_from_file(file)])))
+    if as_json:
+        click.echo(json.dumps({"file": str(file), **_match_json(matches)}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_matches(matches))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--url", default=None, help="The page's URL (helps date and link resolution).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per file (the default is readable text).")
+def extract(files: tuple[Path, ...], url: str | None, as_json: bool) -> None:
+    """Extract title, text, date, authors and language from saved HTML pages (.html or .html.gz).
+
+    \b
+    Example:
+      newswatch extract page.html.gz --url https://example.com/a --json
+    """
+    for path in files:
+        result = extract_file(path, url)
+        if as_json:
+            click.echo(json.dumps(result, ensure_ascii=False))
+        else:
+            click.echo(f"== {path}\ntitle: {result['title']}\ndate: {result['date']}\n"
+                       f"authors: {', '.join(result['authors'] or [])}\nlanguage: {result['language']}\n\n"
+                       f"{result['text']}\n")
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path: Path) -> None:
+    """Validate the configuration and say what would run. Exit 2 when it is invalid.
+
+    \b
+    Example:
+      newswatch check-config --config config.yaml
+    """
+    config = _load(config_path)
+    click.echo(f"{config_path}: OK")
+    click.echo(f"  database: {config.database}")
+    click.echo(f"  sources: {len(config.sources)} ({', '.join(s.name for s in config.sources)})")
+    click.echo(f"  watchlists: {', '.join(w.name for w in config.watchlists) or 'none'}")
+    for name in config.targets:
+        click.echo(f"  target {name}: enabled")
+    for name, why in config.disabled_targets.items():
+        click.echo(f"  target {name}: disabled ({why})")
+
+
+@main.command("test-alert")
+@config_option
+@click.argument("target")
+def test_alert(config_path: Path, target: str) -> None:
+    """Send a test message to one target, to check its URL or SMTP settings.
+
+    \b
+    Example:
+      newswatch test-alert slack-analysts
+    """
+    config = _load(config_path)
+    if target not in config.targets:
+        why = config.disabled_targets.get(target)
+        known = ", ".join(sorted([*config.targets, *config.disabled_targets]))
+        raise click.ClickException(f"target {target!r} is disabled: {why}" if why
+                                   else f"no target named {target!r}; configured: {known}")
+    try:
+        send_test_alert(config.targets[target])
+    except DeliveryError as exc:
+        raise click.ClickException(f"test alert to {target} failed: {exc}") from None
+    click.echo(f"test alert sent to {target}")
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def status(config_path: Path, as_json: bool) -> None:
+    """Show each source's health, the outbox and the targets.
+
+    \b
+    Example:
+      newswatch status --json
+    """
+    report = status_report(_load(config_path))
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+        return
+    click.echo(f"database {report['database']} ({report['database_bytes'] / 1e6:.1f} MB, "
+               f"{report['articles']} articles)")
+    click.echo("sources:")
+    for source in report["sources"]:
+        if source.get("never_crawled"):
+            click.echo(f"  {source['name']:<28} never crawled")
+            continue
+        state = "ok" if not source.get("error_class") else f"{source['error_class']}: {source.get('error') or ''}"
+        click.echo(f"  {source['name']:<28} last success {source.get('last_success') or 'never'}; "
+                   f"failures in a row {source.get('consecutive_failures') or 0}; {state}")
+    click.echo("outbox:")
+    for target, counts in sorted(report["outbox"].items()):
+        click.echo(f"  {target:<28} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    click.echo("targets:")
+    for name, state in report["targets"].items():
+        click.echo(f"  {name:<28} {state}")
+
+
+@main.command()
+@config_option
+@click.option("--watchlist", required=True, help="The watchlist to try.")
+@click.option("--since", default="30d", show_default=True, help="Only articles newer than this (e.g. 7d).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per article it would alert on.")
+def backtest_command(config_path: Path, watchlist: str, since: str, as_json: bool) -> None:
+    """Run a watchlist over stored articles: what would it have alerted?
+
+    Edit config.yaml, then backtest before the edit goes live (the daemon reloads on save).
+
+    \b
+    Example:
+      newswatch backtest --watchlist arms-deals --since 7d
+    """
+    config = _load(config_path)
+    try:
+        window = timedelta(seconds=parse_duration(since))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    try:
+        hits = backtest(config, watchlist, window)
+    except KeyError as exc:
+        raise click.UsageError(str(exc.args[0])) from None
+    for article, verdict in hits:
+        if as_json:
+            click.echo(json.dumps({"id": article.id, "url": article.url, "title": article.title,
+                                   "score": verdict.score, "rules": list(verdict.rules)}, ensure_ascii=False))
+        else:
+            terms = ", ".join(sorted({e.term for e in verdict.evidence}))
+            click.echo(f"{verdict.score:6.2f}  {article.title}\n        {article.url}\n        {terms}")
+    if not as_json:
+        click.echo(f"{len(hits)} article(s) would have alerted on {watchlist}")
+
+
+main.add_command(backtest_command, "backtest")
+
+
+@main.command()
+@config_option
+@click.option("--limit", default=20, show_default=True, help="How many stories, newest first.")
+def stories(config_path: Path, limit: int) -> None:
+    """List the newest stories (groups of articles about one event) and their outlets.
+
+    \b
+    Example:
+      newswatch stories --limit 5
+    """
+    config = _load(config_path)
+    db = open_store(config.database)
+    try:
+        for story in list_stories(db, limit=limit):
+            click.echo(_format_story(story))
+    finally:
+        db.close()
+
+
+def _format_story(story: Any) -> str:
+    data = story if isinstance(story, dict) else getattr(story, "__dict__", {}) or {
+        name: getattr(story, name) for name in getattr(story, "__slots__", ())
+    }
+    title = data.get("title", "")
+    return f"{data.get('id', '?')}: {title} ({data.get('articles', data.get('article_count', '?'))} article(s))"
+
+
+@main.group("alerts")
+def alerts_group() -> None:
+    """Inspect and repair the alert outbox."""
+
+
+@alerts_group.command("retry")
+@config_option
+@click.option("--target", default=None, help="Only alerts for this target.")
+def alerts_retry(config_path: Path, target: str | None) -> None:
+    """Put dead-lettered alerts back in the queue; the daemon (or `crawl --once`) sends them.
+
+    \b
+    Example:
+      newswatch alerts retry --target slack-analysts
+    """
+    config = _load(config_path)
+    db = open_store(config.database)
+    try:
+        count = retry_dead(db, target)
+    finally:
+        db.close()
+    click.echo(f"{count} dead alert(s) queued again")
+
+
+def run_main() -> None:  # pragma: no cover - console-script shim for `python -m scheduler.cli`
+    try:
+        main()
+    except NewswatchError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run_main()

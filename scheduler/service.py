@@ -1,0 +1,243 @@
+"""The daemon's core: APScheduler jobs that crawl, match and deliver, on one asyncio loop.
+
+`Service` knows nothing about signals, logging set-up or pidfiles (that is `scheduler.app`); it only
+schedules and runs jobs, and stops cleanly when asked:
+
+- one crawl job per source, at its interval with jitter, `max_instances=1` (never two crawls of one
+  source at once) and `coalesce=True` (runs missed during a sleep or outage fold into one);
+- after each crawl, new articles are matched (one worker thread owns matching, so the alerts cursor
+  is never advanced twice at once) and the outbox is drained;
+- a delivery job drains the outbox on its own interval too, so retries happen without new articles.
+
+Crawls run in-process on the one long-lived Scrapy runner (a reactor cannot restart, scrapy#5026);
+blocking work (SQLite writes, requests, smtplib) runs in worker threads, never on the loop.
+
+Settings read: `Config.sources`, `.crawl`, `.delivery`, `.database`, `.watchlists`, `.targets`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from alerts import DeliveryReport, Matcher, ProcessReport, compile_matcher, deliver_due, process_new_articles
+from crawler import CrawlReport, crawl_source, make_runner, open_store
+from scheduler.config import Config
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_DELIVERY_JOB = "deliver-outbox"
+
+
+def _crawl_job_id(source_name: str) -> str:
+    return f"crawl:{source_name}"
+
+
+@dataclass
+class ServiceStats:
+    """Counters the daemon keeps for logs, `/metrics` and tests."""
+
+    crawls: int = 0
+    crawl_failures: int = 0
+    articles: int = 0
+    matched: int = 0
+    alerts_enqueued: int = 0
+    delivered: int = 0
+    delivery_failures: int = 0
+    last_crawl: dict[str, CrawlReport] = field(default_factory=dict)
+
+
+class Service:
+    """Schedules crawls, matching and delivery for one Config on the running asyncio loop."""
+
+    def __init__(self, config: Config, loop: asyncio.AbstractEventLoop) -> None:
+        self.config = config
+        self.loop = loop
+        self.stats = ServiceStats()
+        self.matcher: Matcher = compile_matcher(config.watchlists, config.gazetteer)
+        self.runner = make_runner(config.crawl)
+        # One thread owns matching (the alerts cursor), one owns delivery: no two writers race.
+        self._match_pool = ThreadPoolExecutor(1, thread_name_prefix="newswatch-match")
+        self._delivery_pool = ThreadPoolExecutor(1, thread_name_prefix="newswatch-deliver")
+        self._match_lock = asyncio.Lock()
+        self._delivery_lock = asyncio.Lock()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self.scheduler = AsyncIOScheduler(
+            event_loop=loop,
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        open_store(config.database).close()  # create the schema (and fail early on a bad path)
+
+    # -- scheduling -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Add every job and start the scheduler; the first crawls start within seconds."""
+        self._schedule_sources()
+        self.scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.config.delivery.every_seconds),
+                               id=_DELIVERY_JOB, name="deliver outbox", next_run_time=datetime.now(UTC))
+        self.scheduler.start()
+        logger.info("newswatch started: %d sources, %d watchlists, %d targets (%s disabled), database %s",
+                    len(self.config.sources), len(self.config.watchlists), len(self.config.targets),
+                    len(self.config.disabled_targets), self.config.database)
+
+    def _schedule_sources(self) -> None:
+        now = datetime.now(UTC)
+        for index, source in enumerate(self.config.sources):
+            jitter = max(1, min(30, source.every_seconds // 10))
+            self.scheduler.add_job(
+                self.crawl, IntervalTrigger(seconds=source.every_seconds, jitter=jitter),
+                args=[source.name], id=_crawl_job_id(source.name), name=f"crawl {source.name}",
+                # Stagger first runs so a cold start does not hit every site in the same second.
+                next_run_time=now + timedelta(seconds=min(index * 0.2, 10)), replace_existing=True,
+            )
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Job id -> its next run time (for status and tests)."""
+        return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
+
+    def apply_config(self, config: Config) -> None:
+        """Swap in a new, already validated config: reschedule sources, recompile watchlists.
+
+        Running jobs finish with the config they started with; the next ones use the new one.
+        """
+        matcher = compile_matcher(config.watchlists, config.gazetteer)
+        old_sources = {s.name: s for s in self.config.sources}
+        new_sources = {s.name: s for s in config.sources}
+        self.config, self.matcher = config, matcher
+        for name in old_sources.keys() - new_sources.keys():
+            self.scheduler.remove_job(_crawl_job_id(name))
+            logger.info("source %s removed: no longer crawled", name)
+        now = datetime.now(UTC)
+        for name, source in new_sources.items():
+            if old_sources.get(name) == source:
+                continue
+            jitter = max(1, min(30, source.every_seconds // 10))
+            self.scheduler.add_job(self.crawl, IntervalTrigger(seconds=source.every_seconds, jitter=jitter),
+                                   args=[name], id=_crawl_job_id(name), name=f"crawl {name}",
+                                   next_run_time=now, replace_existing=True)
+            logger.info("source %s %s: crawling every %ds", name,
+                        "changed" if name in old_sources else "added", source.every_seconds)
+        self.scheduler.reschedule_job(_DELIVERY_JOB, trigger=IntervalTrigger(seconds=config.delivery.every_seconds))
+        logger.info("configuration reloaded: %d sources, %d watchlists", len(config.sources), len(config.watchlists))
+
+    # -- jobs -------------------------------------------------------------------------------
+    async def crawl(self, source_name: str) -> None:
+        """Crawl one source, then match what is new and deliver. Never raises (a job must not die)."""
+        if self._stopping:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            try:
+                source = self.config.source(source_name)
+            except KeyError:
+                return  # removed by a reload while this run was queued
+            report = await crawl_source(self.runner, source, self.config.database, self.config.crawl)
+            self.stats.crawls += 1
+            self.stats.last_crawl[source_name] = report
+            if report.error_class:
+                self.stats.crawl_failures += 1
+            if report.new_articles:
+                await self.match_new()
+                await self.deliver()
+            gc.collect()  # freed crawl memory back to the allocator (DESIGN: flat RSS)
+        except Exception:
+            logger.exception("crawl job for %s failed; it will run again at its next interval", source_name)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def match_new(self) -> ProcessReport | None:
+        """Match every article not matched yet; enqueue alerts (in a worker thread)."""
+        async with self._match_lock:
+            matcher, routes = self.matcher, self.config.routes()
+            try:
+                report = await self._in_thread(self._match_pool, self._match_sync, matcher, routes)
+            except Exception:
+                logger.exception("matching failed; the articles stay queued and are retried")
+                return None
+        self.stats.articles += report.articles
+        self.stats.matched += report.matched
+        self.stats.alerts_enqueued += report.alerts_enqueued
+        if report.articles:
+            logger.info("matched %d new articles: %d matched a watchlist, %d alerts queued",
+                        report.articles, report.matched, report.alerts_enqueued)
+        return report
+
+    def _match_sync(self, matcher: Matcher, routes: dict[str, tuple[str, ...]]) -> ProcessReport:
+        db = open_store(self.config.database)
+        try:
+            return process_new_articles(db, matcher.match, routes)
+        finally:
+            db.close()
+
+    async def deliver(self) -> DeliveryReport | None:
+        """Drain the due part of the outbox (in a worker thread). Never raises."""
+        async with self._delivery_lock:
+            try:
+                report = await self._in_thread(self._delivery_pool, self._deliver_sync)
+            except Exception:
+                logger.exception("delivery run failed; undelivered alerts stay in the outbox")
+                return None
+        self.stats.delivered += report.delivered
+        self.stats.delivery_failures += report.failed
+        if report.attempted:
+            logger.info("delivery: %d attempted, %d delivered, %d failed, %d dead-lettered",
+                        report.attempted, report.delivered, report.failed, report.dead)
+        return report
+
+    def _deliver_sync(self) -> DeliveryReport:
+        db = open_store(self.config.database)
+        try:
+            return deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts)
+        finally:
+            db.close()
+
+    async def _in_thread(self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any) -> T:
+        return await self.loop.run_in_executor(pool, func, *args)
+
+    # -- stopping ---------------------------------------------------------------------------
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop scheduling, let in-flight crawls finish (up to `timeout`), flush the outbox, shut down.
+
+        A crawl still running after `timeout` is cancelled: its articles stored so far are kept, and
+        what it had not fetched is fetched on the next start (seen URLs are only recorded once stored).
+        """
+        self._stopping = True
+        started = time.monotonic()
+        self.scheduler.pause()
+        pending = {t for t in self._in_flight if not t.done()}
+        if pending:
+            logger.info("waiting up to %.0fs for %d running crawl(s) to finish", timeout, len(pending))
+            _done, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=5)
+        remaining = max(1.0, timeout - (time.monotonic() - started))
+        try:
+            await asyncio.wait_for(self._flush(), timeout=remaining)
+        except TimeoutError:
+            logger.warning("outbox flush did not finish in time; pending alerts are sent on the next start")
+        self.scheduler.shutdown(wait=False)
+        self._match_pool.shutdown(wait=True)
+        self._delivery_pool.shutdown(wait=True)
+        logger.info("newswatch stopped")
+
+    async def _flush(self) -> None:
+        await self.match_new()
+        await self.deliver()

@@ -1,0 +1,138 @@
+"""One-shot operations behind the CLI commands: crawl once, match, deliver, status, backtest.
+
+Each is a plain function of a `Config` returning a typed result; the CLI only formats it. The daemon
+(`service.Service`) runs the same alerts functions on its schedule.
+
+Settings read: `Config.database`, `.sources`, `.crawl`, `.watchlists`, `.targets`, `.delivery`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alerts import (
+    DeliveryReport,
+    Document,
+    ProcessReport,
+    WatchlistMatch,
+    compile_matcher,
+    deliver_due,
+    outbox_summary,
+    process_new_articles,
+)
+from crawler import Article, CrawlReport, crawl_blocking, iter_articles_after, open_store, source_health
+from scheduler.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OnceReport:
+    """What `crawl --once` did: per-source crawl reports, then matching and delivery."""
+
+    crawls: tuple[CrawlReport, ...]
+    matching: ProcessReport
+    delivery: DeliveryReport
+
+
+def select_sources(config: Config, names: Sequence[str]) -> list[Any]:
+    """The configured sources named (all when `names` is empty).
+
+    Raises:
+        KeyError: a name is not a configured source (the message lists the known ones).
+    """
+    if not names:
+        return list(config.sources)
+    known = {s.name: s for s in config.sources}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise KeyError(f"unknown source {', '.join(unknown)}; configured: {', '.join(sorted(known))}")
+    return [known[n] for n in names]
+
+
+def match_pending(config: Config) -> ProcessReport:
+    """Match every stored article not matched yet and enqueue its alerts."""
+    matcher = compile_matcher(config.watchlists, config.gazetteer)
+    db = open_store(config.database)
+    try:
+        return process_new_articles(db, matcher.match, config.routes())
+    finally:
+        db.close()
+
+
+def deliver_pending(config: Config, now: datetime | None = None) -> DeliveryReport:
+    """Send the alerts that are due now."""
+    db = open_store(config.database)
+    try:
+        return deliver_due(db, config.targets, now=now, max_attempts=config.delivery.max_attempts)
+    finally:
+        db.close()
+
+
+def crawl_once(config: Config, source_names: Sequence[str] = ()) -> OnceReport:
+    """Crawl the sources once (in this process: it installs the reactor), then match and deliver."""
+    sources = select_sources(config, source_names)
+    crawls = crawl_blocking(sources, config.database, config.crawl) if sources else []
+    return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
+
+
+def match_documents(config: Config, documents: Iterable[Document]) -> Iterable[list[WatchlistMatch]]:
+    """Dry run: the verdict of every watchlist on each document, nothing stored or sent."""
+    matcher = compile_matcher(config.watchlists, config.gazetteer)
+    for document in documents:
+        yield matcher.match(document)
+
+
+def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tuple[Article, WatchlistMatch]]:
+    """Run one watchlist over stored articles and return those it would have alerted on.
+
+    Raises:
+        KeyError: no watchlist of that name in the config.
+    """
+    chosen = [w for w in config.watchlists if w.name == watchlist]
+    if not chosen:
+        known = ", ".join(w.name for w in config.watchlists)
+        raise KeyError(f"no watchlist named {watchlist!r}; configured: {known}")
+    matcher = compile_matcher(chosen, config.gazetteer)
+    cutoff = (datetime.now(UTC) - since).isoformat() if since else None
+    hits: list[tuple[Article, WatchlistMatch]] = []
+    db = open_store(config.database)
+    try:
+        for article in iter_articles_after(db, 0):
+            stamp = article.published or article.fetched_at
+            if cutoff and stamp and stamp < cutoff:
+                continue
+            verdict = matcher.match(Document(title=article.title, lead=article.summary, body=article.text))[0]
+            if verdict.matched:
+                hits.append((article, verdict))
+    finally:
+        db.close()
+    return hits
+
+
+def status_report(config: Config) -> dict[str, Any]:
+    """Everything `newswatch status` shows: sources' health, the outbox, targets, database size."""
+    db = open_store(config.database)
+    try:
+        health = [asdict(h) for h in source_health(db)]
+        outbox = outbox_summary(db)
+        articles = db["articles"].count
+    finally:
+        db.close()
+    configured = {s.name for s in config.sources}
+    size = sum(p.stat().st_size for p in config.database.parent.glob(config.database.name + "*") if p.is_file())
+    return {
+        "database": str(config.database),
+        "database_bytes": size,
+        "articles": articles,
+        "sources": [h for h in health if h["name"] in configured]
+        + [{"name": n, "never_crawled": True} for n in sorted(configured - {h["name"] for h in health})],
+        "outbox": outbox,
+        "targets": {name: "enabled" for name in config.targets}
+        | {name: f"disabled: {why}" for name, why in config.disabled_targets.items()},
+        "watchlists": [w.name for w in config.watchlists],
+    }

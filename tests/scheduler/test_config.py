@@ -1,0 +1,119 @@
+"""Loading config.yaml: the shipped default, ${VAR} substitution, and errors a person can act on."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from scheduler.config import ConfigError, load_config, parse_duration
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT = ROOT / "config.yaml"
+
+MINIMAL = """\
+database: data/nw.db
+sources:
+  - name: feed-a
+    kind: feed
+    url: https://example.org/feed.xml
+    every: 90s
+targets:
+  - name: slack-ops
+    kind: slack
+    url: ${SLACK_URL}
+  - name: mail
+    kind: email
+    smtp: {host: smtp.example.org, port: 465, ssl: true, username: bot, password: "${SMTP_PASSWORD}"}
+    from: bot@example.org
+    to: [a@example.org]
+watchlists: []
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_config_is_valid_and_runs_without_any_secret_set() -> None:
+    config = load_config(DEFAULT, environ={})
+    assert len(config.sources) >= 8
+    assert {w.name for w in config.watchlists} == {"maritime-disputes", "arms-deals"}
+    assert config.targets == {}, "targets without their variables are switched off, not errors"
+    assert set(config.disabled_targets) == {"slack-analysts", "email-analysts", "webhook-archive"}
+    assert "NEWSWATCH_SLACK_WEBHOOK_URL" in config.disabled_targets["slack-analysts"]
+    assert config.database == ROOT / "newswatch.db"
+
+
+def test_variables_are_substituted_and_relative_database_is_next_to_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL)
+    config = load_config(path, environ={"SLACK_URL": "https://hooks.example/T1", "SMTP_PASSWORD": "pw#1: x"})
+    assert config.targets["slack-ops"].url == "https://hooks.example/T1"
+    smtp = config.targets["mail"].smtp
+    assert smtp is not None and smtp.password == "pw#1: x" and smtp.ssl and smtp.port == 465
+    assert config.database == tmp_path / "data" / "nw.db"
+    assert config.sources[0].every_seconds == 90
+
+
+def test_environment_overrides_the_database(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL)
+    config = load_config(path, environ={"NEWSWATCH_DATABASE": str(tmp_path / "other.db")})
+    assert config.database == tmp_path / "other.db"
+
+
+def test_every_problem_is_reported_with_file_line_and_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL.replace("every: 90s", "every: often").replace("kind: feed", "kind: rss")
+                  .replace("watchlists: []", "watchlists: []\nsurprise: 1"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    message = str(caught.value)
+    assert f"{path}:4 sources[0].kind" in message
+    assert f"{path}:6 sources[0].every" in message and "30s, 5m, 1h or 1d" in message
+    assert f"{path}:17 surprise" in message and "unknown key" in message
+
+
+def test_watchlist_naming_an_undefined_target_is_an_error(tmp_path: Path) -> None:
+    text = DEFAULT.read_text(encoding="utf-8").replace("slack-analysts", "slack-analysis", 1)
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, text), environ={})
+    assert "names target 'slack-analysts', which is not defined" in str(caught.value)
+
+
+def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "database: x.db\nsources:\n  - name: [unclosed\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    assert f"{path}:4" in str(caught.value) or f"{path}:3" in str(caught.value)
+    assert "not valid YAML" in str(caught.value)
+
+
+def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--config"):
+        load_config(tmp_path / "nope.yaml", environ={})
+
+
+def test_secrets_never_appear_in_errors_or_reprs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "hunter2-very-secret"
+    bad = MINIMAL.replace("url: ${SLACK_URL}", "url: ${SLACK_URL}\n    timeout: -1")
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(tmp_path, bad), environ={"SLACK_URL": f"https://x/{secret}", "SMTP_PASSWORD": secret})
+    assert secret not in str(caught.value)
+    config = load_config(_write(tmp_path, MINIMAL), environ={"SLACK_URL": f"https://x/{secret}",
+                                                             "SMTP_PASSWORD": secret})
+    assert secret not in repr(config.targets) and secret not in repr(config)
+    assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("2h", 7200), ("1d", 86400), (45, 45)])
+def test_durations(text: str | int, seconds: int) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["0s", "soon", "-5m", "5 weeks"])
+def test_bad_durations_say_how_to_write_one(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)

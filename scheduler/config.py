@@ -420,19 +420,22 @@ def settings_reference() -> list[tuple[str, str, str]]:
     """Every config key with its default and help text: (key, default, help), for docs and tests."""
     rows: list[tuple[str, str, str]] = []
 
+    def nested_model(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+        """The pydantic model inside `X`, `X | None` or `list[X]`, and whether it is a list."""
+        is_list = getattr(annotation, "__origin__", None) is list
+        for candidate in (annotation, *getattr(annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                return candidate, is_list
+        return None, False
+
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, info in model.model_fields.items():
             key = f"{prefix}{info.alias or name}"
-            annotation = info.annotation
             default = "" if info.is_required() else repr(info.get_default(call_default_factory=True))
             rows.append((key, default, info.description or ""))
-            for candidate in (annotation, *getattr(annotation, "__args__", ())):
-                inner = getattr(candidate, "__args__", (candidate,))
-                for sub in (candidate, *inner):
-                    if isinstance(sub, type) and issubclass(sub, BaseModel):
-                        suffix = "[]." if getattr(annotation, "__origin__", None) is list else "."
-                        walk(sub, key + suffix)
-                        break
+            inner, is_list = nested_model(info.annotation)
+            if inner is not None:
+                walk(inner, key + ("[]." if is_list else "."))
 
     walk(_FileModel, "")
     return rows

@@ -1,0 +1,53 @@
+"""The README stays true: its quick start is what CI runs, and every command and setting is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from scheduler.cli import main
+from scheduler.config import settings_reference
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in sorted(group.commands.items()):
+        full = f"{prefix}{name}"
+        if isinstance(command, click.Group):
+            found += _commands(command, full + " ")
+        else:
+            found.append((full, command))
+    return found
+
+
+def test_quick_start_comes_first_with_the_two_commands_and_ci_runs_the_test_one() -> None:
+    quick = README[README.index("## Quick start"):]
+    blocks = re.findall(r"```sh\n(.*?)\n```", quick, flags=re.S)
+    run_command, test_command = blocks[0].strip(), blocks[1].strip()
+    assert README.index("## Quick start") < README.index("## How it works")
+    assert run_command.endswith("newswatch run")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
+    assert ci[-1] == test_command
+
+
+@pytest.mark.parametrize(("name", "command"), _commands(main))
+def test_every_command_is_in_the_readme_and_its_help_has_an_example(name: str, command: click.Command) -> None:
+    assert f"newswatch {name}" in README
+    args = name.split() + ["--help"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0
+    assert "Example" in result.output
+
+
+@pytest.mark.parametrize(("key", "default", "help_text"), settings_reference())
+def test_every_setting_is_documented(key: str, default: str, help_text: str) -> None:
+    assert help_text, f"setting {key} has no help text"
+    leaf = key.split(".")[-1].removesuffix("[]")
+    assert f"`{leaf}`" in README, f"setting {key} is not in the README's configuration reference"

@@ -1,0 +1,119 @@
+"""What every delivery channel shares: the `Channel` interface, HTTP posting with a timeout and
+status classification, Retry-After parsing, and scrubbing secrets out of error text.
+
+Status classification (documented for users in docs/webhook-payload.md):
+2xx delivered; 408, 425, 429 and 5xx retryable (429 honours Retry-After); every other 3xx/4xx is
+not retryable — a wrong URL (404), a revoked webhook (403/410) or a rejected payload (400) will not
+heal by itself, so the row goes to dead-letter at once and `newswatch alerts retry` revives it after
+the fix. Connection errors and timeouts are retryable.
+
+Settings read: each target's `timeout` (seconds per call).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import requests
+
+from alerts.errors import DeliveryError
+from alerts.models import TargetSpec
+from alerts.render import Alert
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch)"
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+RETRY_AFTER_MAX = 6 * 3600.0
+
+
+class Channel(Protocol):
+    """A way of sending an alert to a target of one kind."""
+
+    kind: str
+
+    def send(self, alert: Alert, target: TargetSpec) -> None:
+        """Send one alert; return only once the receiver accepted it.
+
+        Raises:
+            DeliveryError: with `.retryable` and `.retry_after` set for the delivery worker.
+        """
+        ...
+
+
+def secrets_of(target: TargetSpec) -> list[str]:
+    """Strings that must never appear in logs, errors or the database for this target."""
+    values = [target.secret or ""]
+    if target.url:
+        values.append(target.url)
+        parts = urlsplit(target.url)
+        if len(parts.path) > 1:  # Slack-style URLs carry their secret in the path
+            values.append(parts.path)
+        values.extend([parts.query, parts.password or ""])
+    if target.smtp is not None:
+        values.append(target.smtp.password or "")
+    return sorted((v for v in values if v and len(v) >= 4), key=len, reverse=True)
+
+
+def scrub(text: str, target: TargetSpec) -> str:
+    """`text` with every secret of `target` replaced by `***`."""
+    for secret in secrets_of(target):
+        text = text.replace(secret, "***")
+    return text
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), capped at 6 hours."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), RETRY_AFTER_MAX)
+
+
+def post(target: TargetSpec, body: bytes, headers: Mapping[str, str]) -> requests.Response:
+    """POST `body` to the target's URL with a timeout; raise a classified DeliveryError unless 2xx.
+
+    Args:
+        target: a slack or webhook target (its `url` and `timeout` are used).
+        body: the raw request body.
+        headers: request headers (User-Agent is added).
+
+    Returns:
+        The 2xx response.
+
+    Raises:
+        DeliveryError: connection error or timeout (retryable), or a non-2xx status (see module doc).
+    """
+    if not target.url:
+        raise DeliveryError("no URL configured", channel=target.name, retryable=False)
+    try:
+        response = requests.post(target.url, data=body, headers={"User-Agent": USER_AGENT, **headers},
+                                 timeout=target.timeout, allow_redirects=False)
+    except requests.Timeout:
+        raise DeliveryError(f"no answer within {target.timeout:g} s", channel=target.name) from None
+    except requests.RequestException as exc:
+        # The exception text names the URL, which holds the secret: report the class only.
+        raise DeliveryError(f"connection failed ({type(exc).__name__})", channel=target.name) from None
+    status = response.status_code
+    if 200 <= status < 300:
+        return response
+    detail = scrub(" ".join(response.text[:120].split()), target)
+    retry_after = parse_retry_after(response.headers.get("Retry-After")) if status == 429 else None
+    retryable = status >= 500 or status in RETRYABLE_STATUSES
+    raise DeliveryError(f"HTTP {status} {detail}".rstrip(), channel=target.name, status=status,
+                        retryable=retryable, retry_after=retry_after)

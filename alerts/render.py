@@ -1,0 +1,185 @@
+"""What an alert says, and how untrusted article text is made safe for each channel.
+
+`load_alert()` assembles an `Alert` from the store (the story, its first article, the evidence of
+each watchlist named by the outbox row); channels turn it into Slack blocks, a JSON payload or an
+email. Article titles, summaries, URLs and evidence sentences come from the web and are untrusted:
+`slack_text()` neutralises mrkdwn control sequences (`<!channel>`, `<@U…>`, `<url|text>`, `&`, `<`,
+`>`, bare `@here`), `header_text()` strips CR/LF and control characters for email headers, `safe_url()`
+only lets http(s) links through, and every field is capped in length.
+
+Settings read: none.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import sqlite_utils
+
+from alerts.models import Evidence
+from alerts.outbox import OutboxEntry
+from alerts.store import iso, now_utc
+from crawler.errors import StoreError
+from crawler.store import get_article
+
+logger = logging.getLogger(__name__)
+
+TITLE_MAX = 250
+SUMMARY_MAX = 500
+SENTENCE_MAX = 300
+EVIDENCE_MAX = 4  # evidence lines shown per watchlist
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistHit:
+    """One watchlist named by an alert, with the evidence of its first matching article."""
+
+    name: str
+    score: float
+    rules: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Everything a channel needs to send one alert. Text fields are raw (unescaped) values."""
+
+    key: str  # idempotency key, stable across retries
+    story_id: int
+    target: str
+    created_at: str
+    title: str
+    url: str
+    outlet: str
+    published: str | None
+    summary: str
+    watchlists: tuple[WatchlistHit, ...]
+    outlets: tuple[str, ...] = ()
+    article_count: int = 1
+    test: bool = False
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def watchlist_names(self) -> tuple[str, ...]:
+        return tuple(w.name for w in self.watchlists)
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` with whitespace collapsed, cut to at most `limit` characters (ending in … when cut)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def slack_text(text: str, limit: int = 3000) -> str:
+    """Untrusted text made inert for Slack mrkdwn: no mentions, links or broadcasts survive.
+
+    `&`, `<` and `>` become entities (so `<!channel>`, `<@U123>` and `<http://x|y>` show as typed),
+    and a bare `@here`/`@channel`/`@everyone` gets a word joiner after the `@`.
+    """
+    text = truncate(text, limit)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub(lambda m: "@\u2060" + m.group(1), text)
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is http(s) with a host, with characters that could break a link encoded; else ""."""
+    url = _CONTROL.sub("", url).strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~-._")
+
+
+def header_text(text: str, limit: int = 200) -> str:
+    """Text for an email header: CR, LF and other control characters removed, length capped."""
+    return truncate(_CONTROL.sub(" ", text), limit)
+
+
+def _first_sentence_summary(summary: str, text: str) -> str:
+    return truncate(summary or text, SUMMARY_MAX)
+
+
+def _hits(db: sqlite_utils.Database, story_id: int, names: tuple[str, ...]) -> tuple[WatchlistHit, ...]:
+    hits = []
+    for name in names:
+        row = db.execute(
+            "SELECT score, rules, evidence FROM matches WHERE story_id = ? AND watchlist = ? "
+            "ORDER BY article_id LIMIT 1", [story_id, name]).fetchone()
+        if row is None:
+            hits.append(WatchlistHit(name, 0.0, (), ()))
+            continue
+        evidence = tuple(Evidence(**e) for e in json.loads(row[2] or "[]"))
+        hits.append(WatchlistHit(name, float(row[0] or 0.0), tuple(json.loads(row[1] or "[]")), evidence))
+    return tuple(hits)
+
+
+def load_alert(db: sqlite_utils.Database, entry: OutboxEntry) -> Alert:
+    """The alert an outbox row stands for, read from the stories, matches and articles tables.
+
+    Raises:
+        StoreError: the story or its first article is gone (pruned).
+    """
+    row = db.execute(
+        "SELECT first_article_id, outlets, article_count FROM stories WHERE id = ?", [entry.story_id]
+    ).fetchone()
+    if row is None:
+        raise StoreError(f"outbox row {entry.id}: story {entry.story_id} no longer exists")
+    article = get_article(db, row[0])
+    return Alert(
+        key=entry.idempotency_key,
+        story_id=entry.story_id,
+        target=entry.target,
+        created_at=entry.created_at,
+        title=article.title,
+        url=article.url,
+        outlet=article.source or urlsplit(article.url).hostname or "",
+        published=article.published,
+        summary=_first_sentence_summary(article.summary, article.text),
+        watchlists=_hits(db, entry.story_id, entry.watchlists),
+        outlets=tuple(json.loads(row[1] or "[]")),
+        article_count=int(row[2] or 1),
+    )
+
+
+def sample_alert(target: str) -> Alert:
+    """A harmless alert for `newswatch test-alert TARGET`."""
+    stamp = iso(now_utc())
+    evidence = Evidence(rule="test", term="newswatch", entity=None, field="title",
+                        sentence="This is a test alert from newswatch.", weight=1.0)
+    return Alert(
+        key=f"nw-test-{stamp}", story_id=0, target=target, created_at=stamp,
+        title="newswatch test alert", url="https://example.org/newswatch-test", outlet="newswatch",
+        published=stamp, summary="If you can read this, the target is set up correctly.",
+        watchlists=(WatchlistHit("test", 1.0, ("test",), (evidence,)),), outlets=("newswatch",), test=True,
+    )
+
+
+def plain_text(alert: Alert) -> str:
+    """The alert as plain text (email text part, Apprise body, Slack's fallback source)."""
+    lines = [truncate(alert.title, TITLE_MAX), safe_url(alert.url)]
+    lines.append(" · ".join(filter(None, [alert.outlet, alert.published or ""])))
+    lines.append("Watchlists: " + ", ".join(alert.watchlist_names))
+    for hit in alert.watchlists:
+        for ev in hit.evidence[:EVIDENCE_MAX]:
+            lines.append(f"- [{hit.name}] {truncate(ev.term, 80)}: {truncate(ev.sentence, SENTENCE_MAX)}")
+    if alert.summary:
+        lines += ["", truncate(alert.summary, SUMMARY_MAX)]
+    if alert.article_count > 1:
+        lines.append(f"Also reported by: {', '.join(alert.outlets[1:])}")
+    return "\n".join(line for line in lines if line is not None)

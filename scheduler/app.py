@@ -78,6 +78,13 @@ class Daemon:
         from scheduler.service import Service
 
         service = Service(self.config, loop)
+        metrics_server = None
+        if self.config.metrics.port:
+            from scheduler.metrics import MetricsServer
+
+            metrics_server = MetricsServer(service.metrics, self.config.metrics.host, self.config.metrics.port,
+                                           stale_after=max(60.0, 3 * self.config.delivery.every_seconds))
+            metrics_server.start()
         for signum, handler in ((signal.SIGTERM, self.request_stop), (signal.SIGINT, self.request_stop),
                                 (signal.SIGHUP, self.request_reload)):
             loop.add_signal_handler(signum, handler)
@@ -94,6 +101,8 @@ class Daemon:
                 self._try_reload(service)
         logger.info("stop requested: finishing in-flight work (at most %.0fs)", self.stop_timeout)
         await service.stop(self.stop_timeout)
+        if metrics_server is not None:
+            metrics_server.stop()
 
     def _try_reload(self, service: Any) -> None:
         try:

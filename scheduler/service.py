@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from alerts import DeliveryReport, Matcher, ProcessReport, compile_matcher, deliver_due, process_new_articles
 from crawler import CrawlReport, crawl_source, make_runner, open_store
 from scheduler.config import Config
+from scheduler.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class Service:
         self.config = config
         self.loop = loop
         self.stats = ServiceStats()
+        self.metrics = Metrics()
         self.matcher: Matcher = compile_matcher(config.watchlists, config.gazetteer)
         self.runner = make_runner(config.crawl)
         # One thread owns matching (the alerts cursor), one owns delivery: no two writers race.
@@ -74,6 +76,7 @@ class Service:
         self._match_lock = asyncio.Lock()
         self._delivery_lock = asyncio.Lock()
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._failures: dict[str, int] = {}
         self._stopping = False
         self.scheduler = AsyncIOScheduler(
             event_loop=loop,
@@ -149,8 +152,16 @@ class Service:
             report = await crawl_source(self.runner, source, self.config.database, self.config.crawl)
             self.stats.crawls += 1
             self.stats.last_crawl[source_name] = report
+            self.metrics.crawls.labels(source_name, report.error_class or "ok").inc()
+            self.metrics.crawl_seconds.labels(source_name).observe(report.duration)
+            self.metrics.articles.labels(source_name).inc(report.new_articles)
             if report.error_class:
                 self.stats.crawl_failures += 1
+                self._failures[source_name] = self._failures.get(source_name, 0) + 1
+            else:
+                self._failures[source_name] = 0
+            self.metrics.source_failures.labels(source_name).set(self._failures[source_name])
+            self.metrics.tick()
             if report.new_articles:
                 await self.match_new()
                 await self.deliver()
@@ -173,6 +184,8 @@ class Service:
         self.stats.articles += report.articles
         self.stats.matched += report.matched
         self.stats.alerts_enqueued += report.alerts_enqueued
+        self.metrics.matched.inc(report.matched)
+        self.metrics.alerts.inc(report.alerts_enqueued)
         if report.articles:
             logger.info("matched %d new articles: %d matched a watchlist, %d alerts queued",
                         report.articles, report.matched, report.alerts_enqueued)
@@ -195,6 +208,10 @@ class Service:
                 return None
         self.stats.delivered += report.delivered
         self.stats.delivery_failures += report.failed
+        self.metrics.deliveries.labels("delivered").inc(report.delivered)
+        self.metrics.deliveries.labels("failed").inc(report.failed)
+        self.metrics.deliveries.labels("dead").inc(report.dead)
+        self.metrics.tick()
         if report.attempted:
             logger.info("delivery: %d attempted, %d delivered, %d failed, %d dead-lettered",
                         report.attempted, report.delivered, report.failed, report.dead)

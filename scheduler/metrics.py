@@ -1,0 +1,103 @@
+"""Prometheus metrics and a health check for the daemon, served on a local port.
+
+`GET /metrics` is the Prometheus text format (prometheus_client, own registry so tests and several
+daemons in one process never collide); `GET /healthz` answers 200 with a JSON body while the scheduler
+ticks, 503 when it has not completed a tick for three delivery intervals.
+
+Settings read: `metrics.host`, `metrics.port` (0 = off).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+logger = logging.getLogger(__name__)
+
+
+class Metrics:
+    """The daemon's counters, gauges and histograms, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.crawls = Counter("newswatch_crawls_total", "Crawls run, by source and outcome",
+                              ["source", "outcome"], registry=r)
+        self.crawl_seconds = Histogram("newswatch_crawl_duration_seconds", "Duration of one crawl of a source",
+                                       ["source"], registry=r,
+                                       buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300))
+        self.source_failures = Gauge("newswatch_source_consecutive_failures",
+                                     "Consecutive failed crawls of a source", ["source"], registry=r)
+        self.articles = Counter("newswatch_articles_total", "New articles stored", ["source"], registry=r)
+        self.matched = Counter("newswatch_articles_matched_total", "Articles that matched a watchlist", registry=r)
+        self.alerts = Counter("newswatch_alerts_enqueued_total", "Alerts written to the outbox", registry=r)
+        self.deliveries = Counter("newswatch_deliveries_total", "Delivery attempts by outcome",
+                                  ["outcome"], registry=r)
+        self.last_tick = Gauge("newswatch_last_tick_timestamp_seconds",
+                               "Unix time the scheduler last completed a job", registry=r)
+        self.last_tick_at = time.time()
+        self.last_tick.set(self.last_tick_at)
+
+    def tick(self) -> None:
+        self.last_tick_at = time.time()
+        self.last_tick.set(self.last_tick_at)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsServer:
+    """`/metrics` and `/healthz` on a background thread; `stale_after` seconds without a tick is unhealthy."""
+
+    def __init__(self, metrics: Metrics, host: str, port: int, stale_after: float) -> None:
+        self.metrics = metrics
+        self.stale_after = stale_after
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                if path == "/metrics":
+                    self._send(200, owner.metrics.render(), CONTENT_TYPE_LATEST)
+                elif path == "/healthz":
+                    age = time.time() - owner.metrics.last_tick_at
+                    healthy = age <= owner.stale_after
+                    body = json.dumps({"status": "ok" if healthy else "stale",
+                                       "seconds_since_last_job": round(age, 1)}).encode()
+                    self._send(200 if healthy else 503, body, "application/json")
+                else:
+                    self._send(404, b"not found: try /metrics or /healthz\n", "text/plain")
+
+            def _send(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="newswatch-metrics", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+        logger.info("metrics on %s/metrics, health on %s/healthz", self.url, self.url)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,92 @@
+"""The daemon as an operator sees it: config reload on save and SIGHUP, bad edits rejected, clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, article_page, rss_feed, target_env, write_config
+from tests.loopback import LoopbackHTTPServer
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 45) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.fixture
+def calm_site(site: LoopbackHTTPServer) -> LoopbackHTTPServer:
+    site.add("/news/ramen", article_page(CALM_TITLE, CALM_TEXT))
+    for feed in ("/a.xml", "/b.xml"):
+        site.add(feed, rss_feed(site, [("/news/ramen", CALM_TITLE, "Noodles.")]),
+                 content_type="application/rss+xml")
+    return site
+
+
+@pytest.fixture
+def daemon(calm_site: LoopbackHTTPServer, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+    config = write_config(tmp_path / "config.yaml", calm_site.url("/a.xml"), every="1s")
+    env = target_env("http://127.0.0.1:9/none", "http://127.0.0.1:9/none", "127.0.0.1", 9)
+    process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config), "--stop-timeout", "10"], env=env,
+                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    yield process, config
+    if process.poll() is None:
+        process.kill()
+        process.communicate(timeout=10)
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=45)
+    assert process.returncode == 0, err
+    return err
+
+
+def test_saved_config_edits_add_sources_and_bad_edits_keep_the_old_config(
+    daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer
+) -> None:
+    process, config = daemon
+    assert _wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 2)
+    good = config.read_text(encoding="utf-8")
+
+    # A broken edit: reported, and the running config keeps crawling.
+    config.write_text(good.replace("kind: feed", "kind: fed"), encoding="utf-8")
+    before = len(calm_site.requests_to("/a.xml"))
+    assert _wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= before + 3)
+
+    # A valid edit that swaps the source: the new one is crawled, the old one stops.
+    config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
+    assert _wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 2)
+    time.sleep(1.5)
+    settled = len(calm_site.requests_to("/a.xml"))
+    time.sleep(3)
+    assert len(calm_site.requests_to("/a.xml")) <= settled + 1
+
+    err = _stop(process)
+    assert "config reload rejected" in err and "sources[0].kind" in err
+    assert "Traceback" not in err
+
+
+def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer) -> None:
+    process, config = daemon
+    assert _wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
+    text = config.read_text(encoding="utf-8")
+    stat = config.stat()
+    config.write_text(text.replace("/a.xml", "/b.xml"), encoding="utf-8")
+    # Keep the modification time, so only the signal can trigger the reload.
+    os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    time.sleep(3)
+    assert calm_site.requests_to("/b.xml") == []
+    process.send_signal(signal.SIGHUP)
+    assert _wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
+    _stop(process)

@@ -32,6 +32,19 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429})
 RETRY_AFTER_MAX = 6 * 3600.0
 
 
+class _HideRequestPaths(logging.Filter):
+    """urllib3 logs each request line at DEBUG, path included; a webhook's path is its secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple("/***" if isinstance(a, str) and a.startswith("/") else a
+                                for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideRequestPaths())
+
+
 class Channel(Protocol):
     """A way of sending an alert to a target of one kind."""
 

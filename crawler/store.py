@@ -2,7 +2,10 @@
 
 One SQLite file, WAL mode, opened through sqlite-utils. `alerts` keeps its own tables in the same
 file and reads articles only through `iter_articles_after()` / `get_article()`.
-Settings read: the database path (passed in by the caller).
+Besides articles the crawler keeps, per source, the conditional-GET validators (ETag,
+Last-Modified, body hash) and its health (last attempt and success, HTTP status, consecutive failures,
+reason class); `source_health()` reports it for `newswatch status`.
+Settings read: the database path (passed in by the caller); `seen_url_days` (passed in).
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +104,10 @@ def _ensure_schema(db: sqlite_utils.Database) -> None:
             pk="name",
             defaults={"consecutive_failures": 0, "articles_total": 0},
         )
+    if "first_seen" not in db["seen_urls"].columns_dict:  # pragma: no cover - schema is created above
+        db["seen_urls"].add_column("first_seen", str)
+    if "seen_urls_first_seen" not in {idx.name for idx in db["seen_urls"].indexes}:
+        db["seen_urls"].create_index(["first_seen"], index_name="seen_urls_first_seen", if_not_exists=True)
 
 
 def insert_article(db: sqlite_utils.Database, record: dict[str, Any]) -> int | None:
@@ -145,7 +153,9 @@ def _row_to_article(row: dict[str, Any]) -> Article:
     )
 
 
-def iter_articles_after(db: sqlite_utils.Database, after_id: int, limit: int | None = None) -> Iterator[Article]:
+def iter_articles_after(
+    db: sqlite_utils.Database, after_id: int, limit: int | None = None
+) -> Iterator[Article]:
     """Articles with an id greater than `after_id`, oldest first (how `alerts` finds new ones)."""
     sql = "SELECT * FROM articles WHERE id > ? ORDER BY id"
     params: list[Any] = [after_id]
@@ -166,3 +176,198 @@ def get_article(db: sqlite_utils.Database, article_id: int) -> Article:
     if not rows:
         raise StoreError(f"no article with id {article_id}")
     return _row_to_article(rows[0])
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the last successful fetch of a source's index left behind, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    """One source's health, for `newswatch status`.
+
+    `error_class` is one of `blocked`, `gone`, `broken`, `timeout`, `dns`, `network`, `too_large`,
+    `server`, `redirect_loop`, `internal` (None while the source works).
+    """
+
+    name: str
+    kind: str
+    url: str
+    last_attempt: str | None
+    last_success: str | None
+    last_status: int | None
+    consecutive_failures: int
+    failing_since: str | None
+    error_class: str | None
+    error: str | None
+    articles_per_day: float
+    articles_total: int
+
+
+def load_source_state(db: sqlite_utils.Database, name: str) -> SourceState:
+    """The stored conditional-GET validators of a source (empty for a new source)."""
+    rows = list(db.query("SELECT etag, last_modified, body_hash FROM sources WHERE name = ?", [name]))
+    if not rows:
+        return SourceState()
+    return SourceState(rows[0]["etag"], rows[0]["last_modified"], rows[0]["body_hash"])
+
+
+def record_source_result(
+    db: sqlite_utils.Database,
+    *,
+    name: str,
+    kind: str,
+    url: str,
+    ok: bool,
+    http_status: int | None,
+    new_articles: int,
+    error_class: str | None = None,
+    error: str | None = None,
+    state: SourceState | None = None,
+) -> None:
+    """Record one crawl of a source: health columns, and the new validators when `state` is given.
+
+    A success clears the error and the failure count; a failure increments it and keeps the
+    validators, so the next crawl fetches the index again.
+    """
+    now = utc_now()
+    with db.conn:
+        db.execute(
+            "INSERT OR IGNORE INTO sources (name, url, kind, consecutive_failures, articles_total) "
+            "VALUES (?, ?, ?, 0, 0)",
+            [name, url, kind],
+        )
+        if ok:
+            db.execute(
+                "UPDATE sources SET url = ?, kind = ?, last_attempt = ?, last_success = ?, last_status = ?, "
+                "consecutive_failures = 0, failing_since = NULL, error_class = NULL, error = NULL, "
+                "articles_total = COALESCE(articles_total, 0) + ? WHERE name = ?",
+                [url, kind, now, now, http_status, new_articles, name],
+            )
+        else:
+            db.execute(
+                "UPDATE sources SET url = ?, kind = ?, last_attempt = ?, last_status = ?, "
+                "consecutive_failures = COALESCE(consecutive_failures, 0) + 1, "
+                "failing_since = COALESCE(failing_since, ?), error_class = ?, error = ?, "
+                "articles_total = COALESCE(articles_total, 0) + ? WHERE name = ?",
+                [url, kind, now, http_status, now, error_class, (error or "")[:500], new_articles, name],
+            )
+        if state is not None:
+            db.execute(
+                "UPDATE sources SET etag = ?, last_modified = ?, body_hash = ? WHERE name = ?",
+                [state.etag, state.last_modified, state.body_hash, name],
+            )
+
+
+def _cutoff(days: float) -> str:
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+
+
+def seen_urls(db: sqlite_utils.Database, urls: Iterable[str], days: float = 30) -> set[str]:
+    """Which of these canonical URLs were fetched within `days`, or are stored as articles."""
+    wanted = list(dict.fromkeys(urls))
+    found: set[str] = set()
+    cutoff = _cutoff(days)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        found.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT url FROM seen_urls WHERE url IN ({marks}) AND first_seen >= ? "
+                f"UNION SELECT url FROM articles WHERE url IN ({marks})",
+                [*chunk, cutoff, *chunk],
+            )
+        )
+    return found
+
+
+def mark_seen(db: sqlite_utils.Database, urls: Iterable[str], source: str) -> None:
+    """Remember canonical URLs as fetched now, so later crawls skip them."""
+    now = utc_now()
+    with db.conn:
+        db.conn.executemany(
+            "INSERT INTO seen_urls (url, source, first_seen) VALUES (?, ?, ?) "
+            "ON CONFLICT(url) DO UPDATE SET first_seen = excluded.first_seen",
+            [(url, source, now) for url in dict.fromkeys(urls)],
+        )
+
+
+def store_articles(db: sqlite_utils.Database, records: Sequence[dict[str, Any]]) -> list[int | None]:
+    """Insert articles and mark their URLs (and `seen_as` variants) seen, in one transaction.
+
+    Args:
+        records: `insert_article()` records; an optional `seen_as` list holds the other URLs
+            (feed link, redirect hops, AMP variant) that lead to the same article.
+
+    Returns:
+        For each record, the new row id, or None when its URL was already stored.
+    """
+    ids: list[int | None] = []
+    now = utc_now()
+    with db.conn:
+        for record in records:
+            row = dict(record)
+            variants = [row["url"], *row.pop("seen_as", [])]
+            for key in ("authors", "tags"):
+                if not isinstance(row.get(key), str):
+                    row[key] = json.dumps(list(row.get(key) or []), ensure_ascii=False)
+            row.setdefault("fetched_at", now)
+            row["extracted"] = int(bool(row.get("extracted", True)))
+            cursor = db.conn.execute(
+                "INSERT OR IGNORE INTO articles ({cols}) VALUES ({marks})".format(
+                    cols=", ".join(f"[{c}]" for c in row), marks=", ".join("?" for _ in row)
+                ),
+                list(row.values()),
+            )
+            ids.append(cursor.lastrowid if cursor.rowcount else None)
+            db.conn.executemany(
+                "INSERT INTO seen_urls (url, source, first_seen) VALUES (?, ?, ?) "
+                "ON CONFLICT(url) DO UPDATE SET first_seen = excluded.first_seen",
+                [(url, row["source"], now) for url in dict.fromkeys(variants)],
+            )
+    return ids
+
+
+def prune_seen_urls(db: sqlite_utils.Database, days: float) -> int:
+    """Forget seen URLs older than `days` (stored articles stay). Returns the number removed."""
+    with db.conn:
+        cursor = db.conn.execute("DELETE FROM seen_urls WHERE first_seen < ?", [_cutoff(days)])
+    return cursor.rowcount
+
+
+def source_health(db: sqlite_utils.Database) -> list[SourceHealth]:
+    """Every crawled source's health, failing sources first, then by name.
+
+    `articles_per_day` is the mean over the last 7 days of articles stored from the source.
+    """
+    week = _cutoff(7)
+    per_source = {
+        row["source"]: row["n"]
+        for row in db.query(
+            "SELECT source, COUNT(*) AS n FROM articles WHERE fetched_at >= ? GROUP BY source", [week]
+        )
+    }
+    rows = db.query("SELECT * FROM sources ORDER BY consecutive_failures > 0 DESC, name")
+    return [
+        SourceHealth(
+            name=row["name"],
+            kind=row["kind"] or "",
+            url=row["url"] or "",
+            last_attempt=row["last_attempt"],
+            last_success=row["last_success"],
+            last_status=row["last_status"],
+            consecutive_failures=row["consecutive_failures"] or 0,
+            failing_since=row["failing_since"],
+            error_class=row["error_class"],
+            error=row["error"],
+            articles_per_day=round(per_source.get(row["name"], 0) / 7, 2),
+            articles_total=row["articles_total"] or 0,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,1 @@
+"""Spiders: `news` (any mix of sources, for crawler.runner); `feed`, `sitemap`, `listing` for debugging."""

@@ -1,0 +1,210 @@
+"""Parse RSS 0.9x/2.0, RSS 1.0 (RDF), Atom and JSON Feed documents into feed entries.
+
+Bytes are decoded by `crawler.encoding` first (legacy Asian encodings, wrong `charset=` headers), then
+handed to feedparser as UTF-8; JSON Feed is parsed directly. A feed that is slightly malformed but
+still yields entries is accepted (most real feeds are); one that yields nothing raises `FeedError`.
+Settings read: none.
+"""
+
+from __future__ import annotations
+
+import calendar
+import email.utils
+import html
+import json
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+from feedparser.datetimes import _parse_date as _feedparser_date
+
+from crawler.encoding import to_utf8_xml
+from crawler.errors import FeedError
+
+logger = logging.getLogger(__name__)
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, sitemap or listing page: an article URL and what the index says about it.
+
+    Attributes:
+        url: absolute article URL as published (not yet canonicalised).
+        title: the item title as plain text ("" when the index has none).
+        summary: the item description as plain text.
+        published: ISO 8601 date-time with time zone, or None when the index gives no date.
+        authors: author names.
+    """
+
+    url: str
+    title: str = ""
+    summary: str = ""
+    published: str | None = None
+    authors: tuple[str, ...] = ()
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of a small HTML fragment (feed titles and summaries): tags dropped, entities decoded."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment or ""))).strip()
+
+
+def _iso_from_struct(value: time.struct_time | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def iso_datetime(value: str | None) -> str | None:
+    """Normalise an ISO 8601-ish date string (JSON Feed, sitemaps) to ISO with a time zone, or None."""
+    if not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value.strip())
+        except (TypeError, ValueError, IndexError):
+            return _iso_from_struct(_feedparser_date(value))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.isoformat(timespec="seconds")
+
+
+_MONTHS = {
+    "jan": "Jan", "janv": "Jan", "ene": "Jan", "fev": "Feb", "fév": "Feb", "feb": "Feb", "févr": "Feb",
+    "mar": "Mar", "mär": "Mar", "mars": "Mar", "abr": "Apr", "avr": "Apr", "apr": "Apr", "mai": "May",
+    "may": "May", "jun": "Jun", "juin": "Jun", "jul": "Jul", "juil": "Jul", "ago": "Aug", "aug": "Aug",
+    "août": "Aug", "set": "Sep", "sep": "Sep", "sept": "Sep", "out": "Oct", "oct": "Oct", "okt": "Oct",
+    "nov": "Nov", "dez": "Dec", "dic": "Dec", "déc": "Dec", "dec": "Dec",
+}
+
+
+def loose_date(raw: str | None) -> str | None:
+    """Parse the feed dates feedparser rejects: `13:08:54+0900` (no space), non-English month names.
+
+    Returns:
+        ISO 8601 with time zone, or None.
+    """
+    if not raw:
+        return None
+    text = re.sub(r"^\s*[^\d\s,]+,\s*", "", raw.strip())  # weekday in any language
+    text = re.sub(r"(\d\d:\d\d(?::\d\d)?)([+-]\d{4})$", r"\1 \2", text)
+    text = re.sub(
+        r"\b([^\W\d_]{3,5})\.?\b",
+        lambda m: _MONTHS.get(m.group(1).lower(), m.group(1)),
+        text,
+    )
+    return iso_datetime(text)
+
+
+def _authors(entry: Mapping[str, Any]) -> tuple[str, ...]:
+    names: list[str] = []
+    for author in entry.get("authors") or []:
+        name = (author.get("name") if isinstance(author, Mapping) else str(author)) or ""
+        if name.strip() and name.strip() not in names:
+            names.append(name.strip())
+    if not names and entry.get("author"):
+        names.append(str(entry["author"]).strip())
+    return tuple(names)
+
+
+def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FeedError(f"feed {url} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list):
+        raise FeedError(f"feed {url} is JSON but not a JSON Feed (no 'items' list)")
+    entries = []
+    for item in data["items"]:
+        if not isinstance(item, dict):
+            continue
+        link = item.get("url") or item.get("external_url") or item.get("id")
+        if not isinstance(link, str) or not link.strip():
+            continue
+        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        summary = (
+            item.get("summary") or item.get("content_text") or html_to_text(item.get("content_html", ""))
+        )
+        entries.append(
+            FeedEntry(
+                url=urljoin(url, link.strip()),
+                title=html_to_text(str(item.get("title") or "")),
+                summary=html_to_text(str(summary))[:2000],
+                published=iso_datetime(item.get("date_published") or item.get("date_modified")),
+                authors=tuple(a["name"] for a in authors if isinstance(a, dict) and a.get("name")),
+            )
+        )
+    return entries
+
+
+def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> list[FeedEntry]:
+    """Parse a feed document into entries, in document order.
+
+    Args:
+        body: the raw response body (any encoding; decoded here).
+        url: the feed URL, used to resolve relative links and in error messages.
+        headers: the response headers, for the `Content-Type` charset.
+
+    Returns:
+        The entries that have a link. An empty list for a valid feed with no items.
+
+    Raises:
+        FeedError: the body is not a feed (an HTML page, an error page, garbage, broken XML with no items).
+    """
+    stripped = body.lstrip()
+    if stripped[:1] == b"{":
+        return _parse_json_feed(stripped, url)
+    if not stripped:
+        raise FeedError(f"feed {url} is empty")
+    utf8 = to_utf8_xml(body, headers)
+    parsed = feedparser.parse(
+        utf8,
+        response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    if not parsed.entries and (parsed.bozo or not parsed.version):
+        reason = parsed.get("bozo_exception") or "no RSS/Atom/RDF root element"
+        raise FeedError(f"feed {url} could not be parsed: {reason}")
+    if parsed.bozo:
+        logger.debug("feed %s is malformed but readable: %s", url, parsed.get("bozo_exception"))
+    entries = []
+    for entry in parsed.entries:
+        link = entry.get("link") or next(
+            (lnk.get("href") for lnk in entry.get("links", []) if lnk.get("href")), None
+        )
+        if not link and str(entry.get("id", "")).startswith("http"):
+            link = entry["id"]
+        if not link:
+            continue
+        summary = entry.get("summary") or ""
+        entries.append(
+            FeedEntry(
+                url=urljoin(url, link.strip()),
+                title=html_to_text(entry.get("title", "")),
+                summary=html_to_text(summary)[:2000],
+                published=_iso_from_struct(
+                    entry.get("published_parsed")
+                    or entry.get("updated_parsed")
+                    or entry.get("created_parsed")
+                )
+                or loose_date(entry.get("published") or entry.get("updated")),
+                authors=_authors(entry),
+            )
+        )
+    return entries

@@ -1,0 +1,92 @@
+"""Pick article links from a section page (the `listing` source kind).
+
+A listing source names a section page and a rule: a CSS selector (`link_selector`, matching `<a>`
+elements or their containers), a URL regex (`link_pattern`), or both (a link must pass both). Without
+a rule, a conservative default keeps same-site links whose path looks like an article (a date or a long
+id, or a slug of several words). Link text becomes the entry title. Settings read: none.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from urllib.parse import urljoin, urlsplit
+
+from parsel import Selector
+
+from crawler.canonical import canonicalize_url, same_site
+from crawler.encoding import decode_markup
+from crawler.errors import FeedError
+from crawler.feeds import FeedEntry, html_to_text
+
+logger = logging.getLogger(__name__)
+
+_ARTICLE_PATH = re.compile(r"(/20\d\d[/-]\d\d?[/-]|\d{5,}|/[a-z0-9]+(?:-[a-z0-9]+){3,})", re.IGNORECASE)
+
+
+def _default_rule(link: str, page_url: str) -> bool:
+    return same_site(link, page_url) and bool(_ARTICLE_PATH.search(urlsplit(link).path))
+
+
+def extract_links(
+    body: bytes,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    *,
+    link_selector: str | None = None,
+    link_pattern: str | None = None,
+) -> list[FeedEntry]:
+    """Article links of a section page, in page order, each once (by canonical URL).
+
+    Args:
+        body: the raw HTML.
+        url: the page URL, for relative links.
+        headers: response headers (charset).
+        link_selector: CSS selector for article links or their containers.
+        link_pattern: regex an article URL must match (searched anywhere in the absolute URL).
+
+    Returns:
+        Entries with `url` and `title` (the link text).
+
+    Raises:
+        FeedError: the page is not HTML, or the selector/pattern is invalid.
+    """
+    text, _codec = decode_markup(body, headers)
+    if "<" not in text[:2000] and "<" not in text:
+        raise FeedError(f"listing page {url} is not HTML")
+    try:
+        pattern = re.compile(link_pattern) if link_pattern else None
+    except re.error as exc:
+        raise FeedError(f"listing rule link_pattern {link_pattern!r} is not a valid regex: {exc}") from exc
+    page = Selector(text=text, base_url=url)
+    try:
+        scope = page.css(link_selector) if link_selector else page.css("a[href]")
+    except Exception as exc:  # cssselect raises its own SelectorSyntaxError
+        raise FeedError(f"listing rule link_selector {link_selector!r} is not valid CSS: {exc}") from exc
+    anchors = []
+    for node in scope:
+        if getattr(node.root, "tag", None) == "a":
+            anchors.append(node)
+        else:
+            anchors.extend(node.css("a[href]"))
+    seen: set[str] = set()
+    entries = []
+    for anchor in anchors:
+        href = (anchor.attrib.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        link = urljoin(url, href)
+        if urlsplit(link).scheme not in ("http", "https"):
+            continue
+        if pattern is not None:
+            if not pattern.search(link):
+                continue
+        elif not link_selector and not _default_rule(link, url):
+            continue
+        key = canonicalize_url(link)
+        if key in seen or key == canonicalize_url(url):
+            continue
+        seen.add(key)
+        entries.append(FeedEntry(url=link, title=html_to_text(" ".join(anchor.css("::text").getall()))))
+    return entries

@@ -1,0 +1,119 @@
+"""Item pipelines: extract each fetched page in the process pool, then store articles in batches.
+
+The spider yields one `page` dict per fetched article (raw body, URLs, the index entry's title, summary
+and date). `ExtractPipeline` turns it into an article record off the event loop (crawler.pool), picking
+the canonical URL: the page's own `rel=canonical` when it is on the same site, else the final URL after
+redirects; the feed link and every redirect hop are kept as `seen_as` variants. `StorePipeline` writes
+records through the crawl's `StoreThread`, `NEWSWATCH_STORE_BATCH` per transaction.
+Settings read: NEWSWATCH_EXTRACTION_WORKERS, NEWSWATCH_STORE_BATCH.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy.crawler import Crawler
+
+from crawler.canonical import canonicalize_url, same_site
+from crawler.pool import extract_in_pool
+from crawler.store import store_articles
+
+logger = logging.getLogger(__name__)
+
+_WORDS = re.compile(r"\w+")
+
+
+def text_fingerprint(text: str) -> str:
+    """A hash of the text's words, lower-cased: the same body under two URLs has one fingerprint."""
+    return hashlib.sha1(" ".join(_WORDS.findall(text.lower())).encode("utf-8")).hexdigest()
+
+
+def _article_key(final_url: str, page_canonical: str | None) -> str:
+    if page_canonical and same_site(page_canonical, final_url):
+        key = canonicalize_url(page_canonical)
+        if urlsplit(key).path not in ("", "/"):  # some sites point every page's canonical at the home page
+            return key
+    return canonicalize_url(final_url)
+
+
+class ExtractPipeline:
+    """Extract title, text, date... from a fetched page, in the extraction process pool."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.workers = crawler.settings.getint("NEWSWATCH_EXTRACTION_WORKERS", 1)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
+        return cls(crawler)
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        entry = item["entry"]
+        result = await extract_in_pool(
+            self.workers,
+            item["body"],
+            item["final_url"],
+            fallback_title=entry.title,
+            fallback_summary=entry.summary,
+            fallback_date=entry.published,
+        )
+        key = _article_key(item["final_url"], result.canonical_url)
+        variants = {canonicalize_url(u) for u in (entry.url, item["final_url"], *item["redirect_urls"])}
+        variants.discard(key)
+        if not result.extracted:
+            logger.info("no article text on %s (%s); keeping the feed's title and summary",
+                        item["final_url"], result.reason)
+        return {
+            "url": key,
+            "source": item["source"],
+            "title": result.title or entry.title or key,
+            "text": result.text,
+            "summary": entry.summary,
+            "published": result.date or entry.published,
+            "authors": list(result.authors or entry.authors),
+            "language": result.language,
+            "image": result.image,
+            "extracted": result.extracted,
+            "tags": list(item["tags"]),
+            "fingerprint": text_fingerprint(result.text) if result.text else None,
+            "seen_as": sorted(variants),
+        }
+
+
+class StorePipeline:
+    """Write article records to the store in batches, counting new ones per source."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.batch_size = crawler.settings.getint("NEWSWATCH_STORE_BATCH", 50)
+        self.buffer: list[dict[str, Any]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    async def _flush(self) -> None:
+        batch, self.buffer = self.buffer, []
+        if not batch:
+            return
+        spider: Any = self.crawler.spider
+        ids = await spider.store.call(store_articles, batch)
+        for record, row_id in zip(batch, ids, strict=True):
+            run = spider.runs[record["source"]]
+            run.touch()
+            if row_id is not None:
+                run.new_articles += 1
+                logger.debug("stored %s as article %d", record["url"], row_id)
+
+    async def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        self.buffer.append(item)
+        if len(self.buffer) >= self.batch_size:
+            await self._flush()
+        return item
+
+    async def close_spider(self) -> None:
+        await self._flush()

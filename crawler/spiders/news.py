@@ -1,0 +1,232 @@
+"""The newswatch spider: index pages (feed, sitemap or listing) → unseen article pages → page items.
+
+One crawl may carry many sources (`crawl_blocking()` runs them all in one spider, so one downloader
+schedules them with per-host politeness). For each source the index is fetched with a conditional GET;
+a 304 or an unchanged body hash ends that source's crawl with no article fetched. Otherwise the index is
+parsed by kind (`crawler.feeds`, `crawler.sitemaps`, `crawler.listing`), entries older than the source's
+`max_age_days` are dropped, URLs are canonicalised and checked against the store, and only unseen ones
+are requested. Every outcome lands in the source's `SourceRun`, which the runner turns into a report and
+a health row. Settings read: none directly (options arrive as spider arguments).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.canonical import canonicalize_url
+from crawler.errors import FeedError
+from crawler.feeds import FeedEntry, parse_feed
+from crawler.health import SourceRun, classify_exception, classify_status, looks_like_bot_wall
+from crawler.items import SourceSpec
+from crawler.listing import extract_links
+from crawler.options import CrawlOptions
+from crawler.sitemaps import parse_sitemap
+from crawler.store import SourceState, load_source_state, seen_urls
+from crawler.writer import StoreThread
+
+logger = logging.getLogger(__name__)
+
+_MAX_CHILD_SITEMAPS = 5
+# Article failures that will not heal by retrying later: remember the URL as seen.
+_PERMANENT = frozenset({"gone", "too_large", "redirect_loop", "broken"})
+
+
+def _headers(response: Response) -> dict[str, str]:
+    return {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+
+
+class NewsSpider(Spider):
+    """Crawl the given sources once: their index pages, then their unseen article pages."""
+
+    name = "news"
+    kind = "feed"
+
+    def __init__(
+        self,
+        sources: Iterable[SourceSpec] | None = None,
+        db_path: Path | str | None = None,
+        options: CrawlOptions | None = None,
+        runs: dict[str, SourceRun] | None = None,
+        url: str | None = None,
+        db: str = "newswatch.db",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if sources is None:  # `scrapy crawl feed -a url=... [-a db=...]` for debugging
+            if not url:
+                raise ValueError(f"spider {self.name} needs -a url=<index URL>")
+            sources = [SourceSpec(name=urlsplit(url).hostname or url, kind=self.kind, url=url)]  # type: ignore[arg-type]
+        self.sources = {source.name: source for source in sources}
+        self.options = options or CrawlOptions()
+        self.runs = runs if runs is not None else {name: SourceRun(name) for name in self.sources}
+        self.store = StoreThread(Path(db_path or db))
+        self._queued: set[str] = set()
+
+    async def start(self) -> AsyncIterator[Request]:
+        for source in self.sources.values():
+            state = await self.store.call(load_source_state, source.name)
+            headers = {}
+            if state.etag:
+                headers["If-None-Match"] = state.etag
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
+            self.runs[source.name].touch()
+            yield Request(
+                source.url,
+                headers=headers,
+                callback=self.parse_index,
+                errback=self.index_failed,
+                dont_filter=True,
+                priority=100,
+                meta={"source": source.name, "state": state, "handle_httpstatus_list": [304]},
+            )
+
+    async def parse_index(self, response: Response) -> AsyncIterator[Request]:
+        source = self.sources[response.meta["source"]]
+        run = self.runs[source.name]
+        run.touch()
+        run.http_status = response.status
+        state: SourceState = response.meta["state"]
+        if response.status == 304:
+            run.status = "unchanged"
+            run.etag, run.last_modified, run.body_hash = state.etag, state.last_modified, state.body_hash
+            run.validators_ready = True
+            logger.info("source %s unchanged (304) at %s", source.name, response.url)
+            return
+        body_hash = hashlib.sha256(response.body).hexdigest()
+        run.etag = response.headers.get(b"ETag", b"").decode("latin-1") or None
+        run.last_modified = response.headers.get(b"Last-Modified", b"").decode("latin-1") or None
+        run.body_hash = body_hash
+        if state.body_hash == body_hash:
+            run.status = "unchanged"
+            run.validators_ready = True
+            logger.info("source %s unchanged (same body hash) at %s", source.name, response.url)
+            return
+        try:
+            entries, children = self._parse(source, response)
+        except FeedError as exc:
+            reason = "blocked" if looks_like_bot_wall(response.body) else "broken"
+            run.fail(reason, str(exc))
+            return
+        run.validators_ready = True
+        for child in children:
+            yield child
+        async for request in self._article_requests(source, entries):
+            yield request
+
+    async def parse_child_sitemap(self, response: Response) -> AsyncIterator[Request]:
+        source = self.sources[response.meta["source"]]
+        self.runs[source.name].touch()
+        try:
+            sitemap = parse_sitemap(response.body, response.url, _headers(response),
+                                    max_bytes=self.options.max_page_bytes)
+        except FeedError as exc:
+            logger.warning("child sitemap %s of source %s unreadable: %s", response.url, source.name, exc)
+            self.runs[source.name].transient_failures += 1
+            return
+        async for request in self._article_requests(source, sitemap.entries):
+            yield request
+
+    def _parse(self, source: SourceSpec, response: Response) -> tuple[list[FeedEntry], list[Request]]:
+        headers = _headers(response)
+        if source.kind == "feed":
+            return parse_feed(response.body, response.url, headers), []
+        if source.kind == "listing":
+            entries = extract_links(response.body, response.url, headers,
+                                    link_selector=source.link_selector, link_pattern=source.link_pattern)
+            return entries, []
+        sitemap = parse_sitemap(response.body, response.url, headers, max_bytes=self.options.max_page_bytes)
+        cutoff = (datetime.now(UTC) - timedelta(days=source.max_age_days)).isoformat()
+        refs = [ref for ref in sitemap.sitemaps if ref.lastmod is None or ref.lastmod >= cutoff]
+        refs.sort(key=lambda ref: ref.lastmod or "", reverse=True)
+        children = [
+            Request(ref.url, callback=self.parse_child_sitemap, errback=self.article_failed, priority=50,
+                    meta={"source": source.name, "child_sitemap": True})
+            for ref in refs[:_MAX_CHILD_SITEMAPS]
+        ]
+        return sitemap.entries, children
+
+    async def _article_requests(self, source: SourceSpec, entries: list[FeedEntry]) -> AsyncIterator[Request]:
+        run = self.runs[source.name]
+        cutoff = (datetime.now(UTC) - timedelta(days=source.max_age_days)).isoformat()
+        fresh: dict[str, FeedEntry] = {}
+        for entry in entries:
+            if entry.published and entry.published < cutoff:
+                continue
+            key = canonicalize_url(entry.url)
+            if key not in fresh and key not in self._queued:
+                fresh[key] = entry
+        seen = await self.store.call(seen_urls, list(fresh), self.options.seen_url_days)
+        wanted = [(key, entry) for key, entry in fresh.items() if key not in seen]
+        wanted.sort(key=lambda pair: pair[1].published or "", reverse=True)
+        wanted = wanted[: self.options.max_articles_per_source]
+        logger.info("source %s: %d entries, %d new", source.name, len(entries), len(wanted))
+        for key, entry in wanted:
+            self._queued.add(key)
+            run.pending += 1
+            yield Request(
+                entry.url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                meta={"source": source.name, "entry": entry, "key": key},
+            )
+
+    def parse_article(self, response: Response) -> Iterable[dict[str, Any]]:
+        source = self.sources[response.meta["source"]]
+        run = self.runs[source.name]
+        run.fetched += 1
+        run.touch()
+        yield {
+            "source": source.name,
+            "tags": source.tags,
+            "entry": response.meta["entry"],
+            "final_url": response.url,
+            "redirect_urls": list(response.meta.get("redirect_urls", [])),
+            "body": response.body,
+        }
+
+    def index_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        run = self.runs[request.meta["source"]]
+        exc = failure.value
+        if isinstance(exc, HttpError):
+            status = exc.response.status
+            run.http_status = status
+            reason = classify_status(status)
+            if reason in ("server", "broken") and looks_like_bot_wall(exc.response.body):
+                reason = "blocked"
+            run.fail(reason, f"{request.url} answered HTTP {status}")
+        else:
+            run.fail(classify_exception(exc), f"{request.url}: {type(exc).__name__}: {exc}".strip())
+
+    def article_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        run = self.runs[request.meta["source"]]
+        run.touch()
+        exc = failure.value
+        if isinstance(exc, HttpError):
+            reason = classify_status(exc.response.status)
+        else:
+            reason = classify_exception(exc)
+        if request.meta.get("child_sitemap"):
+            run.transient_failures += 1
+            logger.warning("child sitemap %s of %s failed (%s): %s", request.url, run.name, reason, exc)
+            return
+        run.fetched += 1
+        run.failed += 1
+        if reason in _PERMANENT:
+            run.settled_urls.append(request.meta["key"])
+        else:
+            run.transient_failures += 1
+        logger.warning("article %s of %s failed (%s): %s", request.url, run.name, reason, exc)

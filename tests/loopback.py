@@ -152,6 +152,16 @@ class WebhookReceiver(LoopbackHTTPServer):
         return Response(status, b"ok" if status < 300 else b"error", headers)
 
 
+def _free_port() -> int:
+    """A port that was free a moment ago: aiosmtpd's Controller connects to its own port to check it
+    started, which fails for port 0, so the sinks pick a concrete free port first."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class SMTPSink:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
 
@@ -168,7 +178,7 @@ class SMTPSink:
                 sink.messages.append(message_from_bytes(envelope.content))
                 return "250 Message accepted for delivery"
 
-        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=0)
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port())
 
     def __enter__(self) -> SMTPSink:
         self._controller.start()
@@ -184,3 +194,36 @@ class SMTPSink:
     @property
     def host(self) -> str:
         return "127.0.0.1"
+
+
+class AuthSMTPSink(SMTPSink):
+    """An SMTP sink that offers and checks AUTH (PLAIN/LOGIN over plain SMTP, as a test stand-in).
+
+    `logins` records the user names that authenticated; a wrong password is answered 535.
+    """
+
+    def __init__(self, username: str, password: str) -> None:  # no super().__init__: one Controller only
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages = []
+        self.envelopes = []
+        self.logins: list[str] = []
+        sink = self
+
+        class _Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                sink.messages.append(message_from_bytes(envelope.content))
+                return "250 Message accepted for delivery"
+
+        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+            ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == username
+                  and auth_data.password.decode() == password)
+            if ok:
+                sink.logins.append(username)
+            return AuthResult(success=ok, handled=False)
+
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port(),
+                                      authenticator=authenticator, auth_required=False,
+                                      auth_require_tls=False)

@@ -151,7 +151,8 @@ def test_dead_letter_after_max_attempts_and_retry_dead(db, receiver):
     assert summary["delivered"] == 1
     assert retry_dead(db, "other-target") == 0
     assert retry_dead(db) == 1
-    assert deliver_due(db, {"hook": hook(receiver)}, now=datetime.now(UTC) + timedelta(seconds=1)).delivered == 1
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    assert deliver_due(db, {"hook": hook(receiver)}, now=soon).delivered == 1
     assert outbox_summary(db)["hook"]["delivered"] == 2
     assert len(receiver.received) == 2
 

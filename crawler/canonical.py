@@ -63,7 +63,7 @@ def _canonical_path(path: str) -> str:
     if path.lower().startswith("/amp/"):
         path = path[4:]
     path = _AMP_INFIX.sub(r"\1", path)
-    path = _AMP_SUFFIX.sub("", path)
+    path = _AMP_SUFFIX.sub("", path.rstrip("/") or "/")
     path = re.sub(r"/{2,}", "/", path)
     if len(path) > 1:
         path = path.rstrip("/")

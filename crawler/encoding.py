@@ -38,6 +38,8 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+# What news feeds actually use: guesses are limited to these first (short texts fool a free guess).
+_LIKELY = ["utf_8", "big5", "gb18030", "cp949", "cp932", "euc_jp", "cp874", "cp1252", "cp1251", "iso8859_2"]
 # A declared charset that decodes with fewer replacement characters than this share is kept.
 _TOLERATED_ERRORS = 0.002
 
@@ -110,7 +112,9 @@ def decode_markup(body: bytes, headers: Mapping[str, str] | None = None) -> tupl
         text = body.decode(codec, "replace")
         if text.count("\ufffd") <= max(2, len(text) * _TOLERATED_ERRORS):
             return text, codec
-    best = charset_normalizer.from_bytes(body[:200_000]).best()
+    best = charset_normalizer.from_bytes(body[:200_000], cp_isolation=_LIKELY).best()
+    if best is None:
+        best = charset_normalizer.from_bytes(body[:200_000]).best()
     if best is not None and best.encoding:
         codec = normalise_charset(best.encoding) or best.encoding
         logger.debug("guessed encoding %s (declared %s)", codec, candidates)

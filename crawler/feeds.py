@@ -207,4 +207,6 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
                 authors=_authors(entry),
             )
         )
+    if not entries and parsed.bozo:
+        raise FeedError(f"feed {url} could not be parsed: {parsed.get('bozo_exception')}")
     return entries

@@ -1,0 +1,109 @@
+"""Feeds and sitemaps parse correctly, including legacy Asian encodings, on the real corpus files."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.errors import FeedError
+from crawler.feeds import parse_feed
+from crawler.sitemaps import parse_sitemap
+from tests.conftest import CORPUS, need
+
+FEEDS = CORPUS / "feeds"
+
+# (file, entries, a string that must be in the first title, decoded properly)
+LEGACY = [
+    ("chardet/Big5/coolloud.org.tw.xml", 20, "不見棺材不走人"),
+    ("chardet/GB2312/acnnewswire.net.xml", 8, "中国银联"),
+    ("chardet/EUC-KR/acnnewswire.net.xml", 8, "이용 계약을 체결"),
+    ("chardet/EUC-JP/mimizun.com.xml", 15, "楽天祭り"),
+    ("chardet/EUC-JP/overcube.com.atom.xml", 15, "あけましておめでとう"),
+    ("chardet/CP949/ricanet.com.xml", 10, "구라치다"),
+    ("chardet/TIS-620/opentle.org.xml", 25, "ซอฟแวร์โอเพนซอร์ส"),
+    ("rss-parser/encoding-gb2312.xml", 20, "习近平"),
+    ("rss-parser/uolNoticias.rss", 15, "Bolsonaro"),
+]
+
+
+@pytest.mark.parametrize(("name", "count", "needle"), LEGACY)
+def test_legacy_encoded_feeds_decode(name: str, count: int, needle: str) -> None:
+    body = need(FEEDS / name).read_bytes()
+    entries = parse_feed(body, "https://feeds.example/" + name)
+    assert len(entries) == count
+    assert needle in entries[0].title
+    assert not any("\ufffd" in e.title or "Ã" in e.title for e in entries[:5])
+    assert all(e.url.startswith("http") for e in entries)
+
+
+def test_cp949_feed_declared_euc_kr_has_no_mojibake() -> None:
+    entries = parse_feed(need(FEEDS / "chardet/CP949/ricanet.com.xml").read_bytes(), "https://ricanet.com/rss")
+    text = " ".join(e.title + e.summary for e in entries)
+    assert sum("\uac00" <= ch <= "\ud7a3" for ch in text) > 50  # Hangul syllables, not Latin-1 junk
+
+
+def test_dates_keep_their_offset_even_when_feedparser_rejects_them() -> None:
+    acn = parse_feed(need(FEEDS / "chardet/GB2312/acnnewswire.net.xml").read_bytes(), "https://a.example/")
+    assert acn[0].published is not None and acn[0].published.endswith("+09:00")
+    uol = parse_feed(need(FEEDS / "rss-parser/uolNoticias.rss").read_bytes(), "https://uol.example/")
+    assert uol[0].published == "2018-09-24T19:42:40-03:00"  # "Seg, 24 Set 2018" in Portuguese
+
+
+def test_guardian_rss_authors_and_plain_text_summaries() -> None:
+    entries = parse_feed(need(FEEDS / "rss-parser/guardian.rss").read_bytes(), "https://www.theguardian.com/")
+    assert len(entries) == 55
+    assert any(e.authors for e in entries)
+    assert not any("<p>" in e.summary for e in entries)
+
+
+def test_json_feed() -> None:
+    entries = parse_feed(need(FEEDS / "trafilatura/feed.json").read_bytes(), "https://feeds.npr.org/1019/feed.json")
+    assert len(entries) == 25
+    assert entries[0].url.startswith("https://www.npr.org/")
+    assert entries[0].published == "2021-10-29T10:26:00-04:00"
+
+
+def test_wrong_charset_header_is_overridden_by_the_bytes() -> None:
+    title = "南海仲裁案裁決，菲律賓外交部表示歡迎"
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>{title}</title><link>https://x.example/1</link></item></channel></rss>"
+    )
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    entries = parse_feed(body.encode("big5"), "https://x.example/feed", headers)
+    assert entries[0].title == title
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"<html><body><h1>Welcome</h1></body></html>", b"\x00\x01garbage", b"<rss><channel><item><title>"],
+)
+def test_not_a_feed_raises_feed_error(body: bytes) -> None:
+    with pytest.raises(FeedError, match=r"feed https://x\.example/feed"):
+        parse_feed(body, "https://x.example/feed")
+
+
+def test_news_sitemap_with_publication_dates() -> None:
+    sitemap = parse_sitemap(need(FEEDS / "advertools/news_sitemap.xml").read_bytes(), "https://www.nytimes.com/s.xml")
+    assert len(sitemap.entries) == 6
+    first = sitemap.entries[0]
+    assert first.url.startswith("https://www.nytimes.com/") and " " not in first.url
+    assert first.title.startswith("Quarantine Was Driving Me Crazy")
+    assert first.published == "2020-05-11T09:00:01+00:00"
+
+
+def test_sitemap_index_and_gzip() -> None:
+    import gzip
+
+    index = (b'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+             b"<sitemap><loc>https://x.example/news.xml.gz</loc><lastmod>2026-03-01</lastmod></sitemap></sitemapindex>")
+    parsed = parse_sitemap(gzip.compress(index), "https://x.example/index.xml")
+    assert [ref.url for ref in parsed.sitemaps] == ["https://x.example/news.xml.gz"]
+    assert parsed.sitemaps[0].lastmod == "2026-03-01T00:00:00+00:00"
+
+
+def test_gzip_bomb_sitemap_is_refused() -> None:
+    import gzip
+
+    with pytest.raises(FeedError, match="inflates past"):
+        bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000)
+        parse_sitemap(bomb, "https://x.example/s.xml.gz", max_bytes=100_000)

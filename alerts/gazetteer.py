@@ -1,0 +1,197 @@
+"""The gazetteer: named entities (states, disputed features, seas, forces, weapons, firms) and aliases.
+
+The shipped entities live in ``alerts/data/gazetteer.yaml``; the ``gazetteer:`` key of config.yaml adds
+entities or extra aliases for shipped ones, in the same format. Watchlists refer to an entity as
+``@id`` and then match any of its aliases, in any language or script (see ``alerts.normalize``).
+
+An entry::
+
+    - id: senkaku                      # lower case, digits and hyphens
+      type: disputed_feature           # one of ENTITY_TYPES
+      name: Senkaku Islands            # shown in explanations
+      aliases:                         # a list, or a mapping language -> list
+        en: [Senkaku Islands, Senkakus, Diaoyu Islands, Diaoyu]
+        zh: [钓鱼岛, 釣魚臺]
+        ja: [尖閣諸島]
+      exclude: [Joe Scarborough]       # optional: phrases that cancel an alias found inside them
+
+Aliases follow the watchlist term syntax: an alias in capitals only (``PLA``) matches only in
+capitals; ``name*`` matches any word beginning with ``name``.
+
+Settings read: ``gazetteer`` (extra entities), passed in by the scheduler as plain dicts.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from alerts.errors import WatchlistError
+from alerts.normalize import normalize_term
+
+logger = logging.getLogger(__name__)
+
+ENTITY_TYPES = frozenset({
+    "state", "disputed_feature", "sea", "navy", "coast_guard", "maritime_militia", "weapon_system",
+    "defence_company", "defence_agency", "minister",
+})
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+_KEYS = frozenset({"id", "type", "name", "aliases", "exclude"})
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One gazetteer entity.
+
+    Attributes:
+        id: stable identifier used in watchlists as ``@id``.
+        type: one of ``ENTITY_TYPES``.
+        name: display name.
+        aliases: every spelling, as written (normalisation happens when the matcher compiles).
+        exclude: phrases that cancel an alias hit lying inside them.
+    """
+
+    id: str
+    type: str
+    name: str
+    aliases: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Gazetteer:
+    """All entities by id, in file order (shipped first, then config additions)."""
+
+    entities: Mapping[str, Entity]
+
+    def get(self, entity_id: str) -> Entity | None:
+        """Return the entity with this id, or None."""
+        return self.entities.get(entity_id)
+
+    def __contains__(self, entity_id: object) -> bool:
+        return entity_id in self.entities
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+
+def _strings(value: Any, path: str, what: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise WatchlistError(f"{what} must be a list of strings, got {type(value).__name__}", path)
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not normalize_term(item.rstrip("*")):
+            raise WatchlistError(f"{what} must be non-empty strings, got {item!r}", f"{path}[{i}]")
+        out.append(item.strip())
+    return out
+
+
+def _aliases(value: Any, path: str) -> list[str]:
+    if isinstance(value, Mapping):
+        out: list[str] = []
+        for lang, names in value.items():
+            if not isinstance(lang, str) or not _LANG.match(lang):
+                raise WatchlistError(
+                    f"alias language {lang!r} is not a language code; use e.g. en, zh, ja, vi, fil, ko, ms",
+                    f"{path}.{lang}")
+            out.extend(_strings(names, f"{path}.{lang}", "aliases"))
+        return out
+    return _strings(value, path, "aliases")
+
+
+def _parse_entry(raw: Any, path: str, known: Mapping[str, Entity]) -> Entity:
+    if not isinstance(raw, Mapping):
+        raise WatchlistError(f"an entity must be a mapping with id, type and aliases, got {raw!r}", path)
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise WatchlistError(
+            f"unknown key {unknown[0]!r}; an entity has only {', '.join(sorted(_KEYS))}",
+            f"{path}.{unknown[0]}")
+    entity_id = raw.get("id")
+    if not isinstance(entity_id, str) or not _ID.match(entity_id):
+        raise WatchlistError(
+            f"id {entity_id!r} must be lower-case letters, digits and hyphens, e.g. second-thomas-shoal",
+            f"{path}.id")
+    old = known.get(entity_id)
+    etype = raw.get("type", old.type if old else None)
+    if etype not in ENTITY_TYPES:
+        raise WatchlistError(
+            f"type {etype!r} of entity {entity_id!r} is not one of {', '.join(sorted(ENTITY_TYPES))}",
+            f"{path}.type")
+    if old and etype != old.type:
+        raise WatchlistError(
+            f"entity {entity_id!r} is already a {old.type}; drop 'type' to add aliases to it", f"{path}.type")
+    name = raw.get("name", old.name if old else entity_id)
+    if not isinstance(name, str) or not name.strip():
+        raise WatchlistError("name must be a non-empty string", f"{path}.name")
+    if "aliases" not in raw and old is None:
+        raise WatchlistError(f"entity {entity_id!r} needs 'aliases' (at least one)", f"{path}.aliases")
+    aliases = _aliases(raw.get("aliases", []), f"{path}.aliases")
+    exclude = _strings(raw.get("exclude", []), f"{path}.exclude", "exclude")
+    if old:
+        aliases = list(old.aliases) + [a for a in aliases if a not in old.aliases]
+        exclude = list(old.exclude) + [e for e in exclude if e not in old.exclude]
+    if not aliases:
+        raise WatchlistError(f"entity {entity_id!r} has no aliases", f"{path}.aliases")
+    return Entity(entity_id, etype, name.strip(), tuple(aliases), tuple(exclude))
+
+
+def parse_gazetteer(raw: Sequence[Any], base: Gazetteer | None = None, label: str = "gazetteer") -> Gazetteer:
+    """Build a gazetteer from entity dicts, on top of an existing one.
+
+    Args:
+        raw: entity mappings (see the module docstring).
+        base: entities to extend; an entry with a known id adds aliases and exclusions to it.
+        label: the config path prefix used in error messages.
+
+    Returns:
+        The combined gazetteer.
+
+    Raises:
+        WatchlistError: an entry is malformed; ``path`` is like ``gazetteer[3].aliases``.
+    """
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        raise WatchlistError("must be a list of entities", label)
+    entities: dict[str, Entity] = dict(base.entities) if base else {}
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        entity = _parse_entry(item, f"{label}[{i}]", entities)
+        if entity.id in seen:
+            raise WatchlistError(f"entity id {entity.id!r} appears twice; merge the two entries",
+                                 f"{label}[{i}].id")
+        seen.add(entity.id)
+        entities[entity.id] = entity
+    return Gazetteer(entities)
+
+
+def _shipped() -> list[Any]:
+    text = resources.files("alerts").joinpath("data/gazetteer.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return list(data["entities"])
+
+
+def load_gazetteer(extra: Sequence[Mapping[str, Any]] = ()) -> Gazetteer:
+    """Load the shipped gazetteer plus entities (or extra aliases) from config.
+
+    Args:
+        extra: the config's ``gazetteer`` list, entity dicts in the data-file format.
+
+    Returns:
+        The gazetteer the matcher compiles against.
+
+    Raises:
+        WatchlistError: an entry is invalid; ``path`` is like ``gazetteer[3].aliases``.
+    """
+    base = parse_gazetteer(_shipped(), label="alerts/data/gazetteer.yaml")
+    gazetteer = parse_gazetteer(list(extra), base=base) if extra else base
+    logger.debug("gazetteer loaded: %d entities (%d from config)", len(gazetteer), len(extra))
+    return gazetteer

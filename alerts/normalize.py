@@ -1,0 +1,255 @@
+"""Text normalisation for matching, with a map back to the original text.
+
+Terms, gazetteer aliases and documents all go through the same steps, so "Trường Sa", "Truong Sa"
+and "TRUONG-SA" meet in the same spelling:
+
+* Unicode compatibility folding (NFKC): full-width Latin and digits, half-width katakana, ligatures;
+* accents removed from Latin letters (Vietnamese included: "đ" becomes "d");
+* traditional Chinese (and Japanese shinjitai) characters that occur in our aliases mapped to their
+  simplified form ("釣魚臺" and "钓鱼台" meet), from the small table ``_TRAD_TO_SIMP``;
+* hyphens, dashes and white space other than line breaks become one plain space (line breaks stay, as
+  sentence boundaries); curly quotes become straight;
+* a lower-case copy (``folded``) of the same length for case-free matching; the case-kept copy
+  (``cased``) lets acronyms such as ``PLA`` be checked for their exact case.
+
+``NormalizedText.to_original`` turns a position in the normalised text back into a position in the
+original, so evidence sentences are shown as the author wrote them.
+
+Settings read: none.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+# Traditional (and Japanese) forms of characters used in the shipped aliases → simplified forms.
+# Extend it when you add an alias whose traditional spelling differs in other characters.
+_TRAD_TO_SIMP = {
+    "釣": "钓", "魚": "鱼", "臺": "台", "島": "岛", "嶼": "屿", "羣": "群", "東": "东", "國": "国",
+    "黃": "黄", "巖": "岩", "灣": "湾", "門": "门", "軍": "军", "艦": "舰", "衛": "卫", "隊": "队",
+    "閣": "阁", "諸": "诸", "華": "华", "陸": "陆", "與": "与", "來": "来", "沖": "冲", "繩": "绳",
+    "濱": "滨", "嚴": "严", "濟": "济", "環": "环", "礁": "礁", "灘": "滩", "線": "线", "峽": "峡",
+    "爭": "争", "議": "议", "海警": "海警", "裝": "装", "備": "备", "販": "贩", "賣": "卖", "買": "买",
+    "彈": "弹", "導": "导", "機": "机", "戰": "战", "鬥": "斗", "闘": "斗", "潛": "潜", "潜": "潜",
+    "艇": "艇", "輸": "输", "出": "出", "協": "协", "約": "约", "領": "领", "們": "们", "亞": "亚",
+    "黨": "党", "鐵": "铁", "劍": "剑", "礦": "矿", "歐": "欧", "聯": "联", "盟": "盟", "萬": "万",
+    "獨": "独", "竜": "龙", "龍": "龙", "澎": "澎", "湖": "湖", "錨": "锚", "護": "护", "衞": "卫",
+    "広": "广", "廣": "广", "沙": "沙", "員": "员", "紛": "纷", "張": "张", "緊": "紧", "對": "对",
+}
+_TRAD_TO_SIMP = {k: v for k, v in _TRAD_TO_SIMP.items() if len(k) == 1 and k != v}
+
+# Characters NFKC would expand but we want as one character (keeps offsets cheap).
+_SINGLE = {"…": ".", "‥": ".", "′": "'", "″": '"'}
+_SPACE_LIKE = set("-‐‑‒–—―−﹘﹣－\u00a0\u2007\u202f\u3000")
+_QUOTES = {"‘": "'", "’": "'", "‚": "'", "‛": "'", "ʼ": "'", "“": '"', "”": '"', "„": '"', "‟": '"'}
+_EXTRA = {"đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss"}
+
+_SPACE_RUN = re.compile(r" {2,}")
+
+
+def _fold_char(ch: str) -> str:
+    """The normalised (case-kept) spelling of one character; may be empty or longer than one."""
+    if ch in _SINGLE:
+        return _SINGLE[ch]
+    if ch in "\n\r\u2028\u2029\x85":
+        return "\n"
+    if ch in _SPACE_LIKE or ch.isspace():
+        return " "
+    if ch in _QUOTES:
+        return _QUOTES[ch]
+    if ch in _EXTRA:
+        return _EXTRA[ch]
+    out = []
+    for c in unicodedata.normalize("NFKC", ch):
+        c = _TRAD_TO_SIMP.get(c, c)
+        if unicodedata.combining(c):
+            # A lone combining mark after a Latin letter (decomposed input): drop it.
+            continue
+        decomposed = unicodedata.normalize("NFD", c)
+        if len(decomposed) > 1 and decomposed[0].isascii():
+            c = "".join(x for x in decomposed if not unicodedata.combining(x))
+        out.append(_EXTRA.get(c, c))
+    return "".join(out)
+
+
+_CACHE: dict[str, str] = {}
+
+
+def _map(ch: str) -> str:
+    got = _CACHE.get(ch)
+    if got is None:
+        got = _fold_char(ch)
+        _CACHE[ch] = got
+    return got
+
+
+def _lower(s: str) -> str:
+    low = s.lower()
+    if len(low) == len(s):
+        return low
+    return "".join(c.lower() if len(c.lower()) == 1 else c for c in s)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedText:
+    """A normalised text and the way back to the original.
+
+    Attributes:
+        original: the text as given.
+        cased: normalised text, case kept.
+        folded: ``cased`` in lower case, same length and alignment.
+        breaks: normalised positions where the offset to the original changes.
+        deltas: original minus normalised position, valid from the matching break on.
+    """
+
+    original: str
+    cased: str
+    folded: str
+    breaks: tuple[int, ...] = ()
+    deltas: tuple[int, ...] = ()
+
+    def to_original(self, pos: int) -> int:
+        """Map a position in the normalised text to the position in the original text.
+
+        Args:
+            pos: index into ``cased``/``folded`` (``len`` allowed, for an end position).
+
+        Returns:
+            The index of the same character in ``original``.
+        """
+        if not self.breaks:
+            return pos
+        i = bisect_right(self.breaks, pos) - 1
+        return pos if i < 0 else pos + self.deltas[i]
+
+
+def _collapse(cased: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    breaks: list[int] = []
+    deltas: list[int] = []
+    pieces: list[str] = []
+    last = 0
+    removed = 0
+    for m in _SPACE_RUN.finditer(cased):
+        pieces.append(cased[last:m.start() + 1])
+        last = m.end()
+        removed += m.end() - m.start() - 1
+        breaks.append(m.start() + 1 - (removed - (m.end() - m.start() - 1)))
+        deltas.append(removed)
+    pieces.append(cased[last:])
+    return "".join(pieces), tuple(breaks), tuple(deltas)
+
+
+def normalize(text: str) -> NormalizedText:
+    """Normalise a text for matching (see the module docstring for the steps).
+
+    Args:
+        text: any text: a title, a teaser, an article body.
+
+    Returns:
+        The normalised text with its case-kept and folded forms and the offset map.
+    """
+    if text.isascii():
+        if "-" not in text and "  " not in text and not _needs_ascii_fix(text):
+            return NormalizedText(text, text, text.lower())
+        cased = _ASCII_SPACE.sub(" ", text.replace("\r", "\n"))
+    else:
+        others = set(_NON_ASCII.findall(text))
+        if any(len(_map(ch)) != 1 for ch in others):
+            return _normalize_slow(text)
+        cased = _NON_ASCII.sub(_replace, text)
+        cased = _ASCII_SPACE.sub(" ", cased.replace("\r", "\n"))
+    if "  " not in cased:
+        return NormalizedText(text, cased, _lower(cased))
+    collapsed, breaks, deltas = _collapse(cased)
+    return NormalizedText(text, collapsed, _lower(collapsed), breaks, deltas)
+
+
+def _needs_ascii_fix(text: str) -> bool:
+    return "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
+
+
+_ASCII_SPACE = re.compile(r"[\t\x0b\x0c\-]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _replace(m: re.Match[str]) -> str:
+    return _CACHE[m.group()]
+
+
+def _normalize_slow(text: str) -> NormalizedText:
+    """Character by character, for the rare texts where a character expands or vanishes."""
+    out: list[str] = []
+    breaks: list[int] = []
+    deltas: list[int] = []
+    delta = 0
+    pos = 0  # normalised position
+    prev_space = False
+    for i, ch in enumerate(text):
+        mapped = _map(ch)
+        if mapped == " ":
+            if prev_space:
+                mapped = ""
+            prev_space = True
+        elif mapped:
+            prev_space = mapped.endswith(" ")
+        new_delta = i - pos
+        if new_delta != delta or (not breaks and new_delta):
+            breaks.append(pos)
+            deltas.append(new_delta)
+            delta = new_delta
+        if len(mapped) > 1:
+            # Every extra character of an expansion points back at the same original character.
+            out.append(mapped[0])
+            pos += 1
+            for extra in mapped[1:]:
+                breaks.append(pos)
+                delta = i - pos
+                deltas.append(delta)
+                out.append(extra)
+                pos += 1
+        elif mapped:
+            out.append(mapped)
+            pos += 1
+    cased = "".join(out)
+    return NormalizedText(text, cased, _lower(cased), tuple(breaks), tuple(deltas))
+
+
+def normalize_term(term: str) -> str:
+    """Normalise a watchlist term or gazetteer alias, case kept, trimmed.
+
+    Args:
+        term: the term as written in config or the gazetteer.
+
+    Returns:
+        Its normalised spelling (compare ``.lower()`` of it with ``NormalizedText.folded``).
+    """
+    return normalize(term.strip()).cased.strip()
+
+
+def is_cjk(ch: str) -> bool:
+    """Whether a character belongs to a script written without spaces between words.
+
+    Han, kana and Hangul count: a CJK term needs no word boundary around it ("钓鱼岛附近" holds
+    "钓鱼岛"; Korean particles attach to the noun, as in "독도는").
+    """
+    o = ord(ch)
+    return (
+        0x3040 <= o <= 0x30FF  # hiragana, katakana
+        or 0x3400 <= o <= 0x4DBF
+        or 0x4E00 <= o <= 0x9FFF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xAC00 <= o <= 0xD7AF  # Hangul syllables
+        or 0x1100 <= o <= 0x11FF
+        or 0x20000 <= o <= 0x2FFFF
+    )
+
+
+def is_word_char(ch: str) -> bool:
+    """Whether a character continues a space-separated word (letters and digits, not CJK)."""
+    return ch.isalnum() and not is_cjk(ch)

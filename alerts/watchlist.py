@@ -1,0 +1,407 @@
+"""The watchlist language: parse and validate the config's ``watchlists`` into frozen values.
+
+A watchlist is a name, delivery targets, a score threshold, optional field weights, named term sets,
+rules and exclusions. docs/watchlists.md is the user's reference; in short::
+
+    - name: maritime-disputes
+      targets: [slack-analysts]
+      threshold: 2.0
+      fields: {title: 2.0, lead: 1.5, body: 1.0}
+      sets:
+        incident: ["water cannon^2", rammed, collision*, blockade*]
+      rules:
+        - name: feature
+          weight: 2
+          any: ["@spratly-islands", "@senkaku"]
+        - name: scs-incident
+          all: ["@south-china-sea", $incident]
+          near: sentence
+      exclude:
+        - terms: [arms]
+          context: [leg*, shoulder*]
+          near: 3
+      none: ["Joe Scarborough"]
+
+Terms: ``word``, ``a phrase``, ``prefix*``, ``ACRONYM`` (capitals only: case-sensitive), ``@entity``,
+``$set``; a ``^2`` suffix gives a weight. Groups: ``any`` (optionally ``min``), ``all`` (optionally
+``near: N`` or ``near: sentence``), ``none``.
+
+Settings read: ``watchlists`` (passed in as the list of mappings loaded from YAML).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from alerts.errors import WatchlistError
+from alerts.normalize import normalize_term
+
+logger = logging.getLogger(__name__)
+
+Near = int | Literal["sentence"] | None
+FIELDS = ("title", "lead", "body")
+DEFAULT_FIELD_WEIGHTS = (2.0, 1.5, 1.0)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_WEIGHT = re.compile(r"\^(-?\d+(?:\.\d+)?)$")
+_ENTITY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_WATCHLIST_KEYS = ("name", "targets", "description", "threshold", "fields", "sets", "rules", "exclude", "none")
+_RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min")
+_GROUP_KEYS = ("any", "all", "none", "near", "min")
+_EXCLUDE_KEYS = ("terms", "context", "near")
+_TERM_KEYS = ("term", "weight", "case")
+_OPS = ("any", "all", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A leaf of a rule: a word, phrase, prefix or entity reference.
+
+    Attributes:
+        text: as written, without ``@``, ``*`` or ``^weight`` (shown in explanations).
+        weight: multiplies the field weight of a hit of this term.
+        prefix: ``text*`` form: the last word may continue (``militar*`` finds "military").
+        case_sensitive: matched in exact case (default for terms written in capitals only).
+        entity: gazetteer id for ``@id`` terms; ``text`` is then the id.
+    """
+
+    text: str
+    weight: float = 1.0
+    prefix: bool = False
+    case_sensitive: bool = False
+    entity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """``any`` / ``all`` / ``none`` of its items.
+
+    Attributes:
+        op: ``any``, ``all`` or ``none``.
+        items: terms and nested groups.
+        near: for ``all``: every item within ``near`` words of the first item, or in the same sentence.
+        min: for ``any``: how many different items must be found (default 1).
+    """
+
+    op: Literal["any", "all", "none"]
+    items: tuple[Term | Group, ...]
+    near: Near = None
+    min: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A named group with a weight; a satisfied rule adds ``weight`` x its best hit to the score."""
+
+    name: str
+    group: Group
+    weight: float = 1.0
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """Hits of ``terms`` are cancelled when a ``context`` term overlaps them (or is ``near`` them)."""
+
+    terms: tuple[Term, ...]
+    context: tuple[Term, ...]
+    near: Near = None
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistSpec:
+    """One validated watchlist.
+
+    Attributes:
+        name: unique name, used in alerts and on the command line.
+        targets: names of delivery targets (checked by the scheduler against ``targets``).
+        threshold: the score a document needs to match.
+        rules: rules in config order.
+        exclude: hit-level exclusions.
+        veto: a document in which any of these groups is satisfied never matches.
+        field_weights: weights of a hit in the title, lead and body.
+        description: free text for people.
+        path: where in the config it came from, e.g. ``watchlists[0]``.
+    """
+
+    name: str
+    targets: tuple[str, ...]
+    threshold: float
+    rules: tuple[Rule, ...]
+    exclude: tuple[Exclusion, ...] = ()
+    veto: tuple[Group, ...] = ()
+    field_weights: tuple[float, float, float] = DEFAULT_FIELD_WEIGHTS
+    description: str = ""
+    path: str = ""
+
+
+def _number(value: Any, path: str, what: str, *, minimum: float = 0.0) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise WatchlistError(f"{what} must be a number, got {value!r}", path)
+    if value <= minimum:
+        raise WatchlistError(f"{what} must be greater than {minimum:g}, got {value!r}", path)
+    return float(value)
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: Sequence[str], path: str, what: str) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise WatchlistError(f"unknown key {key!r} in {what}; allowed keys: {', '.join(allowed)}",
+                                 f"{path}.{key}")
+
+
+def parse_term(raw: Any, path: str) -> Term:
+    """Parse one term: a string in the term syntax or a ``{term, weight, case}`` mapping.
+
+    Args:
+        raw: ``"water cannon^2"``, ``"militar*"``, ``"PLA"``, ``"@senkaku"`` or a mapping.
+        path: config path for error messages.
+
+    Returns:
+        The term.
+
+    Raises:
+        WatchlistError: empty term, bad weight, misplaced ``*``, bad entity id.
+    """
+    weight = 1.0
+    case: bool | None = None
+    if isinstance(raw, Mapping):
+        _check_keys(raw, _TERM_KEYS, path, "a term")
+        if "term" not in raw:
+            raise WatchlistError("a term mapping needs 'term', e.g. {term: FMS, weight: 2}", path)
+        if "weight" in raw:
+            weight = _number(raw["weight"], f"{path}.weight", "weight")
+        if "case" in raw:
+            if not isinstance(raw["case"], bool):
+                raise WatchlistError("case must be true (exact case) or false", f"{path}.case")
+            case = raw["case"]
+        text = raw["term"]
+        path = f"{path}.term"
+    else:
+        text = raw
+    if not isinstance(text, str):
+        raise WatchlistError(f"a term must be a string, got {text!r}", path)
+    text = text.strip()
+    m = _WEIGHT.search(text)
+    if m:
+        weight = _number(float(m.group(1)), path, f"weight of {text!r}")
+        text = text[:m.start()].strip()
+    if text.startswith("@"):
+        entity = text[1:]
+        if not _ENTITY.match(entity):
+            raise WatchlistError(
+                f"{text!r} is not an entity reference; write @ followed by a gazetteer id such as @senkaku",
+                path)
+        return Term(entity, weight, entity=entity)
+    if text.startswith("$"):
+        raise WatchlistError(f"set reference {text!r} is not allowed here; list the terms", path)
+    prefix = text.endswith("*")
+    body = text[:-1].rstrip() if prefix else text
+    if "*" in body:
+        raise WatchlistError(f"'*' may only end a term (prefix match), as in militar*; got {text!r}", path)
+    if not normalize_term(body):
+        raise WatchlistError(f"empty term {raw!r}; write a word or phrase", path)
+    letters = [c for c in body if c.isalpha()]
+    auto_case = len(letters) >= 2 and all(c.isupper() for c in letters)
+    return Term(body, weight, prefix, auto_case if case is None else case)
+
+
+class _Parser:
+    def __init__(self, sets: Mapping[str, tuple[Term | Group, ...]]) -> None:
+        self.sets = sets
+
+    def items(self, raw: Any, path: str) -> list[Term | Group]:
+        if isinstance(raw, str | Mapping):
+            raw = [raw]
+        if not isinstance(raw, list) or not raw:
+            raise WatchlistError("must be a non-empty list of terms or groups", path)
+        out: list[Term | Group] = []
+        for i, item in enumerate(raw):
+            ipath = f"{path}[{i}]"
+            if isinstance(item, str) and item.strip().startswith("$"):
+                name = item.strip()[1:]
+                if name not in self.sets:
+                    known = ", ".join(f"${s}" for s in self.sets) or "none defined"
+                    raise WatchlistError(f"unknown set {item!r}; define it under 'sets' (known: {known})", ipath)
+                out.append(Group("any", self.sets[name]))
+            elif isinstance(item, Mapping) and any(op in item for op in _OPS):
+                out.append(self.group(item, ipath, _GROUP_KEYS))
+            else:
+                out.append(parse_term(item, ipath))
+        return out
+
+    def group(self, raw: Mapping[str, Any], path: str, keys: Sequence[str]) -> Group:
+        _check_keys(raw, keys, path, "a rule" if "name" in keys else "a group")
+        ops = [op for op in _OPS if op in raw]
+        if len(ops) != 1:
+            raise WatchlistError(
+                "needs exactly one of any, all, none" + (f" (found {', '.join(ops)})" if ops else ""), path)
+        op = ops[0]
+        items = tuple(self.items(raw[op], f"{path}.{op}"))
+        near: Near = None
+        if "near" in raw:
+            value = raw["near"]
+            if op != "all":
+                raise WatchlistError(f"near applies to 'all' groups, not '{op}'", f"{path}.near")
+            if value == "sentence":
+                near = "sentence"
+            elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+                near = value
+            else:
+                raise WatchlistError(
+                    f"near must be a number of words (1 or more) or 'sentence', got {value!r}", f"{path}.near")
+            if len(items) < 2:
+                raise WatchlistError("a 'near' group needs at least two items", f"{path}.all")
+            if isinstance(items[0], Group) and items[0].op == "none":
+                raise WatchlistError("the first item of a 'near' group must be a term or any/all group",
+                                     f"{path}.all[0]")
+        minimum = 1
+        if "min" in raw:
+            value = raw["min"]
+            if op != "any":
+                raise WatchlistError(f"min applies to 'any' groups, not '{op}'", f"{path}.min")
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= len(items):
+                raise WatchlistError(f"min must be a whole number from 1 to {len(items)}, got {value!r}",
+                                     f"{path}.min")
+            minimum = value
+        if op == "all" and all(isinstance(i, Group) and i.op == "none" for i in items):
+            raise WatchlistError("an 'all' group needs at least one item that is not 'none'", f"{path}.all")
+        return Group(op, items, near, minimum)
+
+
+def _parse_sets(raw: Any, path: str) -> dict[str, tuple[Term | Group, ...]]:
+    if not isinstance(raw, Mapping):
+        raise WatchlistError("sets must be a mapping of set name to a list of terms", path)
+    sets: dict[str, tuple[Term | Group, ...]] = {}
+    for name, terms in raw.items():
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise WatchlistError(f"set name {name!r} must be letters, digits, '-', '_' or '.'", f"{path}.{name}")
+        # A set may use sets defined before it.
+        sets[name] = tuple(_Parser(sets).items(terms, f"{path}.{name}"))
+    return sets
+
+
+def _parse_fields(raw: Any, path: str) -> tuple[float, float, float]:
+    if not isinstance(raw, Mapping):
+        raise WatchlistError("fields must be a mapping such as {title: 2, lead: 1.5, body: 1}", path)
+    _check_keys(raw, FIELDS, path, "fields")
+    weights = dict(zip(FIELDS, DEFAULT_FIELD_WEIGHTS, strict=True))
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise WatchlistError(f"weight of field {key} must be a number, 0 or more; got {value!r}",
+                                 f"{path}.{key}")
+        weights[key] = float(value)
+    return weights["title"], weights["lead"], weights["body"]
+
+
+def _parse_exclusion(raw: Any, path: str, parser: _Parser) -> Exclusion:
+    if not isinstance(raw, Mapping):
+        raise WatchlistError("an exclusion is a mapping with 'terms', 'context' and optional 'near'", path)
+    _check_keys(raw, _EXCLUDE_KEYS, path, "an exclusion")
+    for key in ("terms", "context"):
+        if key not in raw:
+            raise WatchlistError(f"an exclusion needs '{key}', e.g. {{terms: [arms], context: [legs], near: 3}}",
+                                 path)
+    terms = tuple(_flatten(parser.items(raw["terms"], f"{path}.terms"), f"{path}.terms"))
+    context = tuple(_flatten(parser.items(raw["context"], f"{path}.context"), f"{path}.context"))
+    near: Near = None
+    if "near" in raw:
+        value = raw["near"]
+        if value == "sentence" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            near = value or None
+        else:
+            raise WatchlistError(f"near must be a number of words or 'sentence', got {value!r}", f"{path}.near")
+    return Exclusion(terms, context, near, path)
+
+
+def _flatten(items: Sequence[Term | Group], path: str) -> list[Term]:
+    out: list[Term] = []
+    for item in items:
+        if isinstance(item, Term):
+            out.append(item)
+        elif item.op == "any":
+            out.extend(_flatten(item.items, path))
+        else:
+            raise WatchlistError("only terms and $sets are allowed here, not all/none groups", path)
+    return out
+
+
+def _parse_one(raw: Any, path: str) -> WatchlistSpec:
+    if not isinstance(raw, Mapping):
+        raise WatchlistError("a watchlist must be a mapping with name, targets and rules", path)
+    _check_keys(raw, _WATCHLIST_KEYS, path, "a watchlist")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise WatchlistError(f"name {name!r} must be letters, digits, '-', '_' or '.', e.g. arms-deals",
+                             f"{path}.name")
+    targets = raw.get("targets", [])
+    if not isinstance(targets, list) or not all(isinstance(t, str) and t for t in targets):
+        raise WatchlistError("targets must be a list of target names (may be empty)", f"{path}.targets")
+    threshold = _number(raw.get("threshold", 1.0), f"{path}.threshold", "threshold")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise WatchlistError("description must be text", f"{path}.description")
+    fields = _parse_fields(raw["fields"], f"{path}.fields") if "fields" in raw else DEFAULT_FIELD_WEIGHTS
+    sets = _parse_sets(raw["sets"], f"{path}.sets") if "sets" in raw else {}
+    parser = _Parser(sets)
+    rules_raw = raw.get("rules")
+    if not isinstance(rules_raw, list) or not rules_raw:
+        raise WatchlistError("rules must be a non-empty list, e.g. [{name: r1, any: [term]}]", f"{path}.rules")
+    rules: list[Rule] = []
+    for i, rule_raw in enumerate(rules_raw):
+        rpath = f"{path}.rules[{i}]"
+        if not isinstance(rule_raw, Mapping):
+            raise WatchlistError("a rule is a mapping with name, weight and one of any/all", rpath)
+        group = parser.group(rule_raw, rpath, _RULE_KEYS)
+        if group.op == "none":
+            raise WatchlistError("a rule cannot be only 'none' (nothing to score); put it in the "
+                                 "watchlist's 'none' list or inside an 'all'", f"{rpath}.none")
+        rule_name = rule_raw.get("name", f"rule-{i + 1}")
+        if not isinstance(rule_name, str) or not _NAME.match(rule_name):
+            raise WatchlistError(f"rule name {rule_name!r} must be letters, digits, '-', '_' or '.'",
+                                 f"{rpath}.name")
+        if any(r.name == rule_name for r in rules):
+            raise WatchlistError(f"rule name {rule_name!r} is used twice in watchlist {name!r}", f"{rpath}.name")
+        weight = _number(rule_raw.get("weight", 1.0), f"{rpath}.weight", "weight")
+        rules.append(Rule(rule_name, group, weight, rpath))
+    exclude_raw = raw.get("exclude", [])
+    if not isinstance(exclude_raw, list):
+        raise WatchlistError("exclude must be a list of {terms, context, near}", f"{path}.exclude")
+    exclude = tuple(_parse_exclusion(e, f"{path}.exclude[{i}]", parser) for i, e in enumerate(exclude_raw))
+    veto: tuple[Group, ...] = ()
+    if "none" in raw:
+        veto = tuple(Group("any", (item,)) for item in parser.items(raw["none"], f"{path}.none"))
+    return WatchlistSpec(name, tuple(targets), threshold, tuple(rules), exclude, veto, fields,
+                         description, path)
+
+
+def parse_watchlists(raw: Sequence[Mapping[str, Any]]) -> list[WatchlistSpec]:
+    """Validate the config's ``watchlists`` list.
+
+    Args:
+        raw: the list of watchlist mappings as loaded from YAML.
+
+    Returns:
+        The watchlists, in config order.
+
+    Raises:
+        WatchlistError: the first problem found; ``path`` points at it, e.g.
+            ``watchlists[1].rules[0].near``, and the message says how to fix it.
+    """
+    if raw is None:
+        return []
+    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
+        raise WatchlistError("watchlists must be a list", "watchlists")
+    specs: list[WatchlistSpec] = []
+    for i, item in enumerate(raw):
+        spec = _parse_one(item, f"watchlists[{i}]")
+        if any(s.name == spec.name for s in specs):
+            raise WatchlistError(f"watchlist name {spec.name!r} is used twice", f"watchlists[{i}].name")
+        specs.append(spec)
+    logger.debug("parsed %d watchlists", len(specs))
+    return specs

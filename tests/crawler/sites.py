@@ -30,7 +30,11 @@ PARAGRAPH = (
 
 
 def article_html(
-    title: str, body: str, *, date: str = "2026-03-02T08:30:00+08:00", lang: str = "en",
+    title: str,
+    body: str,
+    *,
+    date: str = "2026-03-02T08:30:00+08:00",
+    lang: str = "en",
     canonical: str | None = None,
 ) -> str:
     """A page shaped like a real news article: navigation, ads, the story, a newsletter box, a footer."""
@@ -54,8 +58,10 @@ def rss(items: Sequence[tuple[str, str, str]], *, encoding: str = "utf-8") -> by
         f"<item><title>{t}</title><link>{link}</link><description>{d}</description><pubDate>{now}</pubDate></item>"
         for link, t, d in items
     )
-    text = (f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel><title>Bugle</title>'
-            f"<link>http://example.test/</link><description>news</description>{body}</channel></rss>")
+    text = (
+        f'<?xml version="1.0" encoding="{encoding}"?><rss version="2.0"><channel><title>Bugle</title>'
+        f"<link>http://example.test/</link><description>news</description>{body}</channel></rss>"
+    )
     return text.encode(encoding)
 
 
@@ -85,9 +91,22 @@ def run_crawl(
     specs = [dataclasses.asdict(s) for s in sources]
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.runner", "--db", str(db_path), "--sources-json", json.dumps(specs),
-         "--options-json", json.dumps(options)],
-        capture_output=True, text=True, cwd=ROOT, timeout=timeout, check=False,
+        [
+            sys.executable,
+            "-m",
+            "crawler.runner",
+            "--db",
+            str(db_path),
+            "--sources-json",
+            json.dumps(specs),
+            "--options-json",
+            json.dumps(options),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        check=False,
     )
     if proc.returncode != 0:
         raise AssertionError(f"crawl process failed ({proc.returncode}):\n{proc.stderr[-4000:]}")

@@ -18,7 +18,9 @@ def _publish(site: LoopbackHTTPServer, count: int, *, feed_path: str = "/feed.xm
     for i in range(count):
         path = f"/news/2026/03/story-{i}"
         site.add(path, article_html(f"Coast guard story {i}", f"Unique body sentence number {i}."))
-        items.append((site.url(path) + "?utm_source=rss&utm_medium=feed", f"Feed title {i}", f"Feed summary {i}"))
+        items.append(
+            (site.url(path) + "?utm_source=rss&utm_medium=feed", f"Feed title {i}", f"Feed summary {i}")
+        )
     site.add(feed_path, rss(items), "application/rss+xml")
     return [f"/news/2026/03/story-{i}" for i in range(count)]
 
@@ -36,7 +38,9 @@ def test_feed_articles_are_extracted_and_stored(site: LoopbackHTTPServer, db_pat
     story = articles[site.url(paths[1])]
     assert story.title == "Coast guard story 1"
     assert "Unique body sentence number 1." in story.text
-    assert "newsletter" not in story.text and "Advertisement" not in story.text and "Section 7" not in story.text
+    assert (
+        "newsletter" not in story.text and "Advertisement" not in story.text and "Section 7" not in story.text
+    )
     assert story.published == "2026-03-02T08:30:00+08:00"
     assert story.extracted and story.language == "en" and story.tags == ("region:sea",)
     assert story.summary == "Feed summary 1"
@@ -52,7 +56,11 @@ def test_second_crawl_fetches_no_article_and_stores_nothing(site: LoopbackHTTPSe
     source = SourceSpec("bugle", "feed", site.url("/feed.xml"))
     run_crawl(db_path, [source])
     # the feed changes (new order, new title text) but lists the same articles: still nothing to fetch
-    site.add("/feed.xml", rss([(site.url(p) + "#x", "Retitled", "s") for p in reversed(paths)]), "application/rss+xml")
+    site.add(
+        "/feed.xml",
+        rss([(site.url(p) + "#x", "Retitled", "s") for p in reversed(paths)]),
+        "application/rss+xml",
+    )
     (report,) = run_crawl(db_path, [source])
     assert (report["status"], report["new_articles"], report["fetched"]) == ("ok", 0, 0)
     assert all(len(site.requests_to(p)) == 1 for p in paths)
@@ -98,7 +106,13 @@ def test_unchanged_body_hash_fetches_no_articles(site: LoopbackHTTPServer, db_pa
 
 def test_url_variants_in_one_feed_make_one_article(site: LoopbackHTTPServer, db_path: Path) -> None:
     site.add("/news/one", article_html("One story", "The only story."))
-    variants = ["/news/one", "/news/one/", "/news/one?utm_campaign=a", "/news/one#top", "/news/one/index.html"]
+    variants = [
+        "/news/one",
+        "/news/one/",
+        "/news/one?utm_campaign=a",
+        "/news/one#top",
+        "/news/one/index.html",
+    ]
     site.add("/news/one/index.html", article_html("One story", "The only story."))
     site.add("/feed.xml", rss([(site.url(v), "One story", "s") for v in variants]), "application/rss+xml")
     (report,) = run_crawl(db_path, [SourceSpec("bugle", "feed", site.url("/feed.xml"))])
@@ -119,7 +133,9 @@ def test_amp_page_pointing_to_its_canonical_and_redirects_are_recorded(
     run_crawl(db_path, [source])
     assert {a.url for a in _articles(db_path)} == {canonical, site.url("/news/ship2")}
     # a later feed lists the canonical URL and the redirecting one: both are known, nothing is fetched
-    site.add("/feed.xml", rss([(canonical, "Ship", "s"), (site.url("/r/ship"), "x", "y")]), "application/rss+xml")
+    site.add(
+        "/feed.xml", rss([(canonical, "Ship", "s"), (site.url("/r/ship"), "x", "y")]), "application/rss+xml"
+    )
     (report,) = run_crawl(db_path, [source])
     assert report["fetched"] == 0 and len(site.requests_to("/r/ship")) == 1
 
@@ -147,7 +163,9 @@ def test_feed_404_twice_counts_two_failures_then_recovers(site: LoopbackHTTPServ
     assert health.articles_total == 1 and health.articles_per_day > 0
 
 
-@pytest.mark.parametrize(("status", "reason"), [(403, "blocked"), (429, "blocked"), (500, "server"), (410, "gone")])
+@pytest.mark.parametrize(
+    ("status", "reason"), [(403, "blocked"), (429, "blocked"), (500, "server"), (410, "gone")]
+)
 def test_http_errors_on_the_feed_get_a_reason_class(
     site: LoopbackHTTPServer, db_path: Path, status: int, reason: str
 ) -> None:
@@ -170,7 +188,11 @@ def test_non_html_and_404_articles(site: LoopbackHTTPServer, db_path: Path) -> N
     assert (report["status"], report["new_articles"], report["fetched"], report["failed"]) == ("ok", 2, 3, 1)
     articles = {a.url: a for a in _articles(db_path)}
     pdf = articles[site.url("/news/report.pdf")]
-    assert (pdf.extracted, pdf.title, pdf.text) == (False, "Navy report", "The navy's annual report on the frigate deal.")
+    assert (pdf.extracted, pdf.title, pdf.text) == (
+        False,
+        "Navy report",
+        "The navy's annual report on the frigate deal.",
+    )
     assert articles[site.url("/news/ok")].extracted
     # the 404 is remembered: a changed feed listing it again does not fetch it again
     site.add("/feed.xml", rss([*items, (site.url("/news/ok2"), "x", "y")]), "application/rss+xml")
@@ -184,8 +206,13 @@ def test_robots_txt_is_obeyed(site: LoopbackHTTPServer, db_path: Path) -> None:
     site.add("/news/a", article_html("A", "Allowed."))
     site.add("/private/b", article_html("B", "Forbidden."))
     site.add("/feed.xml", rss([(site.url("/news/a"), "A", ""), (site.url("/private/b"), "B", "")]))
-    reports = run_crawl(db_path, [SourceSpec("open", "feed", site.url("/feed.xml")),
-                                  SourceSpec("closed", "feed", site.url("/private/feed.xml"))])
+    reports = run_crawl(
+        db_path,
+        [
+            SourceSpec("open", "feed", site.url("/feed.xml")),
+            SourceSpec("closed", "feed", site.url("/private/feed.xml")),
+        ],
+    )
     assert reports[0]["new_articles"] == 1 and reports[0]["failed"] == 1
     assert (reports[1]["status"], reports[1]["error_class"]) == ("failed", "blocked")
     assert site.requests_to("/private/b") == [] and site.requests_to("/private/feed.xml") == []
@@ -202,8 +229,10 @@ def test_sitemap_source_follows_recent_entries_only(site: LoopbackHTTPServer, db
         f"<url><loc>{site.url('/news/old')}</loc><lastmod>2001-01-01</lastmod></url></urlset>"
     )
     site.add("/news-sitemap.xml.gz", gzip.compress(urlset.encode()), "application/gzip")
-    index = (f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>'
-             f"{site.url('/news-sitemap.xml.gz')}</loc></sitemap></sitemapindex>")
+    index = (
+        f'<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><sitemap><loc>'
+        f"{site.url('/news-sitemap.xml.gz')}</loc></sitemap></sitemapindex>"
+    )
     site.add("/sitemap.xml", index, "application/xml")
     (report,) = run_crawl(db_path, [SourceSpec("maps", "sitemap", site.url("/sitemap.xml"))])
     assert (report["status"], report["new_articles"]) == ("ok", 1)
@@ -215,13 +244,20 @@ def test_sitemap_source_follows_recent_entries_only(site: LoopbackHTTPServer, db
 def test_listing_source_with_a_link_rule(site: LoopbackHTTPServer, db_path: Path) -> None:
     for i in range(2):
         site.add(f"/world/asia/story-{i}", article_html(f"Asia {i}", f"Asia body {i}."))
-    page = ("<html><body><nav><a href='/about'>About</a><a href='/world/asia'>Asia</a></nav>"
-            "<div class='headlines'><a href='/world/asia/story-0'>Asia 0</a>"
-            "<a href='/world/asia/story-1?ref=home'>Asia 1</a></div>"
-            "<div class='promo'><a href='/world/asia/story-0'>dupe</a></div></body></html>")
+    page = (
+        "<html><body><nav><a href='/about'>About</a><a href='/world/asia'>Asia</a></nav>"
+        "<div class='headlines'><a href='/world/asia/story-0'>Asia 0</a>"
+        "<a href='/world/asia/story-1?ref=home'>Asia 1</a></div>"
+        "<div class='promo'><a href='/world/asia/story-0'>dupe</a></div></body></html>"
+    )
     site.add("/world/asia", page)
-    source = SourceSpec("asia", "listing", site.url("/world/asia"), link_selector=".headlines a",
-                        link_pattern=r"/world/asia/story-\d+")
+    source = SourceSpec(
+        "asia",
+        "listing",
+        site.url("/world/asia"),
+        link_selector=".headlines a",
+        link_pattern=r"/world/asia/story-\d+",
+    )
     (report,) = run_crawl(db_path, [source])
     assert report["new_articles"] == 2 and report["fetched"] == 2
     assert site.requests_to("/about") == []

@@ -36,7 +36,9 @@ def test_legacy_encoded_feeds_decode(name: str, count: int, needle: str) -> None
 
 
 def test_cp949_feed_declared_euc_kr_has_no_mojibake() -> None:
-    entries = parse_feed(need(FEEDS / "chardet/CP949/ricanet.com.xml").read_bytes(), "https://ricanet.com/rss")
+    entries = parse_feed(
+        need(FEEDS / "chardet/CP949/ricanet.com.xml").read_bytes(), "https://ricanet.com/rss"
+    )
     text = " ".join(e.title + e.summary for e in entries)
     assert sum("\uac00" <= ch <= "\ud7a3" for ch in text) > 50  # Hangul syllables, not Latin-1 junk
 
@@ -56,7 +58,9 @@ def test_guardian_rss_authors_and_plain_text_summaries() -> None:
 
 
 def test_json_feed() -> None:
-    entries = parse_feed(need(FEEDS / "trafilatura/feed.json").read_bytes(), "https://feeds.npr.org/1019/feed.json")
+    entries = parse_feed(
+        need(FEEDS / "trafilatura/feed.json").read_bytes(), "https://feeds.npr.org/1019/feed.json"
+    )
     assert len(entries) == 25
     assert entries[0].url.startswith("https://www.npr.org/")
     assert entries[0].published == "2021-10-29T10:26:00-04:00"
@@ -83,7 +87,9 @@ def test_not_a_feed_raises_feed_error(body: bytes) -> None:
 
 
 def test_news_sitemap_with_publication_dates() -> None:
-    sitemap = parse_sitemap(need(FEEDS / "advertools/news_sitemap.xml").read_bytes(), "https://www.nytimes.com/s.xml")
+    sitemap = parse_sitemap(
+        need(FEEDS / "advertools/news_sitemap.xml").read_bytes(), "https://www.nytimes.com/s.xml"
+    )
     assert len(sitemap.entries) == 6
     first = sitemap.entries[0]
     assert first.url.startswith("https://www.nytimes.com/") and " " not in first.url
@@ -94,8 +100,10 @@ def test_news_sitemap_with_publication_dates() -> None:
 def test_sitemap_index_and_gzip() -> None:
     import gzip
 
-    index = (b'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-             b"<sitemap><loc>https://x.example/news.xml.gz</loc><lastmod>2026-03-01</lastmod></sitemap></sitemapindex>")
+    index = (
+        b'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<sitemap><loc>https://x.example/news.xml.gz</loc><lastmod>2026-03-01</lastmod></sitemap></sitemapindex>"
+    )
     parsed = parse_sitemap(gzip.compress(index), "https://x.example/index.xml")
     assert [ref.url for ref in parsed.sitemaps] == ["https://x.example/news.xml.gz"]
     assert parsed.sitemaps[0].lastmod == "2026-03-01T00:00:00+00:00"

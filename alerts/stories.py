@@ -36,7 +36,7 @@ _DTYPE = np.uint32
 TEXT_THRESHOLD = 0.4
 TITLE_THRESHOLD = 0.7
 TITLE_MIN_WORDS = 5
-BODY_WORDS = 600  # only the start of a long body counts: updates change the tail, not the lead
+BODY_WORDS = 150  # the lead: shortened copies keep the top of the article, updates change the tail
 WINDOW = timedelta(days=3)
 
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -109,7 +109,8 @@ def _choose_date(page_date: str | None, meta_date: str | None, feed_date: str | 
 def _language(page: str, meta: dict[str, str]) -> str | None:
     match = _HTML_LANG.search(page[:5000])
     value = match.group(1) if match else next((meta[k] for k in _LANG_META_KEYS if meta.get(k)), None)
-    return value.replace("_", "-").lower() if value else None
+    tag = value.replace("_", "-").lower() if value else None
+    return tag if tag and _LANG_TAG.match(tag) else None
 
 
 def _canonical_link(head: str, meta: dict[str, str]) -> str | None:
@@ -119,6 +120,27 @@ def _canonical_link(head: str, meta: dict[str, str]) -> str | None:
             return html.unescape(href.group(1))
     og_url = meta.get("og:url", "")
     return og_url if og_url.startswith("http") else None
+
+
+_TITLE_SUFFIX = re.compile(r"\s*(?:\s[|\-–—]\s|[|｜ㅣ：]|\s::\s)\s*([^|｜ㅣ：]{1,30})$")
+_LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{2,8})?$")
+
+
+def clean_title(title: str, site_name: str | None = None) -> str:
+    """A headline without the site name that pages append (`Story | Site`, `Story：朝日新聞デジタル`).
+
+    A trailing segment is dropped when it names the site, or is short (at most 30 characters) beside
+    a headline at least twice as long.
+    """
+    title = re.sub(r"\s+", " ", title).strip()
+    match = _TITLE_SUFFIX.search(title)
+    if match:
+        head, tail = title[: match.start()].strip(), match.group(1).strip()
+        site = (site_name or "").lower()
+        names_site = bool(site) and (site in tail.lower() or tail.lower() in site)
+        if head and (names_site or len(head) >= 2 * len(tail)):
+            return head
+    return title
 
 
 def _fallback(title: str, summary: str, date: str | None, reason: str, **found: Any) -> ExtractedArticle:
@@ -189,8 +211,11 @@ def extract_article(
         return _fallback(fallback_title or (doc.title if doc else "") or "", fallback_summary,
                          _choose_date(page_date, None, fallback_date), "no_text", **found)
     authors = tuple(a.strip() for a in re.split(r";|\band\b", doc.author or "") if a.strip())
+    title = clean_title(meta.get("og:title") or doc.title or "", meta.get("og:site_name") or doc.sitename)
+    if fallback_title and (not title or fallback_title in title):
+        title = fallback_title
     return ExtractedArticle(
-        title=(doc.title or "").strip() or fallback_title,
+        title=title,
         text=doc.text.strip(),
         date=_choose_date(page_date, doc.date, fallback_date),
         authors=authors,

@@ -60,8 +60,10 @@ def body_benchmark(folder: Path) -> dict[str, list[tuple[float, float, float]]]:
         scores["newswatch"].append(prf(ours, record["articleBody"]))
     for name, values in scores.items():
         p, r, f = (sum(v[i] for v in values) / len(values) for i in range(3))
-        print(f"  {name:22s} precision {p:.3f}  recall {r:.3f}  F1 {f:.3f}  "
-              f"({len(values)} pages, {1000 * timing[name] / len(values):.1f} ms/page)")
+        print(
+            f"  {name:22s} precision {p:.3f}  recall {r:.3f}  F1 {f:.3f}  "
+            f"({len(values)} pages, {1000 * timing[name] / len(values):.1f} ms/page)"
+        )
     return scores
 
 
@@ -87,8 +89,10 @@ def fundus_titles_dates(folder: Path) -> None:
                 hits["newswatch"][0] += norm(ours.title) == norm(want["title"])
                 hits["newswatch"][1] += (ours.date or "")[:10] == day
     for name, (titles, dates) in hits.items():
-        print(f"  {name:22s} title exact {titles}/{total} ({titles / total:.0%})  date (day) {dates}/{total} "
-              f"({dates / total:.0%})")
+        print(
+            f"  {name:22s} title exact {titles}/{total} ({titles / total:.0%})  date (day) {dates}/{total} "
+            f"({dates / total:.0%})"
+        )
 
 
 def main() -> int:

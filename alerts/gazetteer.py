@@ -37,10 +37,20 @@ from alerts.normalize import normalize_term
 
 logger = logging.getLogger(__name__)
 
-ENTITY_TYPES = frozenset({
-    "state", "disputed_feature", "sea", "navy", "coast_guard", "maritime_militia", "weapon_system",
-    "defence_company", "defence_agency", "minister",
-})
+ENTITY_TYPES = frozenset(
+    {
+        "state",
+        "disputed_feature",
+        "sea",
+        "navy",
+        "coast_guard",
+        "maritime_militia",
+        "weapon_system",
+        "defence_company",
+        "defence_agency",
+        "minister",
+    }
+)
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _KEYS = frozenset({"id", "type", "name", "aliases", "exclude"})
@@ -102,7 +112,8 @@ def _aliases(value: Any, path: str) -> list[str]:
             if not isinstance(lang, str) or not _LANG.match(lang):
                 raise WatchlistError(
                     f"alias language {lang!r} is not a language code; use e.g. en, zh, ja, vi, fil, ko, ms",
-                    f"{path}.{lang}")
+                    f"{path}.{lang}",
+                )
             out.extend(_strings(names, f"{path}.{lang}", "aliases"))
         return out
     return _strings(value, path, "aliases")
@@ -115,21 +126,25 @@ def _parse_entry(raw: Any, path: str, known: Mapping[str, Entity]) -> Entity:
     if unknown:
         raise WatchlistError(
             f"unknown key {unknown[0]!r}; an entity has only {', '.join(sorted(_KEYS))}",
-            f"{path}.{unknown[0]}")
+            f"{path}.{unknown[0]}",
+        )
     entity_id = raw.get("id")
     if not isinstance(entity_id, str) or not _ID.match(entity_id):
         raise WatchlistError(
             f"id {entity_id!r} must be lower-case letters, digits and hyphens, e.g. second-thomas-shoal",
-            f"{path}.id")
+            f"{path}.id",
+        )
     old = known.get(entity_id)
     etype = raw.get("type", old.type if old else None)
     if etype not in ENTITY_TYPES:
         raise WatchlistError(
             f"type {etype!r} of entity {entity_id!r} is not one of {', '.join(sorted(ENTITY_TYPES))}",
-            f"{path}.type")
+            f"{path}.type",
+        )
     if old and etype != old.type:
         raise WatchlistError(
-            f"entity {entity_id!r} is already a {old.type}; drop 'type' to add aliases to it", f"{path}.type")
+            f"entity {entity_id!r} is already a {old.type}; drop 'type' to add aliases to it", f"{path}.type"
+        )
     name = raw.get("name", old.name if old else entity_id)
     if not isinstance(name, str) or not name.strip():
         raise WatchlistError("name must be a non-empty string", f"{path}.name")
@@ -166,8 +181,9 @@ def parse_gazetteer(raw: Sequence[Any], base: Gazetteer | None = None, label: st
     for i, item in enumerate(raw):
         entity = _parse_entry(item, f"{label}[{i}]", entities)
         if entity.id in seen:
-            raise WatchlistError(f"entity id {entity.id!r} appears twice; merge the two entries",
-                                 f"{label}[{i}].id")
+            raise WatchlistError(
+                f"entity id {entity.id!r} appears twice; merge the two entries", f"{label}[{i}].id"
+            )
         seen.add(entity.id)
         entities[entity.id] = entity
     return Gazetteer(entities)

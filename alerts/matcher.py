@@ -31,9 +31,9 @@ from alerts.watchlist import FIELDS, Exclusion, Group, Term, WatchlistSpec
 logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
-# A sentence ends at . ! ? (not after a lone capital, as in "U.S.") followed by space, at CJK full
-# stops, and at line breaks.
-_SENTENCE_END = re.compile(r"(?<![\s.][A-Z])[.!?]+[\"')\]]*\s+|[。！？]+|\n+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_SENTENCE_MARK = re.compile(r"[.!?。！？\n]")
+_CLOSERS = frozenset(".!?\"')]")
 _MAX_SENTENCE = 300
 _MAX_EVIDENCE_PER_RULE = 6
 
@@ -50,13 +50,35 @@ class _Pattern:
 
 
 class _Hit:
-    __slots__ = ("end", "field", "pid", "start")
+    __slots__ = ("end", "field", "pid", "sentence", "start", "word")
 
     def __init__(self, pid: int, field: int, start: int, end: int) -> None:
         self.pid = pid
         self.field = field
         self.start = start
         self.end = end
+        self.word = -1  # word index in the field, computed when a NEAR rule needs it
+        self.sentence = -1  # sentence index in the field, computed when needed
+
+
+def _sentence_starts(text: str) -> list[int]:
+    """Where sentences begin: after . ! ? and a space (not "U.S." or "J. Smith"), after 。！？ and \\n."""
+    starts = [0]
+    size = len(text)
+    for m in _SENTENCE_MARK.finditer(text):
+        i = m.start()
+        ch = text[i]
+        if ch in "。！？\n":
+            starts.append(i + 1)
+            continue
+        if i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha()):
+            continue  # an initial or an abbreviation such as U.S.
+        j = i + 1
+        while j < size and text[j] in _CLOSERS:
+            j += 1
+        if j < size and text[j] == " ":
+            starts.append(j + 1)
+    return starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +90,16 @@ class _Leaf:
 
 
 @dataclass(frozen=True, slots=True)
+class _Bag:
+    """An ``any`` of plain terms, flattened: pattern id -> the leaves that use it."""
+
+    leaves: dict[int, tuple[_Leaf, ...]]
+
+
+@dataclass(frozen=True, slots=True)
 class _Node:
     op: str
-    children: tuple[_Leaf | _Node, ...]
+    children: tuple[_Leaf | _Bag | _Node, ...]
     near: int | str | None
     min: int
 
@@ -94,42 +123,56 @@ _Found = list[tuple[_Hit, _Leaf]]
 
 
 class _Doc:
-    """One document being matched: normalised fields, hits, lazily computed word and sentence starts."""
+    """One document being matched: normalised fields and lazily computed word and sentence positions."""
 
     def __init__(self, texts: Sequence[NormalizedText]) -> None:
         self.texts = texts
-        self._tokens: dict[int, list[int]] = {}
+        self._tokens: dict[int, list[int] | None] = {}
         self._sentences: dict[int, list[int]] = {}
 
     def word(self, hit: _Hit) -> int:
-        starts = self._tokens.get(hit.field)
+        if hit.word >= 0:
+            return hit.word
+        field = hit.field
+        if field not in self._tokens:
+            cased = self.texts[field].cased
+            # Without CJK, words are what lies between single spaces (normalisation collapsed them).
+            self._tokens[field] = [m.start() for m in _TOKEN.finditer(cased)] if _CJK.search(cased) else None
+        starts = self._tokens[field]
         if starts is None:
-            starts = [m.start() for m in _TOKEN.finditer(self.texts[hit.field].cased)]
-            self._tokens[hit.field] = starts
-        return bisect_right(starts, hit.start)
+            folded = self.texts[field].folded
+            hit.word = folded.count(" ", 0, hit.start) + folded.count("\n", 0, hit.start)
+        else:
+            hit.word = bisect_right(starts, hit.start)
+        return hit.word
 
     def sentence_starts(self, field: int) -> list[int]:
         starts = self._sentences.get(field)
         if starts is None:
-            starts = [0] + [m.end() for m in _SENTENCE_END.finditer(self.texts[field].cased)]
+            starts = _sentence_starts(self.texts[field].cased)
             self._sentences[field] = starts
         return starts
 
     def sentence(self, hit: _Hit) -> int:
-        return bisect_right(self.sentence_starts(hit.field), hit.start)
+        if hit.sentence < 0:
+            hit.sentence = bisect_right(self.sentence_starts(hit.field), hit.start)
+        return hit.sentence
+
+    def span(self, field: int, pos: int) -> tuple[int, int]:
+        """Start and end (normalised positions) of the sentence holding ``pos``."""
+        starts = self.sentence_starts(field)
+        i = bisect_right(starts, pos)
+        return starts[i - 1], (starts[i] if i < len(starts) else len(self.texts[field].cased))
 
     def sentence_text(self, hit: _Hit) -> str:
         text = self.texts[hit.field]
-        starts = self.sentence_starts(hit.field)
-        i = bisect_right(starts, hit.start) - 1
-        lo = starts[i]
-        hi = starts[i + 1] if i + 1 < len(starts) else len(text.cased)
+        lo, hi = self.span(hit.field, hit.start)
         o_lo, o_hi = text.to_original(lo), text.to_original(hi)
         sentence = text.original[o_lo:o_hi].strip()
         if len(sentence) > _MAX_SENTENCE:
             mid = text.to_original(hit.start) - o_lo
             start = max(0, min(mid - _MAX_SENTENCE // 2, len(sentence) - _MAX_SENTENCE))
-            sentence = ("…" if start else "") + sentence[start:start + _MAX_SENTENCE].strip() + "…"
+            sentence = ("…" if start else "") + sentence[start : start + _MAX_SENTENCE].strip() + "…"
         return " ".join(sentence.split())
 
     def close(self, a: _Hit, b: _Hit, near: int | str) -> bool:
@@ -143,8 +186,13 @@ class _Doc:
 class Matcher:
     """Watchlists compiled against a gazetteer; call ``match`` for each document."""
 
-    def __init__(self, patterns: Sequence[_Pattern], automaton: ahocorasick.Automaton,
-                 watchlists: Sequence[_Watchlist], entity_exclusions: Sequence[_Exclusion]) -> None:
+    def __init__(
+        self,
+        patterns: Sequence[_Pattern],
+        automaton: ahocorasick.Automaton,
+        watchlists: Sequence[_Watchlist],
+        entity_exclusions: Sequence[_Exclusion],
+    ) -> None:
         self._patterns = tuple(patterns)
         self._automaton = automaton
         self._watchlists = tuple(watchlists)
@@ -178,25 +226,31 @@ class Matcher:
 
     def _find(self, texts: Sequence[NormalizedText]) -> dict[int, list[_Hit]]:
         hits: dict[int, list[_Hit]] = {}
-        patterns = self._patterns
-        if not patterns:
+        if not self._patterns:
             return hits
         for field, text in enumerate(texts):
             folded = text.folded
             if not folded:
                 continue
             last = len(folded) - 1
-            for end, pids in self._automaton.iter(folded):
-                for pid in pids:
-                    p = patterns[pid]
-                    start = end - len(p.key) + 1
-                    if p.left and start > 0 and is_word_char(folded[start - 1]):
+            for end, entries in self._automaton.iter(folded):
+                for pid, size, left, right, case, cased in entries:
+                    start = end - size + 1
+                    if left and start > 0:
+                        ch = folded[start - 1]
+                        if ch.isalnum() and (ch.isascii() or not is_cjk(ch)):
+                            continue
+                    if right and end < last:
+                        ch = folded[end + 1]
+                        if ch.isalnum() and (ch.isascii() or not is_cjk(ch)):
+                            continue
+                    if case and text.cased[start : end + 1] != cased:
                         continue
-                    if p.right and end < last and is_word_char(folded[end + 1]):
-                        continue
-                    if p.case_sensitive and text.cased[start:end + 1] != p.cased:
-                        continue
-                    hits.setdefault(pid, []).append(_Hit(pid, field, start, end + 1))
+                    found = hits.get(pid)
+                    if found is None:
+                        hits[pid] = [_Hit(pid, field, start, end + 1)]
+                    else:
+                        found.append(_Hit(pid, field, start, end + 1))
         return hits
 
     def _verdict(self, w: _Watchlist, hits: dict[int, list[_Hit]], ctx: _Doc) -> WatchlistMatch:
@@ -225,22 +279,34 @@ class Matcher:
         else:
             cmp = ">=" if matched else "<"
             reason = f"score {score:g} {cmp} threshold {spec.threshold:g} ({', '.join(satisfied)})"
-        return WatchlistMatch(spec.name, matched, score, spec.threshold, tuple(satisfied), tuple(evidence),
-                              reason)
+        return WatchlistMatch(
+            spec.name, matched, score, spec.threshold, tuple(satisfied), tuple(evidence), reason
+        )
 
-    def _evidence(self, rule: str, rule_weight: float, found: _Found, ctx: _Doc,
-                  weights: Sequence[float]) -> list[Evidence]:
+    def _evidence(
+        self, rule: str, rule_weight: float, found: _Found, ctx: _Doc, weights: Sequence[float]
+    ) -> list[Evidence]:
         out: list[Evidence] = []
         seen: set[tuple[str, int, int]] = set()
-        ordered = sorted(found, key=lambda hl: (-hl[1].weight * weights[hl[0].field], hl[0].field, hl[0].start))
+        ordered = sorted(
+            found, key=lambda hl: (-hl[1].weight * weights[hl[0].field], hl[0].field, hl[0].start)
+        )
         for hit, leaf in ordered:
             label = leaf.label or self._patterns[hit.pid].label
             key = (label, hit.field, ctx.sentence(hit))
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Evidence(rule, label, leaf.entity, FIELDS[hit.field],  # type: ignore[arg-type]
-                                ctx.sentence_text(hit), round(rule_weight * leaf.weight * weights[hit.field], 4)))
+            out.append(
+                Evidence(
+                    rule,
+                    label,
+                    leaf.entity,
+                    FIELDS[hit.field],  # type: ignore[arg-type]
+                    ctx.sentence_text(hit),
+                    round(rule_weight * leaf.weight * weights[hit.field], 4),
+                )
+            )
             if len(out) >= _MAX_EVIDENCE_PER_RULE:
                 break
         return out
@@ -251,8 +317,9 @@ def _describe(found: _Found, patterns: Sequence[_Pattern]) -> str:
     return repr(leaf.label or patterns[hit.pid].label)
 
 
-def _apply_exclusions(hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion],
-                      ctx: _Doc) -> dict[int, list[_Hit]]:
+def _apply_exclusions(
+    hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], ctx: _Doc
+) -> dict[int, list[_Hit]]:
     out = hits
     for ex in exclusions:
         targets = [pid for pid in ex.targets if pid in out]
@@ -284,7 +351,16 @@ def _cancelled(hit: _Hit, context: Sequence[_Hit], near: int | str | None, ctx: 
     return False
 
 
-def _eval(node: _Leaf | _Node, hits: dict[int, list[_Hit]], ctx: _Doc) -> _Found | None:
+def _eval(node: _Leaf | _Bag | _Node, hits: dict[int, list[_Hit]], ctx: _Doc) -> _Found | None:
+    if isinstance(node, _Bag):
+        bag = node.leaves
+        if len(hits) < len(bag):
+            found = [(h, leaf) for pid, hs in hits.items() if pid in bag for leaf in bag[pid] for h in hs]
+        else:
+            found = [
+                (h, leaf) for pid, leaves in bag.items() if pid in hits for leaf in leaves for h in hits[pid]
+            ]
+        return found or None
     if isinstance(node, _Leaf):
         found = [(h, node) for pid in node.pids for h in hits.get(pid, ())]
         return found or None
@@ -372,7 +448,8 @@ class _Compiler:
                 close = [e for e in self.gazetteer.entities if entity_id[:4] in e][:5]
                 hint = f" (similar ids: {', '.join(close)})" if close else ""
                 raise WatchlistError(
-                    f"unknown entity @{entity_id}; add it to the gazetteer or fix the id{hint}", path)
+                    f"unknown entity @{entity_id}; add it to the gazetteer or fix the id{hint}", path
+                )
             pids = tuple(dict.fromkeys(self.alias(a, path) for a in entity.aliases))
             self.entity_pids[entity_id] = pids
         return pids
@@ -383,10 +460,22 @@ class _Compiler:
         pid = self.pattern(term.text, term.prefix, term.case_sensitive, term.text, path)
         return _Leaf((pid,), term.weight, term.text + ("*" if term.prefix else ""), None)
 
-    def node(self, item: Term | Group, path: str) -> _Leaf | _Node:
+    def node(self, item: Term | Group, path: str) -> _Leaf | _Bag | _Node:
         if isinstance(item, Term):
             return self.term(item, path)
         children = tuple(self.node(child, path) for child in item.items)
+        if item.op == "any" and item.min == 1 and all(isinstance(c, _Leaf | _Bag) for c in children):
+            leaves: dict[int, list[_Leaf]] = {}
+            for child in children:
+                pairs = (
+                    [(pid, child) for pid in child.pids]
+                    if isinstance(child, _Leaf)
+                    else [(pid, leaf) for pid, ls in child.leaves.items() for leaf in ls]
+                )
+                for pid, leaf in pairs:
+                    if leaf not in leaves.setdefault(pid, []):
+                        leaves[pid].append(leaf)
+            return _Bag({pid: tuple(ls) for pid, ls in leaves.items()})
         return _Node(item.op, children, item.near, item.min)
 
     def exclusion(self, ex: Exclusion) -> _Exclusion:
@@ -405,8 +494,9 @@ class _Compiler:
         for entity_id, pids in self.entity_pids.items():
             entity = self.gazetteer.get(entity_id)
             if entity and entity.exclude:
-                context = tuple(self.pattern(e, False, False, e, f"gazetteer {entity_id}.exclude")
-                                for e in entity.exclude)
+                context = tuple(
+                    self.pattern(e, False, False, e, f"gazetteer {entity_id}.exclude") for e in entity.exclude
+                )
                 out.append(_Exclusion(frozenset(pids), context, None))
         return out
 
@@ -428,11 +518,11 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
     compiled = [compiler.watchlist(spec) for spec in watchlists]
     entity_exclusions = compiler.entity_exclusions()
     automaton = ahocorasick.Automaton()
-    by_key: dict[str, list[int]] = {}
+    by_key: dict[str, list[tuple[int, int, bool, bool, bool, str]]] = {}
     for pid, p in enumerate(compiler.patterns):
-        by_key.setdefault(p.key, []).append(pid)
-    for key, pids in by_key.items():
-        automaton.add_word(key, tuple(pids))
+        by_key.setdefault(p.key, []).append((pid, len(p.key), p.left, p.right, p.case_sensitive, p.cased))
+    for key, entries in by_key.items():
+        automaton.add_word(key, tuple(entries))
     if by_key:
         automaton.make_automaton()
     logger.info("compiled %d watchlists: %d patterns", len(compiled), len(compiler.patterns))

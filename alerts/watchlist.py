@@ -49,7 +49,17 @@ DEFAULT_FIELD_WEIGHTS = (2.0, 1.5, 1.0)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _WEIGHT = re.compile(r"\^(-?\d+(?:\.\d+)?)$")
 _ENTITY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_WATCHLIST_KEYS = ("name", "targets", "description", "threshold", "fields", "sets", "rules", "exclude", "none")
+_WATCHLIST_KEYS = (
+    "name",
+    "targets",
+    "description",
+    "threshold",
+    "fields",
+    "sets",
+    "rules",
+    "exclude",
+    "none",
+)
 _RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min")
 _GROUP_KEYS = ("any", "all", "none", "near", "min")
 _EXCLUDE_KEYS = ("terms", "context", "near")
@@ -151,8 +161,9 @@ def _number(value: Any, path: str, what: str, *, minimum: float = 0.0) -> float:
 def _check_keys(raw: Mapping[str, Any], allowed: Sequence[str], path: str, what: str) -> None:
     for key in raw:
         if key not in allowed:
-            raise WatchlistError(f"unknown key {key!r} in {what}; allowed keys: {', '.join(allowed)}",
-                                 f"{path}.{key}")
+            raise WatchlistError(
+                f"unknown key {key!r} in {what}; allowed keys: {', '.join(allowed)}", f"{path}.{key}"
+            )
 
 
 def parse_term(raw: Any, path: str) -> Term:
@@ -190,13 +201,14 @@ def parse_term(raw: Any, path: str) -> Term:
     m = _WEIGHT.search(text)
     if m:
         weight = _number(float(m.group(1)), path, f"weight of {text!r}")
-        text = text[:m.start()].strip()
+        text = text[: m.start()].strip()
     if text.startswith("@"):
         entity = text[1:]
         if not _ENTITY.match(entity):
             raise WatchlistError(
                 f"{text!r} is not an entity reference; write @ followed by a gazetteer id such as @senkaku",
-                path)
+                path,
+            )
         return Term(entity, weight, entity=entity)
     if text.startswith("$"):
         raise WatchlistError(f"set reference {text!r} is not allowed here; list the terms", path)
@@ -227,7 +239,9 @@ class _Parser:
                 name = item.strip()[1:]
                 if name not in self.sets:
                     known = ", ".join(f"${s}" for s in self.sets) or "none defined"
-                    raise WatchlistError(f"unknown set {item!r}; define it under 'sets' (known: {known})", ipath)
+                    raise WatchlistError(
+                        f"unknown set {item!r}; define it under 'sets' (known: {known})", ipath
+                    )
                 out.append(Group("any", self.sets[name]))
             elif isinstance(item, Mapping) and any(op in item for op in _OPS):
                 out.append(self.group(item, ipath, _GROUP_KEYS))
@@ -240,7 +254,8 @@ class _Parser:
         ops = [op for op in _OPS if op in raw]
         if len(ops) != 1:
             raise WatchlistError(
-                "needs exactly one of any, all, none" + (f" (found {', '.join(ops)})" if ops else ""), path)
+                "needs exactly one of any, all, none" + (f" (found {', '.join(ops)})" if ops else ""), path
+            )
         op = ops[0]
         items = tuple(self.items(raw[op], f"{path}.{op}"))
         near: Near = None
@@ -254,20 +269,23 @@ class _Parser:
                 near = value
             else:
                 raise WatchlistError(
-                    f"near must be a number of words (1 or more) or 'sentence', got {value!r}", f"{path}.near")
+                    f"near must be a number of words (1 or more) or 'sentence', got {value!r}", f"{path}.near"
+                )
             if len(items) < 2:
                 raise WatchlistError("a 'near' group needs at least two items", f"{path}.all")
             if isinstance(items[0], Group) and items[0].op == "none":
-                raise WatchlistError("the first item of a 'near' group must be a term or any/all group",
-                                     f"{path}.all[0]")
+                raise WatchlistError(
+                    "the first item of a 'near' group must be a term or any/all group", f"{path}.all[0]"
+                )
         minimum = 1
         if "min" in raw:
             value = raw["min"]
             if op != "any":
                 raise WatchlistError(f"min applies to 'any' groups, not '{op}'", f"{path}.min")
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= len(items):
-                raise WatchlistError(f"min must be a whole number from 1 to {len(items)}, got {value!r}",
-                                     f"{path}.min")
+                raise WatchlistError(
+                    f"min must be a whole number from 1 to {len(items)}, got {value!r}", f"{path}.min"
+                )
             minimum = value
         if op == "all" and all(isinstance(i, Group) and i.op == "none" for i in items):
             raise WatchlistError("an 'all' group needs at least one item that is not 'none'", f"{path}.all")
@@ -280,7 +298,9 @@ def _parse_sets(raw: Any, path: str) -> dict[str, tuple[Term | Group, ...]]:
     sets: dict[str, tuple[Term | Group, ...]] = {}
     for name, terms in raw.items():
         if not isinstance(name, str) or not _NAME.match(name):
-            raise WatchlistError(f"set name {name!r} must be letters, digits, '-', '_' or '.'", f"{path}.{name}")
+            raise WatchlistError(
+                f"set name {name!r} must be letters, digits, '-', '_' or '.'", f"{path}.{name}"
+            )
         # A set may use sets defined before it.
         sets[name] = tuple(_Parser(sets).items(terms, f"{path}.{name}"))
     return sets
@@ -293,8 +313,9 @@ def _parse_fields(raw: Any, path: str) -> tuple[float, float, float]:
     weights = dict(zip(FIELDS, DEFAULT_FIELD_WEIGHTS, strict=True))
     for key, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise WatchlistError(f"weight of field {key} must be a number, 0 or more; got {value!r}",
-                                 f"{path}.{key}")
+            raise WatchlistError(
+                f"weight of field {key} must be a number, 0 or more; got {value!r}", f"{path}.{key}"
+            )
         weights[key] = float(value)
     return weights["title"], weights["lead"], weights["body"]
 
@@ -305,8 +326,9 @@ def _parse_exclusion(raw: Any, path: str, parser: _Parser) -> Exclusion:
     _check_keys(raw, _EXCLUDE_KEYS, path, "an exclusion")
     for key in ("terms", "context"):
         if key not in raw:
-            raise WatchlistError(f"an exclusion needs '{key}', e.g. {{terms: [arms], context: [legs], near: 3}}",
-                                 path)
+            raise WatchlistError(
+                f"an exclusion needs '{key}', e.g. {{terms: [arms], context: [legs], near: 3}}", path
+            )
     terms = tuple(_flatten(parser.items(raw["terms"], f"{path}.terms"), f"{path}.terms"))
     context = tuple(_flatten(parser.items(raw["context"], f"{path}.context"), f"{path}.context"))
     near: Near = None
@@ -315,7 +337,9 @@ def _parse_exclusion(raw: Any, path: str, parser: _Parser) -> Exclusion:
         if value == "sentence" or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             near = value or None
         else:
-            raise WatchlistError(f"near must be a number of words or 'sentence', got {value!r}", f"{path}.near")
+            raise WatchlistError(
+                f"near must be a number of words or 'sentence', got {value!r}", f"{path}.near"
+            )
     return Exclusion(terms, context, near, path)
 
 
@@ -337,8 +361,9 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
     _check_keys(raw, _WATCHLIST_KEYS, path, "a watchlist")
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
-        raise WatchlistError(f"name {name!r} must be letters, digits, '-', '_' or '.', e.g. arms-deals",
-                             f"{path}.name")
+        raise WatchlistError(
+            f"name {name!r} must be letters, digits, '-', '_' or '.', e.g. arms-deals", f"{path}.name"
+        )
     targets = raw.get("targets", [])
     if not isinstance(targets, list) or not all(isinstance(t, str) and t for t in targets):
         raise WatchlistError("targets must be a list of target names (may be empty)", f"{path}.targets")
@@ -351,7 +376,9 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
     parser = _Parser(sets)
     rules_raw = raw.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw:
-        raise WatchlistError("rules must be a non-empty list, e.g. [{name: r1, any: [term]}]", f"{path}.rules")
+        raise WatchlistError(
+            "rules must be a non-empty list, e.g. [{name: r1, any: [term]}]", f"{path}.rules"
+        )
     rules: list[Rule] = []
     for i, rule_raw in enumerate(rules_raw):
         rpath = f"{path}.rules[{i}]"
@@ -359,14 +386,20 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
             raise WatchlistError("a rule is a mapping with name, weight and one of any/all", rpath)
         group = parser.group(rule_raw, rpath, _RULE_KEYS)
         if group.op == "none":
-            raise WatchlistError("a rule cannot be only 'none' (nothing to score); put it in the "
-                                 "watchlist's 'none' list or inside an 'all'", f"{rpath}.none")
+            raise WatchlistError(
+                "a rule cannot be only 'none' (nothing to score); put it in the "
+                "watchlist's 'none' list or inside an 'all'",
+                f"{rpath}.none",
+            )
         rule_name = rule_raw.get("name", f"rule-{i + 1}")
         if not isinstance(rule_name, str) or not _NAME.match(rule_name):
-            raise WatchlistError(f"rule name {rule_name!r} must be letters, digits, '-', '_' or '.'",
-                                 f"{rpath}.name")
+            raise WatchlistError(
+                f"rule name {rule_name!r} must be letters, digits, '-', '_' or '.'", f"{rpath}.name"
+            )
         if any(r.name == rule_name for r in rules):
-            raise WatchlistError(f"rule name {rule_name!r} is used twice in watchlist {name!r}", f"{rpath}.name")
+            raise WatchlistError(
+                f"rule name {rule_name!r} is used twice in watchlist {name!r}", f"{rpath}.name"
+            )
         weight = _number(rule_raw.get("weight", 1.0), f"{rpath}.weight", "weight")
         rules.append(Rule(rule_name, group, weight, rpath))
     exclude_raw = raw.get("exclude", [])
@@ -376,8 +409,9 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
     veto: tuple[Group, ...] = ()
     if "none" in raw:
         veto = tuple(Group("any", (item,)) for item in parser.items(raw["none"], f"{path}.none"))
-    return WatchlistSpec(name, tuple(targets), threshold, tuple(rules), exclude, veto, fields,
-                         description, path)
+    return WatchlistSpec(
+        name, tuple(targets), threshold, tuple(rules), exclude, veto, fields, description, path
+    )
 
 
 def parse_watchlists(raw: Sequence[Mapping[str, Any]]) -> list[WatchlistSpec]:

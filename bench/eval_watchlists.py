@@ -39,9 +39,14 @@ LABELS = {"maritime-disputes": "maritime_dispute", "arms-deals": "arms_deal"}
 _BASELINE = {
     "maritime-disputes": re.compile(
         r"\b(south china sea|east china sea|spratlys?|paracels?|scarborough|senkakus?|diaoyu|second thomas|"
-        r"territorial waters|disputed (waters|islands?|shoal))\b", re.I),
-    "arms-deals": re.compile(r"\b(arms|weapons?|missiles?|fighter jets?)\b.*\b(deals?|sales?|exports?)\b|"
-                             r"\b(deals?|sales?|exports?)\b.*\b(arms|weapons?|missiles?|fighter jets?)\b", re.I),
+        r"territorial waters|disputed (waters|islands?|shoal))\b",
+        re.I,
+    ),
+    "arms-deals": re.compile(
+        r"\b(arms|weapons?|missiles?|fighter jets?)\b.*\b(deals?|sales?|exports?)\b|"
+        r"\b(deals?|sales?|exports?)\b.*\b(arms|weapons?|missiles?|fighter jets?)\b",
+        re.I,
+    ),
 }
 
 
@@ -111,18 +116,26 @@ def score(items: Iterable[Item], name: str, predict: Callable[[Item], bool]) -> 
 def evaluate(items: list[Item], config: Path = ROOT / "config.yaml") -> dict[str, Score]:
     """Scores of the configured watchlists (only those with labels) on the items."""
     raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-    matcher = compile_matcher(parse_watchlists(raw.get("watchlists") or []),
-                              load_gazetteer(raw.get("gazetteer") or []))
-    verdicts = {item.id: {m.watchlist: m.matched for m in matcher.match(Document(title=item.title, lead=item.text))}
-                for item in items}
-    return {name: score(items, name, lambda it, n=name: verdicts[it.id].get(n, False))
-            for name in LABELS if name in matcher.watchlist_names}
+    matcher = compile_matcher(
+        parse_watchlists(raw.get("watchlists") or []), load_gazetteer(raw.get("gazetteer") or [])
+    )
+    verdicts = {
+        item.id: {m.watchlist: m.matched for m in matcher.match(Document(title=item.title, lead=item.text))}
+        for item in items
+    }
+    return {
+        name: score(items, name, lambda it, n=name: verdicts[it.id].get(n, False))
+        for name in LABELS
+        if name in matcher.watchlist_names
+    }
 
 
 def evaluate_baseline(items: list[Item]) -> dict[str, Score]:
     """Scores of the keyword baseline."""
-    return {name: score(items, name, lambda it, rx=rx: bool(rx.search(f"{it.title} {it.text}")))
-            for name, rx in _BASELINE.items()}
+    return {
+        name: score(items, name, lambda it, rx=rx: bool(rx.search(f"{it.title} {it.text}")))
+        for name, rx in _BASELINE.items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, s in ours.items():
         b = base[name]
         for label, x in (("rules", s), ("keywords", b)):
-            print(f"{name:20} {label:9} {x.precision:6.3f} {x.recall:6.3f} {x.f1:6.3f}  {x.tp:3} {x.fp:3} {x.fn:3}")
+            print(
+                f"{name:20} {label:9} {x.precision:6.3f} {x.recall:6.3f} {x.f1:6.3f}"
+                f"  {x.tp:3} {x.fp:3} {x.fn:3}"
+            )
         print(f"{'':20} {'F1 ratio':9} {s.f1 / b.f1 if b.f1 else float('inf'):20.2f}x")
     if not args.quiet:
         for name, s in ours.items():
@@ -153,9 +169,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {it.id}  {it.title[:100]}")
     if args.check:
         floors = json.loads((ROOT / "bench" / "baseline.json").read_text(encoding="utf-8"))["watchlists"]
-        failed = [f"{name} {metric} {getattr(ours[name], metric):.3f} < {floor}"
-                  for name, metrics in floors.items() for metric, floor in metrics.items()
-                  if name not in ours or getattr(ours[name], metric) < floor]
+        failed = [
+            f"{name} {metric} {getattr(ours[name], metric):.3f} < {floor}"
+            for name, metrics in floors.items()
+            for metric, floor in metrics.items()
+            if name not in ours or getattr(ours[name], metric) < floor
+        ]
         for line in failed:
             print(f"BELOW FLOOR: {line}", file=sys.stderr)
         return 1 if failed else 0

@@ -1,0 +1,87 @@
+"""The shipped gazetteer, extensions from config, and their validation errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.errors import WatchlistError
+from alerts.gazetteer import ENTITY_TYPES, load_gazetteer
+
+
+def test_shipped_gazetteer_has_the_regional_aliases() -> None:
+    g = load_gazetteer()
+    senkaku = g.get("senkaku")
+    assert senkaku is not None and senkaku.type == "disputed_feature"
+    for alias in ("Diaoyu", "尖閣諸島", "钓鱼岛", "釣魚臺"):
+        assert alias in senkaku.aliases
+    spratly = g.get("spratly-islands")
+    assert spratly is not None
+    for alias in ("Nansha", "南沙群岛", "Trường Sa", "Kalayaan Island Group"):
+        assert alias in spratly.aliases
+    assert "仁爱礁" in g.get("second-thomas-shoal").aliases  # type: ignore[union-attr]
+    assert "Bajo de Masinloc" in g.get("scarborough-shoal").aliases  # type: ignore[union-attr]
+
+
+def test_every_entity_type_is_represented() -> None:
+    g = load_gazetteer()
+    types = {e.type for e in g.entities.values()}
+    assert types == ENTITY_TYPES
+
+
+def test_config_adds_aliases_to_a_shipped_entity_and_new_entities() -> None:
+    g = load_gazetteer(
+        [
+            {"id": "senkaku", "aliases": ["Tiaoyutai"]},
+            {
+                "id": "pag-asa-cay",
+                "type": "disputed_feature",
+                "name": "Sandy Cay",
+                "aliases": {"en": ["Sandy Cay"]},
+            },
+        ]
+    )
+    assert "Tiaoyutai" in g.get("senkaku").aliases  # type: ignore[union-attr]
+    assert "Diaoyu" in g.get("senkaku").aliases  # type: ignore[union-attr]
+    assert g.get("pag-asa-cay").name == "Sandy Cay"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("extra", "path", "words"),
+    [
+        ([{"id": "x", "type": "island", "aliases": ["X"]}], "gazetteer[0].type", "not one of"),
+        ([{"id": "Bad Id", "type": "sea", "aliases": ["X"]}], "gazetteer[0].id", "lower-case"),
+        ([{"id": "x", "type": "sea"}], "gazetteer[0].aliases", "needs 'aliases'"),
+        ([{}, {}, {}, {"id": "x", "type": "sea", "aliases": [""]}], "gazetteer[0].id", "lower-case"),
+        ([{"id": "x", "type": "sea", "aliases": ["ok", 3]}], "gazetteer[0].aliases[1]", "non-empty strings"),
+        (
+            [{"id": "x", "type": "sea", "aliases": {"english": ["X"]}}],
+            "gazetteer[0].aliases.english",
+            "language code",
+        ),
+        (
+            [{"id": "x", "type": "sea", "aliases": ["X"], "colour": "red"}],
+            "gazetteer[0].colour",
+            "unknown key",
+        ),
+        ([{"id": "senkaku", "type": "sea"}], "gazetteer[0].type", "already a disputed_feature"),
+    ],
+)
+def test_invalid_entries_name_the_path_and_the_fix(extra: list[dict], path: str, words: str) -> None:
+    with pytest.raises(WatchlistError) as err:
+        load_gazetteer(extra)
+    assert err.value.path == path
+    assert words in err.value.detail
+
+
+def test_error_path_counts_entries() -> None:
+    good = {"id": "x-sea", "type": "sea", "aliases": ["X Sea"]}
+    with pytest.raises(WatchlistError) as err:
+        load_gazetteer(
+            [
+                good,
+                {"id": "y", "type": "sea", "aliases": ["Y"]},
+                {"id": "z", "type": "sea", "aliases": ["Z"]},
+                {"id": "w", "type": "sea", "aliases": []},
+            ]
+        )
+    assert err.value.path == "gazetteer[3].aliases"

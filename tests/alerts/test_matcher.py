@@ -1,0 +1,243 @@
+"""Matching: every construct of the language on real text, evidence, the seed story, a calm story."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from alerts.errors import WatchlistError
+from alerts.explain import format_matches
+from alerts.gazetteer import load_gazetteer
+from alerts.matcher import Matcher, compile_matcher
+from alerts.models import Document, WatchlistMatch
+from alerts.watchlist import parse_watchlists
+from tests.conftest import SEED, need
+
+ROOT = Path(__file__).resolve().parents[2]
+GAZ = load_gazetteer()
+
+
+def _matcher(rules: list[dict[str, Any]], **extra: Any) -> Matcher:
+    wl: dict[str, Any] = {
+        "name": "w",
+        "targets": [],
+        "threshold": 1,
+        "fields": {"title": 1, "lead": 1, "body": 1},
+        "rules": rules,
+    }
+    wl.update(extra)
+    return compile_matcher(parse_watchlists([wl]), GAZ)
+
+
+def _m(matcher: Matcher, body: str = "", title: str = "", lead: str = "") -> WatchlistMatch:
+    return matcher.match(Document(title=title, lead=lead, body=body))[0]
+
+
+def test_word_and_phrase_with_word_boundaries() -> None:
+    m = _matcher([{"any": ["sea", "water cannon"]}])
+    assert _m(m, "They fired a Water-Cannon at the boat").matched
+    assert _m(m, "Seas were calm").matched is False  # no boundary after "sea"
+    assert _m(m, "research vessel").matched is False
+    assert _m(m, "out at sea.").matched
+
+
+def test_prefix() -> None:
+    m = _matcher([{"any": ["militar*"]}])
+    assert _m(m, "China militarised the reef").matched
+    assert _m(m, "the military said").matched
+    assert _m(m, "paramilitary police").matched is False  # the start still needs a boundary
+
+
+def test_acronyms_are_case_sensitive_and_words_are_not() -> None:
+    m = _matcher([{"any": ["PLA", "jmsdf"]}])
+    assert _m(m, "the PLA said").matched
+    assert _m(m, "a pla of sorts; Pla").matched is False
+    assert _m(m, "JMSDF and jmsdf").matched
+
+
+def test_any_min_all_and_none() -> None:
+    m = _matcher(
+        [
+            {
+                "all": [
+                    "ship*",
+                    {"any": ["rammed", "water cannon", "blocked"], "min": 2},
+                    {"none": ["exercise*"]},
+                ]
+            }
+        ]
+    )
+    assert _m(m, "The ship was rammed. Later a water cannon was used.").matched
+    assert _m(m, "The ship was rammed.").matched is False  # only one of the any-group
+    assert _m(m, "The ship was rammed and water cannon used in an exercise").matched is False
+
+
+def test_near_words_and_sentence() -> None:
+    words = _matcher([{"all": ["arms", "sale*"], "near": 3}])
+    assert _m(words, "arms to Taiwan sales").matched
+    assert _m(words, "arms were shown and the annual clearance sales began").matched is False
+    sentence = _matcher([{"all": ["arms", "sale*"], "near": "sentence"}])
+    assert _m(sentence, "arms were shown and the annual clearance sales began").matched
+    assert _m(sentence, "Arms were shown. Sales began.").matched is False
+    assert _m(sentence, "U.S. arms sales resumed").matched  # "U.S." does not end a sentence
+    # near never crosses fields
+    assert _m(sentence, title="Arms", body="sales").matched is False
+
+
+def test_none_inside_near_group_only_looks_at_the_window() -> None:
+    m = _matcher([{"all": ["arms", "sale*", {"none": ["leg*"]}], "near": 3}])
+    assert _m(m, "arms sales. Much later she broke her legs in a fall.").matched
+    assert _m(m, "legs arms sales").matched is False
+
+
+def test_exclusion_cancels_hits_in_context() -> None:
+    m = _matcher(
+        [{"all": ["arms", "deal"], "near": "sentence"}],
+        exclude=[{"terms": ["arms"], "context": ["leg*", "open arms"], "near": 2}],
+    )
+    assert _m(m, "An arms deal with Japan").matched
+    assert _m(m, "She welcomed the deal with open arms").matched is False
+    assert _m(m, "His arms and legs ached after the deal").matched is False
+
+
+def test_entity_exclusion_cancels_joe_scarborough() -> None:
+    m = _matcher([{"any": ["@scarborough-shoal"]}])
+    assert _m(m, "Joe Scarborough said on Morning Joe").matched is False
+    assert _m(m, "Chinese ships near Scarborough Shoal").matched
+
+
+def test_watchlist_none_vetoes_the_document() -> None:
+    m = _matcher([{"any": ["@south-china-sea"]}], none=["travel guide"])
+    result = _m(m, "A travel guide to the South China Sea beaches")
+    assert result.matched is False and "vetoed" in result.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Diaoyu Islands",
+        "尖閣諸島周辺で中国海警局の船",
+        "钓鱼岛附近",
+        "釣魚臺列嶼",
+        "ＳＥＮＫＡＫＵ",
+        "the senkakus",
+    ],
+)
+def test_entity_aliases_across_scripts_width_and_cjk_without_spaces(text: str) -> None:
+    result = _m(_matcher([{"any": ["@senkaku"]}]), text)
+    assert result.matched
+    assert result.evidence[0].entity == "senkaku"
+
+
+@pytest.mark.parametrize("text", ["Quần đảo Trường Sa", "Truong Sa", "南沙群島", "Kalayaan Island Group"])
+def test_spratly_aliases(text: str) -> None:
+    assert _m(_matcher([{"any": ["@spratly-islands"]}]), text).matched
+
+
+def test_second_thomas_shoal_aliases() -> None:
+    m = _matcher([{"any": ["@second-thomas-shoal"]}])
+    assert _m(m, "resupply to Ayungin Shoal").matched
+    assert _m(m, "中国海警在仁爱礁").matched
+
+
+def test_weights_and_threshold() -> None:
+    rules = [{"name": "strong", "weight": 2, "any": ["water cannon^1.5"]}, {"name": "weak", "any": ["ship*"]}]
+    m = _matcher(rules, threshold=4.5, fields={"title": 2, "lead": 1.5, "body": 1})
+    title = _m(m, title="Water cannon fired at ship")
+    assert title.matched and title.score == pytest.approx(2 * 1.5 * 2 + 2)
+    body = _m(m, body="Water cannon fired at ship")
+    assert body.matched is False and body.score == pytest.approx(3 + 1)
+    assert "< threshold" in body.reason
+
+
+def test_evidence_sentence_comes_from_the_original_text() -> None:
+    m = _matcher([{"name": "feature", "any": ["@spratly-islands"]}])
+    body = "Calm day.  Vietnam’s claims over Trường Sa were restated!  Other news."
+    [ev] = _m(m, body).evidence
+    assert ev.sentence == "Vietnam’s claims over Trường Sa were restated!"
+    assert ev.term == "Trường Sa" and ev.field == "body" and ev.rule == "feature"
+
+
+def test_unknown_entity_is_a_compile_error_with_path() -> None:
+    specs = parse_watchlists([{"name": "w", "targets": [], "rules": [{"any": ["@atlantis"]}]}])
+    with pytest.raises(WatchlistError) as err:
+        compile_matcher(specs, GAZ)
+    assert err.value.path == "watchlists[0].rules[0]" and "unknown entity @atlantis" in err.value.detail
+
+
+def test_one_result_per_watchlist_in_config_order() -> None:
+    specs = parse_watchlists([{"name": n, "targets": [], "rules": [{"any": [n]}]} for n in ("b", "a", "c")])
+    matcher = compile_matcher(specs, GAZ)
+    assert matcher.watchlist_names == ("b", "a", "c")
+    assert [r.watchlist for r in matcher.match(Document(title="a"))] == ["b", "a", "c"]
+
+
+def _default() -> Matcher:
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return compile_matcher(parse_watchlists(raw["watchlists"]), load_gazetteer(raw.get("gazetteer") or []))
+
+
+def test_seed_story_matches_both_watchlists_with_evidence() -> None:
+    text = need(SEED).read_text(encoding="utf-8")
+    title = "Amid China worries, Japan-Vietnam sign defence export deal"
+    results = {r.watchlist: r for r in _default().match(Document(title=title, body=text))}
+    maritime, arms = results["maritime-disputes"], results["arms-deals"]
+    assert maritime.matched and arms.matched
+    senkaku = [e for e in maritime.evidence if e.entity == "senkaku"]
+    assert any(e.term == "Diaoyu" or e.term.startswith("Diaoyu") for e in senkaku)
+    assert any("Diaoyu Islands" in e.sentence for e in senkaku)
+    assert any("defence export" in e.term for e in arms.evidence)
+    text_out = format_matches(list(results.values()))
+    assert "maritime-disputes: MATCH" in text_out and "arms-deals: MATCH" in text_out
+    assert "Diaoyu" in text_out
+
+
+def test_calm_story_matches_neither() -> None:
+    doc = Document(
+        title="Japan's beloved Hachiko dog statue showcased in pop-up bedroom",
+        lead="Japan's beloved Hachiko statue in Tokyo was shown to the public on Sunday.",
+        body="Crowds gathered at Shibuya Station to see the artwork. Visitors took photos and the sea breeze "
+        "was mild. Organisers said the display would tour other cities next year.",
+    )
+    results = _default().match(doc)
+    assert [r.matched for r in results] == [False, False]
+    assert "no match" in format_matches(results)
+
+
+@pytest.mark.parametrize(
+    ("title", "watchlist"),
+    [
+        ("Joe Scarborough slams deal on Morning Joe", "maritime-disputes"),
+        ("Lakers agree trade deal after star's arms injury", "arms-deals"),
+        ("North Korea test-fires ballistic missile into sea", "arms-deals"),
+        ("Houthi missile hits tanker in Red Sea", "maritime-disputes"),
+    ],
+)
+def test_default_watchlists_reject_hard_negatives(title: str, watchlist: str) -> None:
+    results = {r.watchlist: r for r in _default().match(Document(title=title))}
+    assert results[watchlist].matched is False
+
+
+def test_matcher_is_safe_to_share_between_threads() -> None:
+    matcher = _default()
+    doc = Document(
+        title="Chinese coast guard fires water cannon at Philippine boats near Second Thomas Shoal"
+    )
+    expected = matcher.match(doc)
+    results: list[list[WatchlistMatch]] = []
+
+    def work() -> None:
+        for _ in range(50):
+            results.append(matcher.match(doc))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 200 and all(r == expected for r in results)
+    assert expected[0].matched

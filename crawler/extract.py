@@ -212,8 +212,7 @@ def extract_article(
                          _choose_date(page_date, None, fallback_date), "no_text", **found)
     authors = tuple(a.strip() for a in re.split(r";|\band\b", doc.author or "") if a.strip())
     title = clean_title(meta.get("og:title") or doc.title or "", meta.get("og:site_name") or doc.sitename)
-    if fallback_title and (not title or fallback_title in title):
-        title = fallback_title
+    title = title or fallback_title
     return ExtractedArticle(
         title=title,
         text=doc.text.strip(),

@@ -44,9 +44,10 @@ def webhook_payload(alert: Alert) -> dict[str, Any]:
             "article_count": alert.article_count,
             "outlets": list(alert.outlets),
         },
-        "watchlists": [
+        "watchlists": list(alert.watchlist_names),
+        "matches": [
             {
-                "name": hit.name,
+                "watchlist": hit.name,
                 "score": hit.score,
                 "rules": list(hit.rules),
                 "evidence": [

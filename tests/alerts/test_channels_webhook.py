@@ -36,8 +36,9 @@ def test_payload_is_versioned_signed_and_carries_evidence(db, receiver):
     assert payload["story"]["title"] == "Coast guard water cannon at Second Thomas Shoal"
     assert payload["story"]["url"] == "https://news.example/shoal"
     assert payload["story"]["outlet"] == "cna"
-    (watchlist,) = payload["watchlists"]
-    assert watchlist["name"] == "maritime-disputes"
+    assert payload["watchlists"] == ["maritime-disputes"]
+    (watchlist,) = payload["matches"]
+    assert watchlist["watchlist"] == "maritime-disputes"
     terms = {e["term"] for e in watchlist["evidence"]}
     assert {"coast guard", "shoal"} <= terms
     assert any("water cannon" in e["sentence"] for e in watchlist["evidence"])

@@ -1,0 +1,69 @@
+"""Apprise channel: one notification per alert to any Apprise URL (Teams, Discord, Telegram, ntfy,
+Matrix, …), so users are not limited to the channels written by hand.
+
+The body is the plain-text alert (`render.plain_text`), the title the capped article title. Apprise
+reports only success or failure, so every failure is treated as retryable and the delivery worker's
+backoff and dead-letter apply. HTTP-based services get connect/read timeouts (`cto`/`rto` URL
+parameters) from the target's `timeout` unless the URL sets them. Apprise logs the URLs it posts to;
+while sending, a filter on the `apprise` logger replaces the target's URL and secrets with `***`.
+Slack URLs should use the `slack` kind instead: Apprise's `slack://` always posts to Slack's own host.
+
+Settings read: the target's `url` (an Apprise URL, a secret) and `timeout`.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import apprise
+
+from alerts.channels.base import scrub
+from alerts.errors import DeliveryError
+from alerts.models import TargetSpec
+from alerts.render import TITLE_MAX, Alert, plain_text, truncate
+
+logger = logging.getLogger(__name__)
+
+
+class _Scrub(logging.Filter):
+    def __init__(self, target: TargetSpec) -> None:
+        super().__init__()
+        self.target = target
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage(), self.target)
+        record.args = ()
+        return True
+
+
+def _with_timeouts(url: str, timeout: float) -> str:
+    query = urlsplit(url).query
+    extra = [f"{key}={timeout:g}" for key in ("cto", "rto") if f"{key}=" not in query]
+    if not extra:
+        return url
+    return url + ("&" if query else "?") + "&".join(extra)
+
+
+class AppriseChannel:
+    """Sends alerts through Apprise."""
+
+    kind = "apprise"
+
+    def send(self, alert: Alert, target: TargetSpec) -> None:
+        """Notify one alert; raises DeliveryError (retryable) when Apprise reports failure."""
+        if not target.url:
+            raise DeliveryError("no Apprise URL configured", channel=target.name, retryable=False)
+        apprise_logger = logging.getLogger("apprise")
+        scrubber = _Scrub(target)
+        apprise_logger.addFilter(scrubber)
+        try:
+            notifier = apprise.Apprise()
+            if not notifier.add(_with_timeouts(target.url, target.timeout)):
+                raise DeliveryError("the Apprise URL is not recognised", channel=target.name, retryable=False)
+            ok = notifier.notify(title=truncate(alert.title, TITLE_MAX), body=plain_text(alert))
+        finally:
+            apprise_logger.removeFilter(scrubber)
+        if not ok:
+            raise DeliveryError("Apprise could not deliver the notification", channel=target.name)
+        logger.debug("apprise: story %d sent to target %s", alert.story_id, target.name)

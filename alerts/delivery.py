@@ -79,7 +79,7 @@ def channel_for(target: TargetSpec) -> Channel:
 def backoff(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait after the `attempt`-th failed attempt (1-based), jittered, never below Retry-After."""
     delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(attempt - 1, 0)) * _rng.uniform(0.8, 1.2)
-    return max(delay, retry_after or 0.0)
+    return float(max(delay, retry_after or 0.0))
 
 
 def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, clock: datetime,

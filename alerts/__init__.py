@@ -1,1 +1,48 @@
-"""placeholder"""
+"""newswatch's alerts: watchlists → matches → stories → deliveries.
+
+Compiles watchlists and the gazetteer into one matcher, records matches with their evidence, groups
+near-duplicate articles into stories, and delivers one alert per story and target through an outbox
+(Slack, generic webhook, email). Knows nothing about Scrapy; reads articles through `crawler.store`.
+Settings read: only what callers pass (watchlists, gazetteer entries, targets).
+"""
+
+from alerts.delivery import DeliveryReport, deliver_due, send_test_alert
+from alerts.errors import AlertsError, DeliveryError, WatchlistError
+from alerts.explain import format_matches
+from alerts.gazetteer import Entity, Gazetteer, load_gazetteer
+from alerts.matcher import Matcher, compile_matcher
+from alerts.models import Document, Evidence, SmtpSettings, TargetSpec, WatchlistMatch
+from alerts.normalize import normalize
+from alerts.outbox import outbox_summary, retry_dead
+from alerts.pipeline import ProcessReport, process_new_articles
+from alerts.store import StorySummary, list_stories
+from alerts.watchlist import WatchlistSpec, parse_watchlists
+
+__all__ = [
+    "AlertsError",
+    "DeliveryError",
+    "DeliveryReport",
+    "Document",
+    "Entity",
+    "Evidence",
+    "Gazetteer",
+    "Matcher",
+    "ProcessReport",
+    "SmtpSettings",
+    "StorySummary",
+    "TargetSpec",
+    "WatchlistError",
+    "WatchlistMatch",
+    "WatchlistSpec",
+    "compile_matcher",
+    "deliver_due",
+    "format_matches",
+    "list_stories",
+    "load_gazetteer",
+    "normalize",
+    "outbox_summary",
+    "parse_watchlists",
+    "process_new_articles",
+    "retry_dead",
+    "send_test_alert",
+]

@@ -120,8 +120,6 @@ _SPACE_LIKE = set("-‐‑‒–—―−﹘﹣－\u00a0\u2007\u202f\u3000")
 _QUOTES = {"‘": "'", "’": "'", "‚": "'", "‛": "'", "ʼ": "'", "“": '"', "”": '"', "„": '"', "‟": '"'}
 _EXTRA = {"đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss"}
 
-_SPACE_RUN = re.compile(r" {2,}")
-
 
 def _fold_char(ch: str) -> str:
     """The normalised (case-kept) spelling of one character; may be empty or longer than one."""
@@ -199,18 +197,24 @@ class NormalizedText:
         return pos if i < 0 else pos + self.deltas[i]
 
 
-def _collapse(cased: str) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+def _collapse(cased: str, i: int) -> tuple[str, tuple[int, ...], tuple[int, ...]]:
+    """Collapse runs of spaces (the first at ``i``) to one; breaks and deltas map the result back."""
     breaks: list[int] = []
     deltas: list[int] = []
     pieces: list[str] = []
     last = 0
     removed = 0
-    for m in _SPACE_RUN.finditer(cased):
-        pieces.append(cased[last : m.start() + 1])
-        last = m.end()
-        removed += m.end() - m.start() - 1
-        breaks.append(m.start() + 1 - (removed - (m.end() - m.start() - 1)))
+    find = cased.find
+    while i >= 0:
+        j = i + 2
+        while cased.startswith(" ", j):
+            j += 1
+        pieces.append(cased[last : i + 1])
+        last = j
+        breaks.append(i + 1 - removed)
+        removed += j - i - 1
         deltas.append(removed)
+        i = find("  ", j)
     pieces.append(cased[last:])
     return "".join(pieces), tuple(breaks), tuple(deltas)
 
@@ -225,18 +229,27 @@ def normalize(text: str) -> NormalizedText:
         The normalised text with its case-kept and folded forms and the offset map.
     """
     if text.isascii():
+        # Plain ASCII (most titles): nothing to fold but case, hyphens and odd white space.
         if "-" not in text and "  " not in text and not _needs_ascii_fix(text):
             return NormalizedText(text, text, text.lower())
-        cased = _ASCII_SPACE.sub(" ", text.replace("\r", "\n"))
+        cased = text
     else:
-        others = set(_NON_ASCII.findall(text))
-        if any(len(_map(ch)) != 1 for ch in others):
-            return _normalize_slow(text)
-        cased = _NON_ASCII.sub(_replace, text)
-        cased = _ASCII_SPACE.sub(" ", cased.replace("\r", "\n"))
-    if "  " not in cased:
+        # Split around the non-ASCII characters and map each through the cache; join is done in C.
+        parts = _NON_ASCII_SPLIT.split(text)
+        mapped = [_CACHE.get(ch) or _map(ch) for ch in parts[1::2]]
+        for m in mapped:
+            if len(m) != 1:
+                return _normalize_slow(text)
+        parts[1::2] = mapped
+        cased = "".join(parts)
+    # The same order as the character table: non-ASCII first, then \r, then ASCII space-likes.
+    cased = cased.replace("\r", "\n").replace("-", " ")  # replace() returns the same str when absent
+    if "\t" in cased or "\x0b" in cased or "\x0c" in cased:
+        cased = cased.replace("\t", " ").replace("\x0b", " ").replace("\x0c", " ")
+    first = cased.find("  ")
+    if first < 0:
         return NormalizedText(text, cased, _lower(cased))
-    collapsed, breaks, deltas = _collapse(cased)
+    collapsed, breaks, deltas = _collapse(cased, first)
     return NormalizedText(text, collapsed, _lower(collapsed), breaks, deltas)
 
 
@@ -244,12 +257,7 @@ def _needs_ascii_fix(text: str) -> bool:
     return "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
 
 
-_ASCII_SPACE = re.compile(r"[\t\x0b\x0c\-]")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-
-
-def _replace(m: re.Match[str]) -> str:
-    return _CACHE[m.group()]
+_NON_ASCII_SPLIT = re.compile(r"([^\x00-\x7f])")
 
 
 def _normalize_slow(text: str) -> NormalizedText:

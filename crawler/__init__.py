@@ -1,1 +1,61 @@
-"""placeholder"""
+"""newswatch's crawler: sources → articles in the SQLite store.
+
+Fetches feeds, news sitemaps and listing pages with Scrapy, fetches only article URLs not seen
+before, extracts them with trafilatura in a process pool, canonicalises URLs and stores articles.
+Knows nothing about watchlists or alerts. Settings read: only what callers pass (`SourceSpec`,
+`CrawlOptions`, the database path).
+"""
+
+from crawler.canonical import canonicalize_url
+from crawler.errors import CrawlerError, ExtractionError, FeedError, NewswatchError, StoreError
+from crawler.extract import ExtractedArticle, extract_article, extract_file
+from crawler.feeds import FeedEntry, parse_feed
+from crawler.health import CrawlReport
+from crawler.items import Article, SourceSpec
+from crawler.options import CrawlOptions
+from crawler.pool import shutdown_pool
+from crawler.reactor import install_asyncio_reactor
+from crawler.runner import crawl_blocking, crawl_source, make_runner
+from crawler.sitemaps import parse_sitemap
+from crawler.store import (
+    SourceHealth,
+    get_article,
+    insert_article,
+    iter_articles_after,
+    open_store,
+    prune_seen_urls,
+    source_health,
+    utc_now,
+)
+
+__all__ = [
+    "Article",
+    "CrawlOptions",
+    "CrawlReport",
+    "CrawlerError",
+    "ExtractedArticle",
+    "ExtractionError",
+    "FeedEntry",
+    "FeedError",
+    "NewswatchError",
+    "SourceHealth",
+    "SourceSpec",
+    "StoreError",
+    "canonicalize_url",
+    "crawl_blocking",
+    "crawl_source",
+    "extract_article",
+    "extract_file",
+    "get_article",
+    "insert_article",
+    "install_asyncio_reactor",
+    "iter_articles_after",
+    "make_runner",
+    "open_store",
+    "parse_feed",
+    "parse_sitemap",
+    "prune_seen_urls",
+    "shutdown_pool",
+    "source_health",
+    "utc_now",
+]

@@ -76,14 +76,14 @@ def channel_for(target: TargetSpec) -> Channel:
     return channel
 
 
-def backoff(attempt: int, retry_after: float | None = None) -> float:
+def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOFF_BASE) -> float:
     """Seconds to wait after the `attempt`-th failed attempt (1-based), jittered, never below Retry-After."""
-    delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** max(attempt - 1, 0)) * _rng.uniform(0.8, 1.2)
+    delay = min(BACKOFF_MAX, base * 2 ** max(attempt - 1, 0)) * _rng.uniform(0.8, 1.2)
     return float(max(delay, retry_after or 0.0))
 
 
 def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, clock: datetime,
-              max_attempts: int) -> str:
+              max_attempts: int, backoff_base: float) -> str:
     """One attempt at one claimed row; returns the outcome (delivered, retry or dead)."""
     attempt = entry.attempts + 1
     try:
@@ -108,7 +108,7 @@ def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, c
         logger.error("delivery: story %d to target %s dead-lettered after %d attempts: %s",
                      entry.story_id, spec.name, attempt, error)
         return "dead"
-    delay = backoff(attempt, retry_after)
+    delay = backoff(attempt, retry_after, backoff_base)
     record_attempt(db, entry, now=clock, outcome="retry", status=status, error=error,
                    retry_after=retry_after, next_attempt_at=clock + timedelta(seconds=delay))
     logger.warning("delivery: story %d to target %s failed (attempt %d, next in %.0f s): %s",
@@ -123,6 +123,7 @@ def deliver_due(
     now: datetime | None = None,
     max_attempts: int = 8,
     limit: int = 100,
+    backoff_base: float = BACKOFF_BASE,
 ) -> DeliveryReport:
     """Send every due outbox row, oldest first per target.
 
@@ -135,6 +136,7 @@ def deliver_due(
         now: the current time (tests drive the clock with it); defaults to the system clock.
         max_attempts: failed attempts after which a row is dead-lettered.
         limit: most send attempts in this call.
+        backoff_base: seconds before the first retry; each later retry waits twice as long.
 
     Returns:
         A DeliveryReport with the counts.
@@ -159,7 +161,7 @@ def deliver_due(
             if entry.next_attempt_at > stamp or not claim(db, entry, clock, clock + LEASE):
                 break
             counts["attempted"] += 1
-            outcome = _send_one(db, entry, spec, clock, max_attempts)
+            outcome = _send_one(db, entry, spec, clock, max_attempts, backoff_base)
             counts["failed" if outcome == "retry" else outcome] += 1
             if outcome == "retry":
                 break

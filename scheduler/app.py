@@ -13,6 +13,7 @@ Settings read: `Config.log_level`, the config file's path (for reload).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -90,10 +91,8 @@ class Daemon:
             loop.add_signal_handler(signum, handler)
         service.start()
         while not self._stop.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=RELOAD_POLL_SECONDS)
-            except TimeoutError:
-                pass
             mtime = _mtime(self.config.path)
             if self._reload.is_set() or mtime != self._mtime:
                 self._reload.clear()

@@ -117,8 +117,9 @@ class _TargetModel(_Model):
 class _DeliveryModel(_Model):
     every: Duration = Field(default=15, description="how often the outbox is drained")
     max_attempts: int = Field(default=8, ge=1, description="attempts before an alert is dead-lettered")
+    retry_base: Duration = Field(default=60, description="wait before the first retry; doubles each time")
 
-    _every = field_validator("every", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+    _every = field_validator("every", "retry_base", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
 
 
 class _MetricsModel(_Model):
@@ -142,6 +143,7 @@ class _FileModel(_Model):
 class DeliverySettings:
     every_seconds: int = 15
     max_attempts: int = 8
+    retry_base_seconds: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +337,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         database=database,
         log_level=env.get("NEWSWATCH_LOG_LEVEL", model.log_level).upper(),
         crawl=crawl,
-        delivery=DeliverySettings(model.delivery.every, model.delivery.max_attempts),
+        delivery=DeliverySettings(model.delivery.every, model.delivery.max_attempts, model.delivery.retry_base),
         metrics=MetricsSettings(model.metrics.host, model.metrics.port),
         sources=sources,
         targets=targets,

@@ -220,7 +220,8 @@ class Service:
     def _deliver_sync(self) -> DeliveryReport:
         db = open_store(self.config.database)
         try:
-            return deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts)
+            return deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts,
+                               backoff_base=self.config.delivery.retry_base_seconds)
         finally:
             db.close()
 

@@ -68,7 +68,8 @@ def deliver_pending(config: Config, now: datetime | None = None) -> DeliveryRepo
     """Send the alerts that are due now."""
     db = open_store(config.database)
     try:
-        return deliver_due(db, config.targets, now=now, max_attempts=config.delivery.max_attempts)
+        return deliver_due(db, config.targets, now=now, max_attempts=config.delivery.max_attempts,
+                           backoff_base=config.delivery.retry_base_seconds)
     finally:
         db.close()
 

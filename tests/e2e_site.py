@@ -7,8 +7,8 @@ import html
 import os
 import subprocess
 import sys
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 from tests.conftest import SEED
@@ -88,7 +88,7 @@ def write_config(path: Path, feed_url: str, every: str = "5m") -> Path:
     path.write_text(
         "database: newswatch.db\n"
         "crawl:\n  download_delay: 0.0\n"
-        "delivery:\n  every: 1s\n"
+        "delivery:\n  every: 1s\n  retry_base: 1s\n"
         f"sources:\n  - name: loopback-post\n    kind: feed\n    url: {feed_url}\n    every: {every}\n"
         f"{targets}\n{watchlists}\n",
         encoding="utf-8",

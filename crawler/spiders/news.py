@@ -215,10 +215,7 @@ class NewsSpider(Spider):
         run = self.runs[request.meta["source"]]
         run.touch()
         exc = failure.value
-        if isinstance(exc, HttpError):
-            reason = classify_status(exc.response.status)
-        else:
-            reason = classify_exception(exc)
+        reason = classify_status(exc.response.status) if isinstance(exc, HttpError) else classify_exception(exc)
         if request.meta.get("child_sitemap"):
             run.transient_failures += 1
             logger.warning("child sitemap %s of %s failed (%s): %s", request.url, run.name, reason, exc)

@@ -40,7 +40,7 @@ def test_quick_start_comes_first_with_the_two_commands_and_ci_runs_the_test_one(
 @pytest.mark.parametrize(("name", "command"), _commands(main))
 def test_every_command_is_in_the_readme_and_its_help_has_an_example(name: str, command: click.Command) -> None:
     assert f"newswatch {name}" in README
-    args = name.split() + ["--help"]
+    args = [*name.split(), "--help"]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0
     assert "Example" in result.output

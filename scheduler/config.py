@@ -127,12 +127,34 @@ class _MetricsModel(_Model):
     port: int = Field(default=0, ge=0, le=65535, description="0 turns the endpoint off")
 
 
+class _RetentionModel(_Model):
+    article_text_days: int = Field(default=90, ge=1, description="days article bodies are kept (title, URL, "
+                                   "matches and stories are kept for ever)")
+    prune_every: Duration = Field(default=21600, description="how often old data is pruned (6h by default)")
+    vacuum_every: Duration = Field(default=604800, description="how often the database is compacted (7d)")
+
+    _every = field_validator("prune_every", "vacuum_every", mode="before")(
+        classmethod(lambda cls, v: parse_duration(v)))
+
+
+class _OperationsModel(_Model):
+    targets: list[str] = Field(default_factory=list, description="targets told about failing sources and "
+                               "rejected config edits")
+    source_failing_after: Duration = Field(default=21600, description="a source failing this long raises a "
+                                           "notice (6h by default)")
+
+    _every = field_validator("source_failing_after", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+
 class _FileModel(_Model):
     database: str = Field(default="newswatch.db", description="SQLite file (relative to config.yaml)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", description="log level")
     crawl: dict[str, Any] = Field(default_factory=dict, description="crawler options (see README)")
     delivery: _DeliveryModel = Field(default_factory=_DeliveryModel, description="outbox draining")
     metrics: _MetricsModel = Field(default_factory=_MetricsModel, description="Prometheus endpoint")
+    retention: _RetentionModel = Field(default_factory=_RetentionModel, description="pruning and compaction")
+    operations: _OperationsModel = Field(default_factory=_OperationsModel, description="who hears about "
+                                         "the daemon's own problems")
     sources: list[_SourceModel] = Field(default_factory=list, description="what to crawl")
     targets: list[_TargetModel] = Field(default_factory=list, description="where alerts go")
     watchlists: list[dict[str, Any]] = Field(default_factory=list, description="what to alert on")
@@ -144,6 +166,19 @@ class DeliverySettings:
     every_seconds: int = 15
     max_attempts: int = 8
     retry_base_seconds: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    article_text_days: int = 90
+    prune_every_seconds: int = 21600
+    vacuum_every_seconds: int = 604800
+
+
+@dataclass(frozen=True, slots=True)
+class OperationsSettings:
+    targets: tuple[str, ...] = ()
+    source_failing_after_seconds: int = 21600
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +197,8 @@ class Config:
     crawl: CrawlOptions
     delivery: DeliverySettings
     metrics: MetricsSettings
+    retention: RetentionSettings
+    operations: OperationsSettings
     sources: tuple[SourceSpec, ...]
     targets: Mapping[str, TargetSpec]  # enabled targets only
     disabled_targets: Mapping[str, str]  # name -> why it is off
@@ -313,6 +350,10 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
                 problems.append((locator.where(shown, ("watchlists", index, "targets")),
                                  f"watchlist {watchlist.name!r} names target {name!r}, which is not defined "
                                  f"under targets (defined: {', '.join(sorted(known_targets)) or 'none'})"))
+    for name in model.operations.targets:
+        if name not in known_targets:
+            problems.append((locator.where(shown, ("operations", "targets")),
+                             f"operations names target {name!r}, which is not defined under targets"))
     if gazetteer is not None and watchlists:
         from alerts.matcher import compile_matcher
 
@@ -339,6 +380,10 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         crawl=crawl,
         delivery=DeliverySettings(model.delivery.every, model.delivery.max_attempts, model.delivery.retry_base),
         metrics=MetricsSettings(model.metrics.host, model.metrics.port),
+        retention=RetentionSettings(model.retention.article_text_days, model.retention.prune_every,
+                                    model.retention.vacuum_every),
+        operations=OperationsSettings(tuple(t for t in model.operations.targets if t in targets),
+                                      model.operations.source_failing_after),
         sources=sources,
         targets=targets,
         disabled_targets=disabled,

@@ -19,10 +19,12 @@ from crawler.runner import crawl_blocking, crawl_source, make_runner
 from crawler.sitemaps import parse_sitemap
 from crawler.store import (
     SourceHealth,
+    compact,
     get_article,
     insert_article,
     iter_articles_after,
     open_store,
+    prune_article_text,
     prune_seen_urls,
     source_health,
     utc_now,
@@ -42,6 +44,7 @@ __all__ = [
     "SourceSpec",
     "StoreError",
     "canonicalize_url",
+    "compact",
     "crawl_blocking",
     "crawl_source",
     "extract_article",
@@ -54,6 +57,7 @@ __all__ = [
     "open_store",
     "parse_feed",
     "parse_sitemap",
+    "prune_article_text",
     "prune_seen_urls",
     "shutdown_pool",
     "source_health",

@@ -341,6 +341,26 @@ def prune_seen_urls(db: sqlite_utils.Database, days: float) -> int:
     return cursor.rowcount
 
 
+def prune_article_text(db: sqlite_utils.Database, days: float) -> int:
+    """Drop the body text of articles fetched more than `days` ago; title, URL and metadata stay.
+
+    Matches and stories refer to articles by id, so they survive; the FTS index follows the update
+    through its triggers. Returns the number of articles emptied.
+    """
+    with db.conn:
+        cursor = db.conn.execute(
+            "UPDATE articles SET text = '' WHERE fetched_at < ? AND text != ''", [_cutoff(days)]
+        )
+    return cursor.rowcount
+
+
+def compact(db: sqlite_utils.Database) -> None:
+    """Reclaim free pages and refresh the query planner's statistics (run rarely: it rewrites the file)."""
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.conn.execute("VACUUM")
+    db.execute("PRAGMA optimize")
+
+
 def source_health(db: sqlite_utils.Database) -> list[SourceHealth]:
     """Every crawled source's health, failing sources first, then by name.
 

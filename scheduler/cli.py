@@ -270,6 +270,9 @@ def status(config_path: Path, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
         return
+    daemon = report["daemon"]
+    click.echo(f"daemon: {daemon['process']}, last heartbeat {daemon['heartbeat']}" if daemon
+               else "daemon: not running")
     click.echo(f"database {report['database']} ({report['database_bytes'] / 1e6:.1f} MB, "
                f"{report['articles']} articles)")
     click.echo("sources:")
@@ -278,8 +281,9 @@ def status(config_path: Path, as_json: bool) -> None:
             click.echo(f"  {source['name']:<28} never crawled")
             continue
         state = "ok" if not source.get("error_class") else f"{source['error_class']}: {source.get('error') or ''}"
+        next_run = f"; next run {source['next_run']}" if source.get("next_run") else ""
         click.echo(f"  {source['name']:<28} last success {source.get('last_success') or 'never'}; "
-                   f"failures in a row {source.get('consecutive_failures') or 0}; {state}")
+                   f"failures in a row {source.get('consecutive_failures') or 0}; {state}{next_run}")
     click.echo("outbox:")
     for target, counts in sorted(report["outbox"].items()):
         click.echo(f"  {target:<28} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
@@ -350,6 +354,23 @@ def _format_story(story: Any) -> str:
     }
     title = data.get("title", "")
     return f"{data.get('id', '?')}: {title} ({data.get('articles', data.get('article_count', '?'))} article(s))"
+
+
+@main.command("prune")
+@config_option
+@click.option("--vacuum", is_flag=True, help="Also compact the database file (rewrites it; takes a while).")
+def prune_command(config_path: Path, vacuum: bool) -> None:
+    """Drop old article bodies and seen URLs now (the daemon also does it on its schedule).
+
+    \b
+    Example:
+      newswatch prune --vacuum
+    """
+    from scheduler.maintenance import prune
+
+    report = prune(_load(config_path), vacuum=vacuum)
+    click.echo(f"emptied {report.articles_emptied} article bodies, forgot {report.seen_urls_forgotten} seen URLs; "
+               f"database {report.database_bytes / 1e6:.1f} MB")
 
 
 @main.group("alerts")

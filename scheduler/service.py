@@ -18,6 +18,7 @@ Settings read: `Config.sources`, `.crawl`, `.delivery`, `.database`, `.watchlist
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 import time
@@ -31,15 +32,21 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from alerts import DeliveryReport, Matcher, ProcessReport, compile_matcher, deliver_due, process_new_articles
-from crawler import CrawlReport, crawl_source, make_runner, open_store
+from crawler import CrawlReport, crawl_source, make_runner, open_store, shutdown_pool
 from scheduler.config import Config
+from scheduler.maintenance import prune
 from scheduler.metrics import Metrics
+from scheduler.state import clear_jobs, publish_jobs
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 _DELIVERY_JOB = "deliver-outbox"
+_HEARTBEAT_JOB = "heartbeat"
+_PRUNE_JOB = "prune"
+_VACUUM_JOB = "compact"
+HEARTBEAT_SECONDS = 5
 
 
 def _crawl_job_id(source_name: str) -> str:
@@ -78,6 +85,7 @@ class Service:
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._failures: dict[str, int] = {}
         self._stopping = False
+        self._started = datetime.now(UTC)
         self.scheduler = AsyncIOScheduler(
             event_loop=loop,
             timezone=UTC,
@@ -89,8 +97,12 @@ class Service:
     def start(self) -> None:
         """Add every job and start the scheduler; the first crawls start within seconds."""
         self._schedule_sources()
+        now = datetime.now(UTC)
         self.scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.config.delivery.every_seconds),
-                               id=_DELIVERY_JOB, name="deliver outbox", next_run_time=datetime.now(UTC))
+                               id=_DELIVERY_JOB, name="deliver outbox", next_run_time=now)
+        self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id=_HEARTBEAT_JOB,
+                               name="heartbeat", next_run_time=now)
+        self._schedule_housekeeping()
         self.scheduler.start()
         logger.info("newswatch started: %d sources, %d watchlists, %d targets (%s disabled), database %s",
                     len(self.config.sources), len(self.config.watchlists), len(self.config.targets),
@@ -106,6 +118,13 @@ class Service:
                 # Stagger first runs so a cold start does not hit every site in the same second.
                 next_run_time=now + timedelta(seconds=min(index * 0.2, 10)), replace_existing=True,
             )
+
+    def _schedule_housekeeping(self) -> None:
+        retention = self.config.retention
+        self.scheduler.add_job(self.housekeeping, IntervalTrigger(seconds=retention.prune_every_seconds),
+                               args=[False], id=_PRUNE_JOB, name="prune old data", replace_existing=True)
+        self.scheduler.add_job(self.housekeeping, IntervalTrigger(seconds=retention.vacuum_every_seconds),
+                               args=[True], id=_VACUUM_JOB, name="compact database", replace_existing=True)
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Job id -> its next run time (for status and tests)."""
@@ -134,6 +153,7 @@ class Service:
             logger.info("source %s %s: crawling every %ds", name,
                         "changed" if name in old_sources else "added", source.every_seconds)
         self.scheduler.reschedule_job(_DELIVERY_JOB, trigger=IntervalTrigger(seconds=config.delivery.every_seconds))
+        self._schedule_housekeeping()
         logger.info("configuration reloaded: %d sources, %d watchlists", len(config.sources), len(config.watchlists))
 
     # -- jobs -------------------------------------------------------------------------------
@@ -225,8 +245,31 @@ class Service:
         finally:
             db.close()
 
-    async def _in_thread(self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any) -> T:
-        return await self.loop.run_in_executor(pool, func, *args)
+    async def heartbeat(self) -> None:
+        """Publish each job's next run for `newswatch status` (another process) and tick the health check."""
+        jobs = [(job.id, job.name, job.next_run_time) for job in self.scheduler.get_jobs()]
+        try:
+            await self._in_thread(self._match_pool, self._with_db, publish_jobs, jobs, self._started)
+        except Exception:
+            logger.warning("could not publish the job list for status", exc_info=True)
+        self.metrics.tick()
+
+    async def housekeeping(self, vacuum: bool) -> None:
+        """Prune old article bodies and seen URLs; compact the file when `vacuum`. Never raises."""
+        try:
+            await self._in_thread(self._match_pool, prune, self.config, vacuum=vacuum)
+        except Exception:
+            logger.exception("pruning failed; it runs again at its next interval")
+
+    def _with_db(self, func: Callable[..., T], *args: Any) -> T:
+        db = open_store(self.config.database)
+        try:
+            return func(db, *args)
+        finally:
+            db.close()
+
+    async def _in_thread(self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await self.loop.run_in_executor(pool, functools.partial(func, *args, **kwargs))
 
     # -- stopping ---------------------------------------------------------------------------
     async def stop(self, timeout: float = 30.0) -> None:
@@ -252,6 +295,11 @@ class Service:
         except TimeoutError:
             logger.warning("outbox flush did not finish in time; pending alerts are sent on the next start")
         self.scheduler.shutdown(wait=False)
+        try:
+            await self._in_thread(self._match_pool, self._with_db, clear_jobs)
+        except Exception:
+            logger.warning("could not clear the published job list", exc_info=True)
+        shutdown_pool()
         self._match_pool.shutdown(wait=True)
         self._delivery_pool.shutdown(wait=True)
         logger.info("newswatch stopped")

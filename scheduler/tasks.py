@@ -26,6 +26,8 @@ from alerts import (
 )
 from crawler import Article, CrawlReport, crawl_blocking, iter_articles_after, open_store, source_health
 from scheduler.config import Config
+from scheduler.maintenance import database_bytes
+from scheduler.state import read_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -122,11 +124,16 @@ def status_report(config: Config) -> dict[str, Any]:
         health = [asdict(h) for h in source_health(db)]
         outbox = outbox_summary(db)
         articles = db["articles"].count
+        schedule = read_jobs(db)
     finally:
         db.close()
     configured = {s.name for s in config.sources}
-    size = sum(p.stat().st_size for p in config.database.parent.glob(config.database.name + "*") if p.is_file())
+    size = database_bytes(config)
+    for entry in health:
+        entry["next_run"] = schedule["jobs"].get(f"crawl:{entry['name']}")
     return {
+        "daemon": schedule["daemon"],
+        "jobs": schedule["jobs"],
         "database": str(config.database),
         "database_bytes": size,
         "articles": articles,

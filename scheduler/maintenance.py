@@ -1,0 +1,48 @@
+"""Housekeeping that keeps the database flat over months: pruning and compaction.
+
+Pruning empties the body text of old articles (titles, URLs, matches and stories stay, so `stories`
+and `backtest` keep working on titles) and forgets old seen URLs; compaction rewrites the file to
+reclaim the freed pages. Both are plain functions of a `Config`, run by the daemon's jobs and by
+`newswatch prune`.
+
+Settings read: `retention.article_text_days`, `crawl.seen_url_days`, `database`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from crawler import compact, open_store, prune_article_text, prune_seen_urls
+from scheduler.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    articles_emptied: int
+    seen_urls_forgotten: int
+    database_bytes: int
+
+
+def database_bytes(config: Config) -> int:
+    """Size of the database with its WAL and shared-memory files."""
+    folder, name = config.database.parent, config.database.name
+    return sum(p.stat().st_size for p in folder.glob(name + "*") if p.is_file())
+
+
+def prune(config: Config, *, vacuum: bool = False) -> PruneReport:
+    """Drop old article bodies and seen URLs; with `vacuum`, also compact the file."""
+    db = open_store(config.database)
+    try:
+        emptied = prune_article_text(db, config.retention.article_text_days)
+        forgotten = prune_seen_urls(db, config.crawl.seen_url_days)
+        if vacuum:
+            compact(db)
+    finally:
+        db.close()
+    report = PruneReport(emptied, forgotten, database_bytes(config))
+    logger.info("pruned %d article bodies and %d seen URLs%s; database is %.1f MB", emptied, forgotten,
+                " and compacted" if vacuum else "", report.database_bytes / 1e6)
+    return report

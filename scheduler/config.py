@@ -409,7 +409,11 @@ def _crawl_options(raw: dict[str, Any], locator: _Locator, shown: str,
                              f"expected {type(default).__name__}, got {value!r}"))
             continue
         values[key] = value
-    return CrawlOptions(**values)
+    try:
+        return CrawlOptions(**values)
+    except ValueError as exc:
+        problems.append((locator.where(shown, ("crawl",)), str(exc)))
+        return CrawlOptions()
 
 
 def _check_unique(model: _FileModel, watchlists: list[WatchlistSpec], locator: _Locator, shown: str,

@@ -117,3 +117,12 @@ def test_durations(text: str | int, seconds: int) -> None:
 def test_bad_durations_say_how_to_write_one(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_crawl_options_are_checked(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL + "crawl:\n  download_timeout: -3\n  concurrent_request: 4\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    message = str(caught.value)
+    assert "unknown crawl option 'concurrent_request'" in message and "concurrent_requests" in message
+    assert "download_timeout must be positive" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from crawler import CrawlOptions
 from scheduler.cli import main
 from scheduler.config import settings_reference
 
@@ -51,3 +53,8 @@ def test_every_setting_is_documented(key: str, default: str, help_text: str) -> 
     assert help_text, f"setting {key} has no help text"
     leaf = key.split(".")[-1].removesuffix("[]")
     assert f"`{leaf}`" in README, f"setting {key} is not in the README's configuration reference"
+
+
+@pytest.mark.parametrize("option", [f.name for f in dataclasses.fields(CrawlOptions)])
+def test_every_crawl_option_is_documented(option: str) -> None:
+    assert f"| `{option}` |" in README, f"crawl option {option} is not in the README's table"

@@ -127,7 +127,9 @@ def run_daemon(config: Config, stop_timeout: float = 30.0) -> int:
     then runs the reactor, whose loop also runs APScheduler.
     """
     loop = install_asyncio_reactor()
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed  # the asyncio reactor; Twisted's stubs type the module, not the instance
 
     daemon = Daemon(config, stop_timeout)
     outcome: dict[str, BaseException | None] = {"error": None}
@@ -138,10 +140,10 @@ def run_daemon(config: Config, stop_timeout: float = 30.0) -> int:
         except BaseException as exc:  # reported below, after the reactor stops
             outcome["error"] = exc
         finally:
-            reactor.stop()  # type: ignore[attr-defined]
+            reactor.stop()
 
-    reactor.callWhenRunning(lambda: loop.create_task(main()))  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(lambda: loop.create_task(main()))
+    reactor.run(installSignalHandlers=False)
     if outcome["error"] is not None:
         raise outcome["error"]
     return 0

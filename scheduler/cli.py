@@ -20,7 +20,8 @@ from alerts import DeliveryError, Document, WatchlistMatch, format_matches, retr
 from alerts.store import list_stories
 from crawler import extract_article, extract_file, open_store
 from crawler.errors import NewswatchError
-from scheduler.config import Config, ConfigError, load_config, parse_duration
+from scheduler.config import Config, load_config, parse_duration
+from scheduler.errors import ConfigError
 from scheduler.tasks import backtest, crawl_once, match_documents, status_report
 
 F = TypeVar("F", bound=Callable[..., Any])

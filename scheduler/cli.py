@@ -16,8 +16,16 @@ from typing import Any, TypeVar
 
 import click
 
-from alerts import DeliveryError, Document, WatchlistMatch, format_matches, retry_dead, send_test_alert
-from alerts.store import list_stories
+from alerts import (
+    DeliveryError,
+    Document,
+    StorySummary,
+    WatchlistMatch,
+    format_matches,
+    list_stories,
+    retry_dead,
+    send_test_alert,
+)
 from crawler import extract_article, extract_file, open_store
 from crawler.errors import NewswatchError
 from scheduler.config import Config, load_config, parse_duration
@@ -349,12 +357,11 @@ def stories(config_path: Path, limit: int) -> None:
         db.close()
 
 
-def _format_story(story: Any) -> str:
-    data = story if isinstance(story, dict) else getattr(story, "__dict__", {}) or {
-        name: getattr(story, name) for name in getattr(story, "__slots__", ())
-    }
-    title = data.get("title", "")
-    return f"{data.get('id', '?')}: {title} ({data.get('articles', data.get('article_count', '?'))} article(s))"
+def _format_story(story: StorySummary) -> str:
+    outlets = ", ".join(story.outlets) or story.source
+    watchlists = ", ".join(story.watchlists) or "no watchlist"
+    return (f"#{story.id} {story.title}\n    {story.url}\n    {story.article_count} article(s) from {outlets}; "
+            f"{watchlists}; first seen {story.first_seen}")
 
 
 @main.command("prune")

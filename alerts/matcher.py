@@ -1,7 +1,8 @@
 """Compile watchlists and the gazetteer into one matcher, and match documents against it.
 
-Every term and entity alias of every watchlist goes into one Aho-Corasick automaton (pyahocorasick)
-keyed by its normalised, lower-case spelling. Matching a document normalises each field once, runs the
+Every term and entity alias of every watchlist goes into an Aho-Corasick automaton (pyahocorasick)
+keyed by its normalised, lower-case spelling: one for ASCII keys, one for the others (CJK...), which runs
+only on texts holding one of their characters. Matching a document normalises each field once, runs the
 automaton once per field, keeps the hits that respect word boundaries (Latin script) and exact case
 (acronyms), drops hits cancelled by exclusions, and evaluates each watchlist's rules on the hits.
 Scores: a satisfied rule adds ``rule weight x max(term weight x field weight)`` over its hits; a
@@ -32,8 +33,12 @@ logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_SENTENCE_MARK = re.compile(r"[.!?。！？\n]")
-_CLOSERS = frozenset(".!?\"')]")
+# A sentence ends at 。！？ or a line break, or at . ! ? followed by closing marks (.!?"')]) and a space
+# (group 1). One character class each, so the regex engine skips quickly to the next candidate.
+_HARD_END = re.compile(r"[。！？\n]")
+_SOFT_END = re.compile(r"[.!?](?=[.!?\"')\]]*( ))")
+_ASCII_BYTES = bytes(range(128))
+_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _MAX_SENTENCE = 300
 _MAX_EVIDENCE_PER_RULE = 6
 
@@ -47,6 +52,12 @@ class _Pattern:
     left: bool  # needs a word boundary before
     right: bool  # needs a word boundary after
     label: str  # the spelling shown in evidence
+
+
+def _non_ascii(text: str) -> set[str]:
+    """The distinct non-ASCII characters of ``text`` (found in C: its UTF-8 less the ASCII bytes)."""
+    raw = text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+    return set(raw.decode("utf-8", "surrogatepass"))
 
 
 class _Hit:
@@ -64,20 +75,14 @@ class _Hit:
 def _sentence_starts(text: str) -> list[int]:
     """Where sentences begin: after . ! ? and a space (not "U.S." or "J. Smith"), after 。！？ and \\n."""
     starts = [0]
-    size = len(text)
-    for m in _SENTENCE_MARK.finditer(text):
+    starts.extend(m.end() for m in _HARD_END.finditer(text))
+    for m in _SOFT_END.finditer(text):
         i = m.start()
-        ch = text[i]
-        if ch in "。！？\n":
-            starts.append(i + 1)
-            continue
         if i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha()):
             continue  # an initial or an abbreviation such as U.S.
-        j = i + 1
-        while j < size and text[j] in _CLOSERS:
-            j += 1
-        if j < size and text[j] == " ":
-            starts.append(j + 1)
+        starts.append(m.end(1))
+    # Both kinds of start are in order, and never at the same position: merge them.
+    starts.sort()
     return starts
 
 
@@ -128,6 +133,9 @@ class _Doc:
     def __init__(self, texts: Sequence[NormalizedText]) -> None:
         self.texts = texts
         self._tokens: dict[int, list[int] | None] = {}
+        # Space-separated fields: positions whose word index is known, and those indices, so each
+        # new position only counts the separators after the nearest known one.
+        self._counted: dict[int, tuple[list[int], list[int]]] = {}
         self._sentences: dict[int, list[int]] = {}
 
     def word(self, hit: _Hit) -> int:
@@ -140,11 +148,24 @@ class _Doc:
             self._tokens[field] = [m.start() for m in _TOKEN.finditer(cased)] if _CJK.search(cased) else None
         starts = self._tokens[field]
         if starts is None:
-            folded = self.texts[field].folded
-            hit.word = folded.count(" ", 0, hit.start) + folded.count("\n", 0, hit.start)
+            hit.word = self._count_separators(field, hit.start)
         else:
             hit.word = bisect_right(starts, hit.start)
         return hit.word
+
+    def _count_separators(self, field: int, pos: int) -> int:
+        """Spaces and line breaks before ``pos`` in the folded field."""
+        counted = self._counted.get(field)
+        if counted is None:
+            counted = self._counted[field] = ([0], [0])
+        known, counts = counted
+        i = bisect_right(known, pos)
+        base = known[i - 1]
+        folded = self.texts[field].folded
+        count = counts[i - 1] + folded.count(" ", base, pos) + folded.count("\n", base, pos)
+        known.insert(i, pos)
+        counts.insert(i, count)
+        return count
 
     def sentence_starts(self, field: int) -> list[int]:
         starts = self._sentences.get(field)
@@ -157,6 +178,10 @@ class _Doc:
         if hit.sentence < 0:
             hit.sentence = bisect_right(self.sentence_starts(hit.field), hit.start)
         return hit.sentence
+
+    def sentence_key(self, hit: _Hit) -> tuple[int, int]:
+        """Equal for two hits exactly when they are in the same sentence of the same field."""
+        return hit.field, (hit.sentence if hit.sentence >= 0 else self.sentence(hit))
 
     def span(self, field: int, pos: int) -> tuple[int, int]:
         """Start and end (normalised positions) of the sentence holding ``pos``."""
@@ -189,12 +214,16 @@ class Matcher:
     def __init__(
         self,
         patterns: Sequence[_Pattern],
-        automaton: ahocorasick.Automaton,
+        automata: tuple[ahocorasick.Automaton | None, ahocorasick.Automaton | None],
+        other_chars: frozenset[str],
         watchlists: Sequence[_Watchlist],
         entity_exclusions: Sequence[_Exclusion],
     ) -> None:
         self._patterns = tuple(patterns)
-        self._automaton = automaton
+        # Keys in plain ASCII, and the others (CJK, Cyrillic...), which only a text holding one of
+        # their non-ASCII characters (``other_chars``) can match: most texts skip the second automaton.
+        self._ascii, self._other = automata
+        self._other_chars = other_chars
         self._watchlists = tuple(watchlists)
         self._entity_exclusions = tuple(entity_exclusions)
 
@@ -226,32 +255,48 @@ class Matcher:
 
     def _find(self, texts: Sequence[NormalizedText]) -> dict[int, list[_Hit]]:
         hits: dict[int, list[_Hit]] = {}
-        if not self._patterns:
-            return hits
         for field, text in enumerate(texts):
             folded = text.folded
-            if not folded:
-                continue
-            last = len(folded) - 1
-            for end, entries in self._automaton.iter(folded):
-                for pid, size, left, right, case, cased in entries:
-                    start = end - size + 1
-                    if left and start > 0:
-                        ch = folded[start - 1]
-                        if ch.isalnum() and (ch.isascii() or not is_cjk(ch)):
-                            continue
-                    if right and end < last:
-                        ch = folded[end + 1]
-                        if ch.isalnum() and (ch.isascii() or not is_cjk(ch)):
-                            continue
-                    if case and text.cased[start : end + 1] != cased:
-                        continue
-                    found = hits.get(pid)
-                    if found is None:
-                        hits[pid] = [_Hit(pid, field, start, end + 1)]
-                    else:
-                        found.append(_Hit(pid, field, start, end + 1))
+            if folded:
+                self._find_in(field, text, folded, hits)
         return hits
+
+    def _find_in(self, field: int, text: NormalizedText, folded: str, hits: dict[int, list[_Hit]]) -> None:
+        if self._other is None or folded.isascii() or self._other_chars.isdisjoint(_non_ascii(folded)):
+            if self._ascii is None:
+                return
+            found = self._ascii.iter(folded)
+        else:
+            other = list(self._other.iter(folded))
+            if not other:
+                if self._ascii is None:
+                    return
+                found = self._ascii.iter(folded)
+            else:
+                # One automaton reports by end position, longer keys first: merge in that order.
+                found = other if self._ascii is None else [*self._ascii.iter(folded), *other]
+                found.sort(key=lambda hit: (hit[0], -hit[1][0][1]))
+        last = len(folded) - 1
+        word = _ASCII_WORD
+        cased_text = text.cased
+        for end, entries in found:
+            for pid, size, left, right, case, cased in entries:
+                start = end - size + 1
+                if left and start > 0:
+                    ch = folded[start - 1]
+                    if ch in word or (ch > "\x7f" and ch.isalnum() and not is_cjk(ch)):
+                        continue
+                if right and end < last:
+                    ch = folded[end + 1]
+                    if ch in word or (ch > "\x7f" and ch.isalnum() and not is_cjk(ch)):
+                        continue
+                if case and cased_text[start : end + 1] != cased:
+                    continue
+                got = hits.get(pid)
+                if got is None:
+                    hits[pid] = [_Hit(pid, field, start, end + 1)]
+                else:
+                    got.append(_Hit(pid, field, start, end + 1))
 
     def _verdict(self, w: _Watchlist, hits: dict[int, list[_Hit]], ctx: _Doc) -> WatchlistMatch:
         spec = w.spec
@@ -354,6 +399,12 @@ def _cancelled(hit: _Hit, context: Sequence[_Hit], near: int | str | None, ctx: 
 def _eval(node: _Leaf | _Bag | _Node, hits: dict[int, list[_Hit]], ctx: _Doc) -> _Found | None:
     if isinstance(node, _Bag):
         bag = node.leaves
+        common = bag.keys() & hits.keys()
+        if not common:
+            return None
+        if len(common) == 1:
+            (pid,) = common
+            return [(h, leaf) for leaf in bag[pid] for h in hits[pid]]
         if len(hits) < len(bag):
             found = [(h, leaf) for pid, hs in hits.items() if pid in bag for leaf in bag[pid] for h in hs]
         else:
@@ -395,6 +446,8 @@ def _eval(node: _Leaf | _Bag | _Node, hits: dict[int, list[_Hit]], ctx: _Doc) ->
 
 
 def _near(parts: list[_Found], negatives: list[_Found], near: int | str, ctx: _Doc) -> _Found | None:
+    if near == "sentence":
+        return _near_sentence(parts, negatives, ctx)
     out: _Found = []
     for anchor in parts[0]:
         a = anchor[0]
@@ -403,6 +456,36 @@ def _near(parts: list[_Found], negatives: list[_Found], near: int | str, ctx: _D
         support: _Found = []
         for part in parts[1:]:
             close = [pair for pair in part if ctx.close(a, pair[0], near)]
+            if not close:
+                break
+            support.extend(close)
+        else:
+            out.append(anchor)
+            out.extend(support)
+    return out or None
+
+
+def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _Found | None:
+    """``_near`` for ``near: sentence``: the other parts grouped by sentence, in their own order."""
+    fields = {pair[0].field for pair in parts[0]}  # a hit in another field is close to no anchor
+    key = ctx.sentence_key
+    vetoed = {key(n[0]) for neg in negatives for n in neg if n[0].field in fields}
+    # Each part grouped by sentence when first needed (as in _near, later parts may never be looked at).
+    groups: list[dict[tuple[int, int], _Found] | None] = [None] * (len(parts) - 1)
+    out: _Found = []
+    for anchor in parts[0]:
+        k = key(anchor[0])
+        if k in vetoed:
+            continue
+        support: _Found = []
+        for g, part in enumerate(parts[1:]):
+            group = groups[g]
+            if group is None:
+                group = groups[g] = {}
+                for pair in part:
+                    if pair[0].field in fields:
+                        group.setdefault(key(pair[0]), []).append(pair)
+            close = group.get(k)
             if not close:
                 break
             support.extend(close)
@@ -502,7 +585,7 @@ class _Compiler:
 
 
 def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -> Matcher:
-    """Compile watchlists into one matcher (one automaton over every term and alias).
+    """Compile watchlists into one matcher (automata over every term and alias).
 
     Args:
         watchlists: validated watchlists, from ``alerts.watchlist.parse_watchlists``.
@@ -517,13 +600,25 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
     compiler = _Compiler(gazetteer)
     compiled = [compiler.watchlist(spec) for spec in watchlists]
     entity_exclusions = compiler.entity_exclusions()
-    automaton = ahocorasick.Automaton()
     by_key: dict[str, list[tuple[int, int, bool, bool, bool, str]]] = {}
     for pid, p in enumerate(compiler.patterns):
         by_key.setdefault(p.key, []).append((pid, len(p.key), p.left, p.right, p.case_sensitive, p.cased))
-    for key, entries in by_key.items():
-        automaton.add_word(key, tuple(entries))
-    if by_key:
-        automaton.make_automaton()
+    ascii_keys = [key for key in by_key if key.isascii()]
+    other_keys = [key for key in by_key if not key.isascii()]
+    automata = (_automaton(ascii_keys, by_key), _automaton(other_keys, by_key))
+    other_chars = frozenset(ch for key in other_keys for ch in key if not ch.isascii())
     logger.info("compiled %d watchlists: %d patterns", len(compiled), len(compiler.patterns))
-    return Matcher(compiler.patterns, automaton, compiled, entity_exclusions)
+    return Matcher(compiler.patterns, automata, other_chars, compiled, entity_exclusions)
+
+
+def _automaton(
+    keys: list[str], by_key: dict[str, list[tuple[int, int, bool, bool, bool, str]]]
+) -> ahocorasick.Automaton | None:
+    """One automaton over ``keys``, or None without keys."""
+    if not keys:
+        return None
+    automaton = ahocorasick.Automaton()
+    for key in keys:
+        automaton.add_word(key, tuple(by_key[key]))
+    automaton.make_automaton()
+    return automaton

@@ -234,14 +234,25 @@ def normalize(text: str) -> NormalizedText:
             return NormalizedText(text, text, text.lower())
         cased = text
     else:
-        # Split around the non-ASCII characters and map each through the cache; join is done in C.
-        parts = _NON_ASCII_SPLIT.split(text)
-        mapped = [_CACHE.get(ch) or _map(ch) for ch in parts[1::2]]
-        for m in mapped:
-            if len(m) != 1:
+        # The distinct non-ASCII characters, found in C: UTF-8 bytes less the ASCII ones.
+        others = set(
+            text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+        )
+        changes = {}
+        for ch in others:
+            mapped = _CACHE.get(ch) or _map(ch)
+            if len(mapped) != 1:
                 return _normalize_slow(text)
-        parts[1::2] = mapped
-        cased = "".join(parts)
+            if mapped != ch:
+                changes[ch] = mapped
+        cased = text
+        if changes.keys().isdisjoint(changes.values()):
+            for ch, mapped in changes.items():
+                cased = cased.replace(ch, mapped)
+        else:  # a replacement would be replaced again: map each character once
+            parts = _NON_ASCII_SPLIT.split(text)
+            parts[1::2] = [_CACHE[ch] for ch in parts[1::2]]
+            cased = "".join(parts)
     # The same order as the character table: non-ASCII first, then \r, then ASCII space-likes.
     cased = cased.replace("\r", "\n").replace("-", " ")  # replace() returns the same str when absent
     if "\t" in cased or "\x0b" in cased or "\x0c" in cased:
@@ -258,44 +269,93 @@ def _needs_ascii_fix(text: str) -> bool:
 
 
 _NON_ASCII_SPLIT = re.compile(r"([^\x00-\x7f])")
+_ASCII_BYTES = bytes(range(128))
+
+
+class _Builder:
+    """Builds a normalised text with its offset map, one original character or plain run at a time.
+
+    Spaces are collapsed as they come: a character that maps to one space is dropped after a piece
+    that ended in a space. Every original character is checked for a change of offset before it is
+    emitted, so the breaks are the same whether a run of plain characters is copied whole or not.
+    """
+
+    __slots__ = ("breaks", "delta", "deltas", "out", "pos", "prev_space")
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.breaks: list[int] = []
+        self.deltas: list[int] = []
+        self.delta = 0
+        self.pos = 0  # normalised position
+        self.prev_space = False
+
+    def char(self, i: int, mapped: str) -> None:
+        if mapped == " ":
+            if self.prev_space:
+                mapped = ""
+            self.prev_space = True
+        elif mapped:
+            self.prev_space = mapped.endswith(" ")
+        pos = self.pos
+        new_delta = i - pos
+        if new_delta != self.delta or (not self.breaks and new_delta):
+            self.breaks.append(pos)
+            self.deltas.append(new_delta)
+            self.delta = new_delta
+        if len(mapped) > 1:
+            # Every extra character of an expansion points back at the same original character.
+            self.out.append(mapped)
+            for _ in mapped[1:]:
+                pos += 1
+                self.breaks.append(pos)
+                self.delta = i - pos
+                self.deltas.append(self.delta)
+            self.pos = pos + 1
+        elif mapped:
+            self.out.append(mapped)
+            self.pos = pos + 1
+
+    def run(self, text: str, start: int, end: int) -> None:
+        """Copy ``text[start:end]``: characters that map to themselves, never two spaces in a row."""
+        if self.prev_space and text[start] == " ":
+            self.char(start, " ")  # dropped
+            start += 1
+            if start == end:
+                return
+        new_delta = start - self.pos
+        if new_delta != self.delta or (not self.breaks and new_delta):
+            self.breaks.append(self.pos)
+            self.deltas.append(new_delta)
+            self.delta = new_delta
+        self.out.append(text[start:end])
+        self.pos += end - start
+        self.prev_space = text[end - 1] == " "
 
 
 def _normalize_slow(text: str) -> NormalizedText:
-    """Character by character, for the rare texts where a character expands or vanishes."""
-    out: list[str] = []
-    breaks: list[int] = []
-    deltas: list[int] = []
-    delta = 0
-    pos = 0  # normalised position
-    prev_space = False
-    for i, ch in enumerate(text):
-        mapped = _map(ch)
-        if mapped == " ":
-            if prev_space:
-                mapped = ""
-            prev_space = True
-        elif mapped:
-            prev_space = mapped.endswith(" ")
-        new_delta = i - pos
-        if new_delta != delta or (not breaks and new_delta):
-            breaks.append(pos)
-            deltas.append(new_delta)
-            delta = new_delta
-        if len(mapped) > 1:
-            # Every extra character of an expansion points back at the same original character.
-            out.append(mapped[0])
-            pos += 1
-            for extra in mapped[1:]:
-                breaks.append(pos)
-                delta = i - pos
-                deltas.append(delta)
-                out.append(extra)
-                pos += 1
-        elif mapped:
-            out.append(mapped)
-            pos += 1
-    cased = "".join(out)
-    return NormalizedText(text, cased, _lower(cased), tuple(breaks), tuple(deltas))
+    """For the rare texts where a character expands or vanishes: events one by one, plain runs whole."""
+    b = _Builder()
+    last = 0
+    for m in _SLOW_EVENT.finditer(text):
+        i, j = m.span()
+        if i > last:
+            b.run(text, last, i)
+        for k in range(i, j):
+            b.char(k, _map(text[k]))
+        last = j
+    if last < len(text):
+        b.run(text, last, len(text))
+    cased = "".join(b.out)
+    return NormalizedText(text, cased, _lower(cased), tuple(b.breaks), tuple(b.deltas))
+
+
+# ASCII characters the table changes (line and space variants, hyphen), and those that become a space.
+_ASCII_CHANGED = "".join(c for c in map(chr, range(128)) if _fold_char(c) != c)
+_ASCII_SPACES = "".join(c for c in map(chr, range(128)) if _fold_char(c) == " ")
+# What the slow path must look at one character at a time: non-ASCII characters, changed ASCII
+# characters and runs of characters that become spaces; everything else is copied as it is.
+_SLOW_EVENT = re.compile(f"[^\\x00-\\x7f]|[{re.escape(_ASCII_SPACES)}]{{2,}}|[{re.escape(_ASCII_CHANGED)}]")
 
 
 def normalize_term(term: str) -> str:

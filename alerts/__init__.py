@@ -11,10 +11,21 @@ from alerts.errors import AlertsError, DeliveryError, WatchlistError
 from alerts.explain import format_matches
 from alerts.gazetteer import Entity, Gazetteer, load_gazetteer
 from alerts.matcher import Matcher, compile_matcher
-from alerts.models import Document, Evidence, SmtpSettings, TargetSpec, WatchlistMatch
+from alerts.models import (
+    DigestSchedule,
+    Document,
+    Evidence,
+    QuietHours,
+    RateLimit,
+    RouteSpec,
+    SmtpSettings,
+    TargetSpec,
+    WatchlistMatch,
+)
 from alerts.normalize import normalize
-from alerts.outbox import outbox_summary, retry_dead
+from alerts.outbox import enqueue_notice, outbox_summary, retry_dead
 from alerts.pipeline import ProcessReport, process_new_articles
+from alerts.shaping import check_timezone, parse_clock
 from alerts.store import StorySummary, list_stories
 from alerts.watchlist import WatchlistSpec, parse_watchlists
 
@@ -22,25 +33,32 @@ __all__ = [
     "AlertsError",
     "DeliveryError",
     "DeliveryReport",
+    "DigestSchedule",
     "Document",
     "Entity",
     "Evidence",
     "Gazetteer",
     "Matcher",
     "ProcessReport",
+    "QuietHours",
+    "RateLimit",
+    "RouteSpec",
     "SmtpSettings",
     "StorySummary",
     "TargetSpec",
     "WatchlistError",
     "WatchlistMatch",
     "WatchlistSpec",
+    "check_timezone",
     "compile_matcher",
     "deliver_due",
+    "enqueue_notice",
     "format_matches",
     "list_stories",
     "load_gazetteer",
     "normalize",
     "outbox_summary",
+    "parse_clock",
     "parse_watchlists",
     "process_new_articles",
     "retry_dead",

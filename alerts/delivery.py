@@ -10,7 +10,14 @@ after an outage. A failure that cannot heal (other 4xx, SMTP 5xx, a bad config) 
 `max_attempts`-th failure move the row to ``dead``. With the defaults, 8 attempts span about two
 hours (at least 1.7 h) before a row is dead-lettered.
 
-Settings read: the targets passed in (kind, url, secret, smtp, timeout); `max_attempts`.
+Shaping happens here too (`alerts.holding`): each run first closes the digests that are due (not
+while their target is in quiet hours), and an alert nobody has tried to send yet is folded into a
+digest instead when its target is in quiet hours (and the alert scores below `min_score`) or has
+used up its rate limit. So the daemon needs no separate digest job: digests go out on the first
+delivery run after they are due.
+
+Settings read: the targets passed in (kind, url, secret, smtp, timeout, quiet_hours, rate_limit);
+`max_attempts`.
 """
 
 from __future__ import annotations
@@ -23,14 +30,16 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from alerts.channels.base import Channel, scrub
+from alerts.channels.base import Channel, Message, scrub
 from alerts.channels.email import EmailChannel
 from alerts.channels.slack import SlackChannel
 from alerts.channels.webhook import WebhookChannel
+from alerts.digest import load_digest
 from alerts.errors import DeliveryError
+from alerts.holding import close_due_digests, fold_alert, hold_for
 from alerts.models import TargetSpec
 from alerts.outbox import OutboxEntry, claim, pending_entries, record_attempt
-from alerts.render import load_alert, sample_alert
+from alerts.render import load_alert, load_notice, sample_alert
 from alerts.store import ensure_alerts_schema, iso, now_utc
 from crawler.errors import StoreError
 
@@ -51,6 +60,8 @@ class DeliveryReport:
     delivered: int = 0
     failed: int = 0  # failed and scheduled again
     dead: int = 0  # moved to dead-letter
+    held: int = 0  # alerts folded into a digest (quiet hours, rate limit)
+    digests_due: int = 0  # digests that became due and were queued
 
 
 def _channels() -> dict[str, Channel]:
@@ -82,13 +93,34 @@ def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOF
     return float(max(delay, retry_after or 0.0))
 
 
+def load_message(db: sqlite_utils.Database, entry: OutboxEntry) -> Message:
+    """What an outbox row says, by its kind: an Alert, a Digest or a Notice.
+
+    Raises:
+        StoreError: the stories it names are gone (pruned).
+    """
+    if entry.kind == "digest":
+        return load_digest(db, entry)
+    if entry.kind == "notice":
+        return load_notice(entry)
+    return load_alert(db, entry)
+
+
+def _what(entry: OutboxEntry) -> str:
+    if entry.kind == "digest":
+        return f"digest row {entry.id}"
+    if entry.kind == "notice":
+        return f"notice {entry.notice_key}"
+    return f"story {entry.story_id}"
+
+
 def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, clock: datetime,
               max_attempts: int, backoff_base: float) -> str:
     """One attempt at one claimed row; returns the outcome (delivered, retry or dead)."""
     attempt = entry.attempts + 1
     try:
-        alert = load_alert(db, entry)
-        channel_for(spec).send(alert, spec)
+        message = load_message(db, entry)
+        channel_for(spec).send(message, spec)
     except DeliveryError as exc:
         error, status, retry_after = scrub(str(exc), spec), exc.status, exc.retry_after
         retryable = exc.retryable
@@ -99,20 +131,19 @@ def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, c
         error, status, retry_after, retryable = scrub(f"{type(exc).__name__}: {exc}", spec), None, None, True
     else:
         record_attempt(db, entry, now=clock, outcome="delivered")
-        logger.info("delivery: story %d delivered to target %s (attempt %d)", entry.story_id, spec.name,
-                    attempt)
+        logger.info("delivery: %s delivered to target %s (attempt %d)", _what(entry), spec.name, attempt)
         return "delivered"
     if not retryable or attempt >= max_attempts:
         record_attempt(db, entry, now=clock, outcome="dead", status=status, error=error,
                        retry_after=retry_after)
-        logger.error("delivery: story %d to target %s dead-lettered after %d attempts: %s",
-                     entry.story_id, spec.name, attempt, error)
+        logger.error("delivery: %s to target %s dead-lettered after %d attempts: %s",
+                     _what(entry), spec.name, attempt, error)
         return "dead"
     delay = backoff(attempt, retry_after, backoff_base)
     record_attempt(db, entry, now=clock, outcome="retry", status=status, error=error,
                    retry_after=retry_after, next_attempt_at=clock + timedelta(seconds=delay))
-    logger.warning("delivery: story %d to target %s failed (attempt %d, next in %.0f s): %s",
-                   entry.story_id, spec.name, attempt, delay, error)
+    logger.warning("delivery: %s to target %s failed (attempt %d, next in %.0f s): %s",
+                   _what(entry), spec.name, attempt, delay, error)
     return "retry"
 
 
@@ -125,7 +156,11 @@ def deliver_due(
     limit: int = 100,
     backoff_base: float = BACKOFF_BASE,
 ) -> DeliveryReport:
-    """Send every due outbox row, oldest first per target.
+    """Send every due outbox row, oldest first per target, shaping alerts on the way.
+
+    Due digests are closed first (merged into one message per target, held while the target is
+    in quiet hours); an alert nobody has tried yet is folded into a digest instead of being sent
+    when its target's quiet hours or rate limit say so (see `alerts.holding`).
 
     Blocking (HTTP and SMTP calls with timeouts): run it in a worker thread from the daemon.
 
@@ -144,10 +179,11 @@ def deliver_due(
     ensure_alerts_schema(db)
     clock = now or now_utc()
     stamp = iso(clock)
+    counts = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0, "held": 0,
+              "digests_due": close_due_digests(db, targets, clock)}
     by_target: dict[str, list[OutboxEntry]] = {}
     for entry in pending_entries(db):
         by_target.setdefault(entry.target, []).append(entry)
-    counts = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0}
     for name, entries in by_target.items():
         spec = targets.get(name)
         if spec is None:
@@ -158,7 +194,13 @@ def deliver_due(
             if counts["attempted"] >= limit:
                 break
             # Head of line: a younger row never overtakes an older one waiting for its retry.
-            if entry.next_attempt_at > stamp or not claim(db, entry, clock, clock + LEASE):
+            if entry.next_attempt_at > stamp:
+                break
+            hold = hold_for(db, entry, spec, clock)
+            if hold is not None:
+                counts["held"] += fold_alert(db, entry, hold, clock)
+                continue
+            if not claim(db, entry, clock, clock + LEASE):
                 break
             counts["attempted"] += 1
             outcome = _send_one(db, entry, spec, clock, max_attempts, backoff_base)
@@ -166,9 +208,9 @@ def deliver_due(
             if outcome == "retry":
                 break
     report = DeliveryReport(**counts)
-    if report.attempted:
-        logger.info("delivery: %d attempted, %d delivered, %d to retry, %d dead", report.attempted,
-                    report.delivered, report.failed, report.dead)
+    if report.attempted or report.held:
+        logger.info("delivery: %d attempted, %d delivered, %d to retry, %d dead, %d held for a digest",
+                    report.attempted, report.delivered, report.failed, report.dead, report.held)
     return report
 
 

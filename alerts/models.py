@@ -1,11 +1,14 @@
-"""Domain values of the alerts package: watchlist match results and delivery targets.
+"""Domain values of the alerts package: watchlist match results, delivery targets and shaping.
 
-Frozen, slotted dataclasses; no behaviour beyond small derived properties. Settings read: none.
+Frozen, slotted dataclasses; no behaviour beyond small derived properties. Shaping values
+(`RouteSpec`, `DigestSchedule`, `QuietHours`, `RateLimit`) are described for users in docs/alerts.md.
+Settings read: none.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import time
 from typing import Literal
 
 Field = Literal["title", "lead", "body"]
@@ -63,6 +66,48 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window in which a target only gets alerts scoring at least `min_score` at once.
+
+    Everything else is held and sent as one digest when the window ends. `start` > `end` wraps
+    midnight (22:00–07:00). `min_score` None means nothing breaks through.
+    """
+
+    start: time
+    end: time
+    timezone: str = "UTC"  # IANA name, e.g. Asia/Tokyo
+    min_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most `max` immediate alert messages to a target in any `per_seconds` window; the rest are
+    folded into one digest sent when the window allows."""
+
+    max: int
+    per_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When a digest goes out: every hour on the hour, or daily at `at`, local time in `timezone`."""
+
+    every: Literal["hourly", "daily"]
+    at: time | None = None  # daily only
+    timezone: str = "UTC"  # IANA name, e.g. Asia/Manila
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSpec:
+    """How one watchlist alerts one target: at once (`digest` None) or in a digest, and after how
+    many different outlets reported the story."""
+
+    target: str
+    digest: DigestSchedule | None = None
+    min_outlets: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class TargetSpec:
     """A delivery target, with its secrets already resolved from the environment.
 
@@ -78,6 +123,8 @@ class TargetSpec:
     sender: str | None = None
     recipients: tuple[str, ...] = ()
     timeout: float = 10.0
+    quiet_hours: QuietHours | None = None
+    rate_limit: RateLimit | None = None
 
     def __repr__(self) -> str:
         return f"TargetSpec(name={self.name!r}, kind={self.kind!r})"

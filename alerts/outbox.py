@@ -1,14 +1,21 @@
 """The outbox: messages waiting to be sent, written in the same transaction as the match.
 
-One outbox row is one message for one story to one target; it names every watchlist of that story
-routed to that target (the seed story matching `maritime-disputes` and `arms-deals` is one Slack
-message naming both). The promise "never sent twice for the same (story, watchlist, target)" is kept
-by `story_alerts`, whose primary key is exactly that triple: `enqueue_alert()` inserts a triple once
-and either adds its watchlist to a row of the same story and target that has not been tried yet, or
-opens a new row. A row someone has started sending (`attempts > 0`) is never changed, so the text a
-receiver may already have seen under an idempotency key never changes.
+A row is one message to one target, of one of three kinds:
 
-Row states: ``pending`` → ``delivered`` | ``dead`` (dead → pending again with `retry_dead()`).
+- ``alert`` — one story, naming every watchlist of that story routed to that target (the seed story
+  matching `maritime-disputes` and `arms-deals` is one Slack message naming both);
+- ``digest`` — many stories in one message, listed in ``outbox_items`` (see `alerts.holding`);
+- ``notice`` — an operations message (`enqueue_notice()`: a source failing, a config rejected).
+
+The promise "never sent twice for the same (story, watchlist, target)" is kept by `story_alerts`,
+whose primary key is exactly that triple: `enqueue_alert()` inserts a triple once and either adds its
+watchlist to a row of the same story and target that has not been tried yet, or opens a new row. A
+row someone has started sending (`first_tried_at` set) is never changed, so the text a receiver may
+already have seen under an idempotency key never changes. Notices are kept once per (target, key).
+
+Row states: ``collecting`` (a digest still taking stories) → ``pending`` → ``delivered`` | ``dead``
+(dead → pending again with `retry_dead()`); an untried alert or digest row folded into another
+digest becomes ``folded``.
 
 Settings read: none.
 """
@@ -20,6 +27,7 @@ import logging
 import sqlite3
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,6 +54,12 @@ class OutboxEntry:
     next_attempt_at: str
     idempotency_key: str
     created_at: str
+    first_tried_at: str | None = None
+    due_at: str | None = None  # digests
+    tz: str | None = None  # digests
+    subject: str | None = None  # notices
+    body: str | None = None  # notices
+    notice_key: str | None = None  # notices
 
 
 def _entry(row: dict[str, Any]) -> OutboxEntry:
@@ -54,6 +68,50 @@ def _entry(row: dict[str, Any]) -> OutboxEntry:
         watchlists=tuple(json.loads(row["watchlists"])), article_id=row["article_id"],
         status=row["status"], attempts=row["attempts"], next_attempt_at=row["next_attempt_at"],
         idempotency_key=row["idempotency_key"], created_at=row["created_at"],
+        first_tried_at=row.get("first_tried_at"), due_at=row.get("due_at"), tz=row.get("tz"),
+        subject=row.get("subject"), body=row.get("body"), notice_key=row.get("notice_key"),
+    )
+
+
+def new_key() -> str:
+    """A fresh idempotency key (``nw-`` + 32 hex digits)."""
+    return f"nw-{uuid.uuid4().hex}"
+
+
+def already_recorded(conn: sqlite3.Connection, story_id: int, watchlist: str, target: str) -> bool:
+    """Whether (story, watchlist, target) was ever queued, in any message."""
+    return conn.execute(
+        "SELECT 1 FROM story_alerts WHERE story_id = ? AND watchlist = ? AND target = ?",
+        [story_id, watchlist, target],
+    ).fetchone() is not None
+
+
+def merge_into_untried(conn: sqlite3.Connection, story_id: int, watchlist: str, target: str,
+                       stamp: str) -> int | None:
+    """Add `watchlist` to an alert row of the same story and target nobody has tried to send yet.
+
+    Returns:
+        The row's id, or None when there is no such row (nothing changed).
+    """
+    row = conn.execute(
+        "SELECT id, watchlists FROM outbox WHERE story_id = ? AND target = ? AND kind = 'alert' "
+        "AND status = 'pending' AND attempts = 0 AND first_tried_at IS NULL ORDER BY id DESC LIMIT 1",
+        [story_id, target],
+    ).fetchone()
+    if row is None:
+        return None
+    names = sorted({*json.loads(row[1]), watchlist})
+    conn.execute("UPDATE outbox SET watchlists = ?, updated_at = ? WHERE id = ?",
+                 [json.dumps(names), stamp, row[0]])
+    return int(row[0])
+
+
+def record_triple(conn: sqlite3.Connection, story_id: int, watchlist: str, target: str, outbox_id: int,
+                  stamp: str) -> None:
+    """Remember that (story, watchlist, target) is queued in row `outbox_id` (call once per triple)."""
+    conn.execute(
+        "INSERT INTO story_alerts (story_id, watchlist, target, outbox_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        [story_id, watchlist, target, outbox_id, stamp],
     )
 
 
@@ -74,40 +132,64 @@ def enqueue_alert(conn: sqlite3.Connection, story_id: int, watchlist: str, targe
         watchlist was added to an untried row of the same story and target.
     """
     stamp = iso(now)
-    known = conn.execute(
-        "SELECT 1 FROM story_alerts WHERE story_id = ? AND watchlist = ? AND target = ?",
-        [story_id, watchlist, target],
-    ).fetchone()
-    if known:
+    if already_recorded(conn, story_id, watchlist, target):
         return False
-    row = conn.execute(
-        "SELECT id, watchlists FROM outbox WHERE story_id = ? AND target = ? AND kind = 'alert' "
-        "AND status = 'pending' AND attempts = 0 ORDER BY id DESC LIMIT 1",
-        [story_id, target],
-    ).fetchone()
-    created = row is None
-    if row is not None:
-        outbox_id = row[0]
-        names = sorted({*json.loads(row[1]), watchlist})
-        conn.execute("UPDATE outbox SET watchlists = ?, updated_at = ? WHERE id = ?",
-                     [json.dumps(names), stamp, outbox_id])
-    else:
+    outbox_id = merge_into_untried(conn, story_id, watchlist, target, stamp)
+    created = outbox_id is None
+    if outbox_id is None:
         cursor = conn.execute(
             "INSERT INTO outbox (story_id, target, kind, watchlists, article_id, status, attempts, "
             "next_attempt_at, idempotency_key, created_at, updated_at) "
             "VALUES (?, ?, 'alert', ?, ?, 'pending', 0, ?, ?, ?, ?)",
-            [story_id, target, json.dumps([watchlist]), article_id, stamp,
-             f"nw-{uuid.uuid4().hex}", stamp, stamp],
+            [story_id, target, json.dumps([watchlist]), article_id, stamp, new_key(), stamp, stamp],
         )
         outbox_id = int(cursor.lastrowid or 0)
-    conn.execute(
-        "INSERT INTO story_alerts (story_id, watchlist, target, outbox_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [story_id, watchlist, target, outbox_id, stamp],
-    )
+    record_triple(conn, story_id, watchlist, target, outbox_id, stamp)
     logger.debug("outbox: story %d, watchlist %s queued for target %s (row %d)",
                  story_id, watchlist, target, outbox_id)
     return created
+
+
+def enqueue_notice(db: sqlite_utils.Database, targets: Sequence[str], *, key: str, subject: str, text: str,
+                   now: datetime | None = None) -> int:
+    """Queue an operations notice (plain subject and text) for each of `targets`, once per key.
+
+    Notices go through the same outbox as alerts (retries, backoff, dead-letter, in order behind
+    earlier messages to the same target) but are never held by quiet hours, rate limits or digests.
+    A key already queued for a target is skipped, so a caller may repeat itself safely: use a key
+    that names the event, e.g. ``source-failing:kyodo:2024-06-01T08:00:00+00:00``.
+
+    Args:
+        db: the store.
+        targets: target names to tell.
+        key: what makes this notice unique (per target); at most 200 characters.
+        subject: one line (the email subject, the Slack heading).
+        text: the message; plain text, several lines allowed.
+        now: the current time (tests drive the clock with it); defaults to the system clock.
+
+    Returns:
+        How many rows were queued (targets that already had this key are not counted).
+
+    Raises:
+        ValueError: an empty or over-long key.
+    """
+    if not key or len(key) > 200:
+        raise ValueError(f"a notice key must be 1 to 200 characters, got {len(key)}")
+    ensure_alerts_schema(db)
+    stamp = iso(now or now_utc())
+    queued = 0
+    with transaction(db) as conn:
+        for target in dict.fromkeys(targets):
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO outbox (story_id, target, kind, watchlists, status, attempts, "
+                "next_attempt_at, idempotency_key, created_at, updated_at, notice_key, subject, body) "
+                "VALUES (0, ?, 'notice', '[]', 'pending', 0, ?, ?, ?, ?, ?, ?, ?)",
+                [target, stamp, new_key(), stamp, stamp, key, subject, text],
+            )
+            queued += cursor.rowcount
+    if queued:
+        logger.info("outbox: notice %s queued for %d targets", key, queued)
+    return queued
 
 
 def pending_entries(db: sqlite_utils.Database) -> list[OutboxEntry]:
@@ -124,9 +206,10 @@ def claim(db: sqlite_utils.Database, entry: OutboxEntry, now: datetime, lease_un
     """
     with transaction(db) as conn:
         cursor = conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ? "
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?, "
+            "first_tried_at = coalesce(first_tried_at, ?) "
             "WHERE id = ? AND status = 'pending' AND attempts = ? AND next_attempt_at <= ?",
-            [iso(lease_until), iso(now), entry.id, entry.attempts, iso(now)],
+            [iso(lease_until), iso(now), iso(now), entry.id, entry.attempts, iso(now)],
         )
         return cursor.rowcount == 1
 
@@ -193,16 +276,19 @@ def outbox_summary(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
     """Counts per target and state, for `newswatch status`.
 
     Returns:
-        ``{target: {"pending": n, "delivered": n, "dead": n, "oldest_pending": iso | None,
-        "last_error": str | None}}``; last_error is already free of secrets.
+        ``{target: {"pending": n, "held": n, "delivered": n, "dead": n, "oldest_pending": iso | None,
+        "last_error": str | None}}``; ``held`` counts digests still collecting stories; last_error is
+        already free of secrets. Rows folded into a digest are not counted (their digest is).
     """
     ensure_alerts_schema(db)
     summary: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"pending": 0, "delivered": 0, "dead": 0, "oldest_pending": None, "last_error": None})
+        lambda: {"pending": 0, "held": 0, "delivered": 0, "dead": 0, "oldest_pending": None,
+                 "last_error": None})
     for target, status, count, oldest in db.execute(
-        "SELECT target, status, count(*), min(created_at) FROM outbox GROUP BY target, status"
+        "SELECT target, status, count(*), min(created_at) FROM outbox WHERE status != 'folded' "
+        "GROUP BY target, status"
     ).fetchall():
-        summary[target][status] = count
+        summary[target]["held" if status == "collecting" else status] = count
         if status == "pending":
             summary[target]["oldest_pending"] = oldest
     for target, error in db.execute(

@@ -6,7 +6,14 @@ evidence, puts the article into a story (a new one, or the near-duplicate story 
 queues one outbox row per (story, target) for the targets the matched watchlists route to. All of
 that and the cursor move are one transaction per article: a crash loses nothing and repeats nothing.
 
-Settings read: none; the watchlist → targets routes are passed in.
+Per route (`RouteSpec`): a route with a digest schedule holds the story in the target's next digest
+(`alerts.holding`) instead of an alert; a route with `min_outlets` > 1 waits until that many
+different outlets are in the story — a later article joining the story (from a new outlet) can
+set it off, for every watchlist the story matched before. Immediate routes are tried before digest
+routes, highest score first, so a story going out at once to a target carries along the watchlists
+that would otherwise have waited for that target's digest.
+
+Settings read: none; the watchlist → routes mapping is passed in.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from alerts.models import Document, WatchlistMatch
+from alerts.holding import Hold, hold_alert
+from alerts.models import Document, RouteSpec, WatchlistMatch
 from alerts.outbox import enqueue_alert
+from alerts.shaping import as_route, next_digest_time
 from alerts.store import ensure_alerts_schema, get_cursor, iso, now_utc, set_cursor, transaction
 from alerts.stories import Fingerprint, StoryIndex, StoryMatch, fingerprint, parse_time
 from crawler.items import Article
@@ -31,6 +40,7 @@ from crawler.store import iter_articles_after
 logger = logging.getLogger(__name__)
 
 MatchFunction = Callable[[Document], Sequence[WatchlistMatch]]
+Routes = Mapping[str, Sequence[str | RouteSpec]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +49,11 @@ class ProcessReport:
 
     articles: int = 0  # articles read past the cursor
     matched: int = 0  # articles that matched at least one watchlist
-    alerts_enqueued: int = 0  # new outbox rows (one per story and target)
+    alerts_enqueued: int = 0  # new alert rows in the outbox (one per story and target)
     stories_new: int = 0
     stories_joined: int = 0  # matched articles that joined an existing story
+    alerts_held: int = 0  # (story, watchlist, target) put in a digest by a digest route
+    alerts_waiting: int = 0  # (story, watchlist, target) waiting for more outlets (min_outlets)
 
 
 def outlet_of(article: Article) -> str:
@@ -50,7 +62,7 @@ def outlet_of(article: Article) -> str:
 
 
 def _join_story(conn: sqlite3.Connection, found: StoryMatch, article: Article, stamp: str,
-                published: str | None) -> None:
+                published: str | None) -> int:
     row = conn.execute("SELECT outlets, last_published FROM stories WHERE id = ?",
                        [found.story_id]).fetchone()
     outlets = json.loads(row[0] or "[]")
@@ -63,6 +75,7 @@ def _join_story(conn: sqlite3.Connection, found: StoryMatch, article: Article, s
         "outlets = ? WHERE id = ?",
         [stamp, latest, json.dumps(outlets, ensure_ascii=False), found.story_id],
     )
+    return len(outlets)
 
 
 def _new_story(conn: sqlite3.Connection, article: Article, stamp: str, published: str | None) -> int:
@@ -86,10 +99,40 @@ def _record_matches(conn: sqlite3.Connection, article: Article, story_id: int,
         )
 
 
+def _candidates(conn: sqlite3.Connection, story_id: int, matched: Sequence[WatchlistMatch], routes: Routes,
+                joined: bool) -> list[tuple[str, float]]:
+    """(watchlist, score) to route for this article.
+
+    The article's own matches, plus — when it joined a story — the story's earlier watchlists that
+    wait for more outlets on some route.
+    """
+    scores = {m.watchlist: m.score for m in matched}
+    if joined:
+        for watchlist, score in conn.execute(
+            "SELECT watchlist, max(score) FROM matches WHERE story_id = ? GROUP BY watchlist ORDER BY watchlist",
+            [story_id],
+        ).fetchall():
+            if watchlist not in scores and any(as_route(r).min_outlets > 1 for r in routes.get(watchlist, ())):
+                scores[watchlist] = float(score or 0.0)
+    return list(scores.items())
+
+
+def _route(conn: sqlite3.Connection, story_id: int, watchlist: str, route: RouteSpec, article_id: int,
+           clock: datetime, counts: dict[str, int]) -> None:
+    if route.digest is None:
+        if enqueue_alert(conn, story_id, watchlist, route.target, article_id, clock):
+            counts["alerts_enqueued"] += 1
+        return
+    hold = Hold(next_digest_time(route.digest, clock), f"digest:{route.digest.every}", route.digest.timezone,
+                exact=True)
+    if hold_alert(conn, story_id, watchlist, route.target, article_id, clock, hold):
+        counts["alerts_held"] += 1
+
+
 def process_new_articles(
     db: sqlite_utils.Database,
     match: MatchFunction,
-    routes: Mapping[str, Sequence[str]],
+    routes: Routes,
     *,
     now: datetime | None = None,
     batch: int = 200,
@@ -100,7 +143,8 @@ def process_new_articles(
         db: the store (crawler tables present; alerts tables are created if missing).
         match: the matcher, called once per article with Document(title, lead=summary, body=text);
             it returns one WatchlistMatch per watchlist, matched or not.
-        routes: watchlist name → target names it alerts.
+        routes: watchlist name → the targets it alerts: plain target names (immediate alerts) or
+            RouteSpecs (digest schedule, min_outlets).
         now: the current time (tests drive the clock with it); defaults to the system clock.
         batch: how many articles to read from the store at a time.
 
@@ -114,7 +158,8 @@ def process_new_articles(
     clock = now or now_utc()
     stamp = iso(clock)
     index = StoryIndex.load(db, clock)
-    counts = {"articles": 0, "matched": 0, "alerts_enqueued": 0, "stories_new": 0, "stories_joined": 0}
+    counts = {"articles": 0, "matched": 0, "alerts_enqueued": 0, "stories_new": 0, "stories_joined": 0,
+              "alerts_held": 0, "alerts_waiting": 0}
     while True:
         articles = list(iter_articles_after(db, get_cursor(db), limit=batch))
         if not articles:
@@ -135,10 +180,11 @@ def process_new_articles(
                     found = index.find(fp, published_at)
                     if found is not None:
                         story_id = found.story_id
-                        _join_story(conn, found, article, stamp, published)
+                        outlets = _join_story(conn, found, article, stamp, published)
                         counts["stories_joined"] += 1
                     else:
                         story_id = _new_story(conn, article, stamp, published)
+                        outlets = 1
                         counts["stories_new"] += 1
                     conn.execute(
                         "INSERT OR IGNORE INTO story_articles (article_id, story_id, similarity, via, "
@@ -148,10 +194,16 @@ def process_new_articles(
                     )
                     _record_matches(conn, article, story_id, matched, stamp)
                     counts["matched"] += 1
-                    for m in matched:
-                        for target in routes.get(m.watchlist, ()):
-                            if enqueue_alert(conn, story_id, m.watchlist, target, article.id, clock):
-                                counts["alerts_enqueued"] += 1
+                    # Immediate routes first, highest score first: a story going out at once to a
+                    # target carries the watchlists that would otherwise wait for its digest.
+                    todo = [(watchlist, score, route)
+                            for watchlist, score in _candidates(conn, story_id, matched, routes, found is not None)
+                            for route in map(as_route, routes.get(watchlist, ()))]
+                    for watchlist, _score, route in sorted(todo, key=lambda t: (t[2].digest is not None, -t[1])):
+                        if outlets < route.min_outlets:
+                            counts["alerts_waiting"] += 1
+                            continue
+                        _route(conn, story_id, watchlist, route, article.id, clock, counts)
                 set_cursor(conn, article.id)
             if fp is not None:  # only after the commit: a rolled-back story must not be joined
                 index.add(article.id, story_id, fp, published_at)
@@ -159,7 +211,8 @@ def process_new_articles(
                              story_id, ", ".join(m.watchlist for m in matched))
     report = ProcessReport(**counts)
     if report.articles:
-        logger.info("alerts: %d articles read, %d matched, %d new stories, %d joined, %d alerts queued",
-                    report.articles, report.matched, report.stories_new, report.stories_joined,
-                    report.alerts_enqueued)
+        logger.info("alerts: %d articles read, %d matched, %d new stories, %d joined, %d alerts queued, "
+                    "%d held for digests, %d waiting for more outlets", report.articles, report.matched,
+                    report.stories_new, report.stories_joined, report.alerts_enqueued, report.alerts_held,
+                    report.alerts_waiting)
     return report

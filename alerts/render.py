@@ -1,8 +1,9 @@
-"""What an alert says, and how untrusted article text is made safe for each channel.
+"""What an alert or a notice says, and how untrusted article text is made safe for each channel.
 
 `load_alert()` assembles an `Alert` from the store (the story, its first article, the evidence of
-each watchlist named by the outbox row); channels turn it into Slack blocks, a JSON payload or an
-email. Article titles, summaries, URLs and evidence sentences come from the web and are untrusted:
+each watchlist named by the outbox row), `load_notice()` a `Notice` (an operations message);
+channels turn them into Slack blocks, a JSON payload or an email (digests: `alerts.digest`). Article
+titles, summaries, URLs and evidence sentences come from the web and are untrusted:
 `slack_text()` neutralises mrkdwn control sequences (`<!channel>`, `<@U…>`, `<url|text>`, `&`, `<`,
 `>`, bare `@here`), `header_text()` strips CR/LF and control characters for email headers, `safe_url()`
 only lets http(s) links through, and every field is capped in length.
@@ -32,6 +33,7 @@ TITLE_MAX = 250
 SUMMARY_MAX = 500
 SENTENCE_MAX = 300
 EVIDENCE_MAX = 4  # evidence lines shown per watchlist
+NOTICE_MAX = 2000  # characters of a notice's text
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
@@ -129,32 +131,71 @@ def _hits(db: sqlite_utils.Database, story_id: int, names: tuple[str, ...]) -> t
     return tuple(hits)
 
 
+def story_alert(db: sqlite_utils.Database, story_id: int, watchlists: tuple[str, ...], *, key: str, target: str,
+                created_at: str) -> Alert:
+    """The alert for one story naming `watchlists`, read from the stories, matches and articles tables.
+
+    Raises:
+        StoreError: the story or its first article is gone (pruned).
+    """
+    row = db.execute(
+        "SELECT first_article_id, outlets, article_count FROM stories WHERE id = ?", [story_id]
+    ).fetchone()
+    if row is None:
+        raise StoreError(f"story {story_id} no longer exists")
+    article = get_article(db, row[0])
+    return Alert(
+        key=key,
+        story_id=story_id,
+        target=target,
+        created_at=created_at,
+        title=article.title,
+        url=article.url,
+        outlet=article.source or urlsplit(article.url).hostname or "",
+        published=article.published,
+        summary=_first_sentence_summary(article.summary, article.text),
+        watchlists=_hits(db, story_id, watchlists),
+        outlets=tuple(json.loads(row[1] or "[]")),
+        article_count=int(row[2] or 1),
+    )
+
+
 def load_alert(db: sqlite_utils.Database, entry: OutboxEntry) -> Alert:
     """The alert an outbox row stands for, read from the stories, matches and articles tables.
 
     Raises:
         StoreError: the story or its first article is gone (pruned).
     """
-    row = db.execute(
-        "SELECT first_article_id, outlets, article_count FROM stories WHERE id = ?", [entry.story_id]
-    ).fetchone()
-    if row is None:
-        raise StoreError(f"outbox row {entry.id}: story {entry.story_id} no longer exists")
-    article = get_article(db, row[0])
-    return Alert(
-        key=entry.idempotency_key,
-        story_id=entry.story_id,
-        target=entry.target,
-        created_at=entry.created_at,
-        title=article.title,
-        url=article.url,
-        outlet=article.source or urlsplit(article.url).hostname or "",
-        published=article.published,
-        summary=_first_sentence_summary(article.summary, article.text),
-        watchlists=_hits(db, entry.story_id, entry.watchlists),
-        outlets=tuple(json.loads(row[1] or "[]")),
-        article_count=int(row[2] or 1),
-    )
+    try:
+        return story_alert(db, entry.story_id, entry.watchlists, key=entry.idempotency_key,
+                           target=entry.target, created_at=entry.created_at)
+    except StoreError as exc:
+        raise StoreError(f"outbox row {entry.id}: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An operations message (a source failing, a config rejected): plain subject and text."""
+
+    key: str  # idempotency key, stable across retries
+    notice_key: str  # the caller's key, e.g. source-failing:kyodo:<since>
+    target: str
+    created_at: str
+    subject: str
+    text: str
+
+
+def load_notice(entry: OutboxEntry) -> Notice:
+    """The notice an outbox row of kind ``notice`` stands for."""
+    return Notice(key=entry.idempotency_key, notice_key=entry.notice_key or "", target=entry.target,
+                  created_at=entry.created_at, subject=entry.subject or "", text=entry.body or "")
+
+
+def notice_text(notice: Notice, limit: int = NOTICE_MAX) -> str:
+    """The notice's text, control characters removed (line breaks kept), capped at `limit`."""
+    lines = [_CONTROL.sub(" ", line).rstrip() for line in notice.text.replace("\r\n", "\n").split("\n")]
+    text = "\n".join(lines).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def sample_alert(target: str) -> Alert:

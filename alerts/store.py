@@ -12,7 +12,9 @@ Tables (all timestamps are ISO 8601 strings in UTC, seconds precision):
 - ``stories`` — one row per story (group of near-duplicate articles).
 - ``story_articles`` — article → story, with the MinHash signatures used to find near-duplicates.
 - ``story_alerts`` — the guarantee: one row per (story, watchlist, target) ever enqueued.
-- ``outbox`` — one row per message to send: a story, a target and the watchlists it names.
+- ``outbox`` — one row per message to send to a target: an alert (one story and the watchlists it
+  names), a digest (many stories, listed in ``outbox_items``) or a notice (operations text).
+- ``outbox_items`` — the (story, watchlist) entries of a digest row, with why each was held.
 - ``deliveries`` — one row per send attempt (outcome, status, a scrubbed error).
 
 Settings read: none (the database handle is passed in).
@@ -104,6 +106,15 @@ CREATE TABLE IF NOT EXISTS outbox (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS idx_outbox_due ON outbox (status, target, id);
+CREATE TABLE IF NOT EXISTS outbox_items (
+    outbox_id INTEGER NOT NULL,
+    story_id INTEGER NOT NULL,
+    watchlist TEXT NOT NULL,
+    article_id INTEGER,
+    reason TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (outbox_id, story_id, watchlist)
+);
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY,
     outbox_id INTEGER NOT NULL,
@@ -150,13 +161,40 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+# Columns added after the first release, with their types: added to older databases on open.
+_OUTBOX_COLUMNS = {
+    "first_tried_at": "TEXT",  # when the first send attempt was claimed (rate limits count these)
+    "due_at": "TEXT",  # digests: when the digest was scheduled (shown in it; stable across retries)
+    "tz": "TEXT",  # digests: the time zone its times are shown in
+    "notice_key": "TEXT",  # notices: the caller's key, unique per target
+    "subject": "TEXT",  # notices
+    "body": "TEXT",  # notices
+}
+_LATE_SCHEMA = """
+CREATE UNIQUE INDEX IF NOT EXISTS idx_outbox_notice ON outbox (target, notice_key) WHERE notice_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_outbox_collecting ON outbox (target, status, next_attempt_at);
+"""
+
+
 def ensure_alerts_schema(db: sqlite_utils.Database) -> None:
     """Create the alerts tables and indexes in `db` if they are missing (safe to call every start).
+
+    Older databases get the columns added since (outbox: first_tried_at, due_at, tz, notice_key,
+    subject, body).
 
     Args:
         db: the store opened with `crawler.store.open_store()`.
     """
     db.conn.executescript(_SCHEMA)
+    present = {row[1] for row in db.conn.execute("PRAGMA table_info(outbox)").fetchall()}
+    for column, kind in _OUTBOX_COLUMNS.items():
+        if column not in present:
+            try:
+                db.conn.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError as exc:  # another process added it a moment ago
+                if "duplicate column" not in str(exc):
+                    raise
+    db.conn.executescript(_LATE_SCHEMA)
 
 
 @contextmanager

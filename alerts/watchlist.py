@@ -4,7 +4,10 @@ A watchlist is a name, delivery targets, a score threshold, optional field weigh
 rules and exclusions. docs/watchlists.md is the user's reference; in short::
 
     - name: maritime-disputes
-      targets: [slack-analysts]
+      targets:
+        - slack-analysts                      # immediate alerts
+        - {target: email-analysts, digest: daily, at: "08:00", timezone: Asia/Manila}
+      min_outlets: 2                          # optional: alert once two outlets carry the story
       threshold: 2.0
       fields: {title: 2.0, lead: 1.5, body: 1.0}
       sets:
@@ -24,7 +27,8 @@ rules and exclusions. docs/watchlists.md is the user's reference; in short::
 
 Terms: ``word``, ``a phrase``, ``prefix*``, ``ACRONYM`` (capitals only: case-sensitive), ``@entity``,
 ``$set``; a ``^2`` suffix gives a weight. Groups: ``any`` (optionally ``min``), ``all`` (optionally
-``near: N`` or ``near: sentence``), ``none``.
+``near: N`` or ``near: sentence``), ``none``. A target is a name (immediate alerts) or a mapping
+``{target, digest: hourly|daily, at: "HH:MM", timezone, min_outlets}`` (docs/alerts.md).
 
 Settings read: ``watchlists`` (passed in as the list of mappings loaded from YAML).
 """
@@ -38,7 +42,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from alerts.errors import WatchlistError
+from alerts.models import DigestSchedule, RouteSpec
 from alerts.normalize import normalize_term
+from alerts.shaping import parse_clock, zone
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +65,10 @@ _WATCHLIST_KEYS = (
     "rules",
     "exclude",
     "none",
+    "min_outlets",
 )
+_ROUTE_KEYS = ("target", "digest", "at", "timezone", "min_outlets")
+_DIGESTS = ("hourly", "daily")
 _RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min")
 _GROUP_KEYS = ("any", "all", "none", "near", "min")
 _EXCLUDE_KEYS = ("terms", "context", "near")
@@ -137,6 +146,9 @@ class WatchlistSpec:
         field_weights: weights of a hit in the title, lead and body.
         description: free text for people.
         path: where in the config it came from, e.g. ``watchlists[0]``.
+        min_outlets: a story alerts once this many different outlets reported it (default 1).
+        routes: how each target is alerted (immediate or digest, min_outlets), in ``targets`` order;
+            empty means immediate alerts to every name in ``targets``.
     """
 
     name: str
@@ -148,6 +160,76 @@ class WatchlistSpec:
     field_weights: tuple[float, float, float] = DEFAULT_FIELD_WEIGHTS
     description: str = ""
     path: str = ""
+    min_outlets: int = 1
+    routes: tuple[RouteSpec, ...] = ()
+
+    def route_specs(self) -> tuple[RouteSpec, ...]:
+        """The routes of this watchlist, one per target (plain names become immediate routes)."""
+        if self.routes:
+            return self.routes
+        return tuple(RouteSpec(t, min_outlets=self.min_outlets) for t in self.targets)
+
+
+def _count(value: Any, path: str, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise WatchlistError(f"{what} must be a whole number, 1 or more; got {value!r}", path)
+    return value
+
+
+def _parse_route(raw: Any, path: str, min_outlets: int) -> RouteSpec:
+    """One item of ``targets``: a target name, or a mapping with the target and how to alert it."""
+    if isinstance(raw, str) and raw:
+        return RouteSpec(raw, min_outlets=min_outlets)
+    if not isinstance(raw, Mapping):
+        raise WatchlistError(
+            "a target is a name or a mapping such as {target: email-analysts, digest: daily, at: \"08:00\"}", path)
+    _check_keys(raw, _ROUTE_KEYS, path, "a target")
+    target = raw.get("target")
+    if not isinstance(target, str) or not target:
+        raise WatchlistError("a target mapping needs 'target', the name of a target", f"{path}.target")
+    digest = raw.get("digest")
+    if "min_outlets" in raw:
+        min_outlets = _count(raw["min_outlets"], f"{path}.min_outlets", "min_outlets")
+    timezone = raw.get("timezone", "UTC")
+    if not isinstance(timezone, str):
+        raise WatchlistError(f"timezone must be an IANA name such as Asia/Manila, got {timezone!r}",
+                             f"{path}.timezone")
+    try:
+        zone(timezone)
+    except ValueError as exc:
+        raise WatchlistError(str(exc), f"{path}.timezone") from None
+    if digest is None or digest == "immediate":
+        for key in ("at", "timezone"):
+            if key in raw:
+                raise WatchlistError(f"{key} applies to digests; add digest: daily (or hourly)", f"{path}.{key}")
+        return RouteSpec(target, min_outlets=min_outlets)
+    if digest not in _DIGESTS:
+        raise WatchlistError(f"digest must be hourly or daily (or immediate), got {digest!r}", f"{path}.digest")
+    at = None
+    if digest == "daily":
+        if "at" not in raw:
+            raise WatchlistError('a daily digest needs at: "HH:MM", e.g. at: "08:00"', f"{path}.at")
+        try:
+            at = parse_clock(raw["at"])
+        except ValueError as exc:
+            raise WatchlistError(str(exc), f"{path}.at") from None
+    elif "at" in raw:
+        raise WatchlistError("at applies to daily digests; hourly digests go out on the hour",
+                             f"{path}.at")
+    return RouteSpec(target, DigestSchedule(digest, at, timezone), min_outlets)
+
+
+def _parse_routes(raw: Any, path: str, min_outlets: int) -> tuple[RouteSpec, ...]:
+    if not isinstance(raw, list):
+        raise WatchlistError("targets must be a list of target names or {target: ...} mappings (may be empty)",
+                             path)
+    routes: list[RouteSpec] = []
+    for i, item in enumerate(raw):
+        route = _parse_route(item, f"{path}[{i}]", min_outlets)
+        if any(r.target == route.target for r in routes):
+            raise WatchlistError(f"target {route.target!r} is listed twice", f"{path}[{i}]")
+        routes.append(route)
+    return tuple(routes)
 
 
 def _number(value: Any, path: str, what: str, *, minimum: float = 0.0) -> float:
@@ -364,9 +446,8 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
         raise WatchlistError(
             f"name {name!r} must be letters, digits, '-', '_' or '.', e.g. arms-deals", f"{path}.name"
         )
-    targets = raw.get("targets", [])
-    if not isinstance(targets, list) or not all(isinstance(t, str) and t for t in targets):
-        raise WatchlistError("targets must be a list of target names (may be empty)", f"{path}.targets")
+    min_outlets = _count(raw["min_outlets"], f"{path}.min_outlets", "min_outlets") if "min_outlets" in raw else 1
+    routes = _parse_routes(raw.get("targets", []), f"{path}.targets", min_outlets)
     threshold = _number(raw.get("threshold", 1.0), f"{path}.threshold", "threshold")
     description = raw.get("description", "")
     if not isinstance(description, str):
@@ -410,7 +491,8 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
     if "none" in raw:
         veto = tuple(Group("any", (item,)) for item in parser.items(raw["none"], f"{path}.none"))
     return WatchlistSpec(
-        name, tuple(targets), threshold, tuple(rules), exclude, veto, fields, description, path
+        name, tuple(r.target for r in routes), threshold, tuple(rules), exclude, veto, fields, description, path,
+        min_outlets, routes,
     )
 
 

@@ -27,7 +27,18 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from alerts import AlertsError, Gazetteer, SmtpSettings, TargetSpec, WatchlistSpec
+from alerts import (
+    AlertsError,
+    Gazetteer,
+    QuietHours,
+    RateLimit,
+    RouteSpec,
+    SmtpSettings,
+    TargetSpec,
+    WatchlistSpec,
+    check_timezone,
+    parse_clock,
+)
 from alerts.gazetteer import load_gazetteer
 from alerts.watchlist import parse_watchlists
 from crawler import CrawlOptions, SourceSpec
@@ -102,6 +113,31 @@ class _SmtpModel(_Model):
     timeout: float = Field(default=20.0, gt=0, description="seconds per SMTP operation")
 
 
+class _QuietHoursModel(_Model):
+    start: str = Field(description='quiet hours begin at this local time, "HH:MM" (24-hour clock)')
+    end: str = Field(description='quiet hours end at this local time, "HH:MM"; held alerts go out then')
+    timezone: str = Field(default="UTC", description="IANA time zone of start and end, e.g. Asia/Tokyo")
+    min_score: float | None = Field(default=None, description="alerts scoring at least this still go out "
+                                    "at once; unset: none do")
+
+    _clock = field_validator("start", "end")(classmethod(lambda cls, v: parse_clock(v).strftime("%H:%M")))
+    _zone = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+    @field_validator("end")
+    @classmethod
+    def _not_empty(cls, value: str, info: Any) -> str:
+        if value == info.data.get("start"):
+            raise ValueError("quiet hours must not start and end at the same time")
+        return value
+
+
+class _RateLimitModel(_Model):
+    max: int = Field(ge=1, description="most immediate alert messages to the target per period")
+    per: Duration = Field(default=3600, description="the period (1h by default); more alerts fold into a digest")
+
+    _per = field_validator("per", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+
 class _TargetModel(_Model):
     name: str = Field(pattern=_NAME, description="unique name watchlists refer to")
     kind: Literal["slack", "webhook", "email", "apprise"] = Field(description="the channel")
@@ -112,6 +148,10 @@ class _TargetModel(_Model):
     to: list[str] = Field(default_factory=list, description="email: recipient addresses")
     timeout: float = Field(default=10.0, gt=0, description="seconds per delivery attempt")
     enabled: bool = Field(default=True, description="false keeps the target but sends nothing")
+    quiet_hours: _QuietHoursModel | None = Field(default=None, description="hold low-scoring alerts "
+                                                 "during these hours, send them as a digest after")
+    rate_limit: _RateLimitModel | None = Field(default=None, description="fold alerts beyond max per period "
+                                               "into a digest")
 
 
 class _DeliveryModel(_Model):
@@ -205,9 +245,9 @@ class Config:
     watchlists: tuple[WatchlistSpec, ...]
     gazetteer: Gazetteer = field(repr=False)
 
-    def routes(self) -> dict[str, tuple[str, ...]]:
-        """Watchlist name -> names of its enabled targets."""
-        return {w.name: tuple(t for t in w.targets if t in self.targets) for w in self.watchlists}
+    def routes(self) -> dict[str, tuple[RouteSpec, ...]]:
+        """Watchlist name -> routes to its enabled targets (target name, digest schedule, min_outlets)."""
+        return {w.name: tuple(r for r in w.route_specs() if r.target in self.targets) for w in self.watchlists}
 
     def source(self, name: str) -> SourceSpec:
         for spec in self.sources:
@@ -454,7 +494,8 @@ def _targets(models: list[_TargetModel], missing: dict[tuple[Any, ...], str], lo
                 problems.append((where, f"target {target.name!r}: url must start with http:// or https://"))
                 continue
             enabled[target.name] = TargetSpec(name=target.name, kind=target.kind, url=target.url,
-                                              secret=target.secret or None, timeout=target.timeout)
+                                              secret=target.secret or None, timeout=target.timeout,
+                                              **_shaping(target))
         else:
             if target.smtp is None or not target.from_ or not target.to:
                 problems.append((where, f"email target {target.name!r} needs smtp (host), from and to"))
@@ -463,8 +504,20 @@ def _targets(models: list[_TargetModel], missing: dict[tuple[Any, ...], str], lo
                                 username=target.smtp.username or None, password=target.smtp.password or None,
                                 starttls=target.smtp.starttls, ssl=target.smtp.ssl, timeout=target.smtp.timeout)
             enabled[target.name] = TargetSpec(name=target.name, kind="email", smtp=smtp, sender=target.from_,
-                                              recipients=tuple(target.to), timeout=target.timeout)
+                                              recipients=tuple(target.to), timeout=target.timeout,
+                                              **_shaping(target))
     return enabled, disabled
+
+
+def _shaping(target: _TargetModel) -> dict[str, Any]:
+    """The target's quiet hours and rate limit as TargetSpec keyword arguments."""
+    quiet = target.quiet_hours
+    limit = target.rate_limit
+    return {
+        "quiet_hours": QuietHours(parse_clock(quiet.start), parse_clock(quiet.end), quiet.timezone, quiet.min_score)
+        if quiet else None,
+        "rate_limit": RateLimit(limit.max, limit.per) if limit else None,
+    }
 
 
 def settings_reference() -> list[tuple[str, str, str]]:

@@ -1,7 +1,9 @@
-"""Apprise channel: one notification per alert to any Apprise URL (Teams, Discord, Telegram, ntfy,
-Matrix, …), so users are not limited to the channels written by hand.
+"""Apprise channel: one notification per alert, digest or notice to any Apprise URL (Teams, Discord,
+Telegram, ntfy, Matrix, …), so users are not limited to the channels written by hand.
 
-The body is the plain-text alert (`render.plain_text`), the title the capped article title. Apprise
+The body is the plain-text alert (`render.plain_text`), digest (`digest.digest_text`, capped at
+`DIGEST_MAX` characters) or notice text; the title the capped article title, digest title or
+notice subject. Apprise
 reports only success or failure, so every failure is treated as retryable and the delivery worker's
 backoff and dead-letter apply. HTTP-based services get connect/read timeouts (`cto`/`rto` URL
 parameters) from the target's `timeout` unless the URL sets them. Apprise logs the URLs it posts to;
@@ -18,12 +20,24 @@ from urllib.parse import urlsplit
 
 import apprise
 
-from alerts.channels.base import scrub
+from alerts.channels.base import Message, scrub
+from alerts.digest import Digest, digest_text
 from alerts.errors import DeliveryError
 from alerts.models import TargetSpec
-from alerts.render import TITLE_MAX, Alert, plain_text, truncate
+from alerts.render import TITLE_MAX, Notice, notice_text, plain_text, truncate
 
 logger = logging.getLogger(__name__)
+
+DIGEST_MAX = 10000  # characters of a digest body; services cut long messages anyway
+
+
+def _title_and_body(message: Message) -> tuple[str, str]:
+    if isinstance(message, Digest):
+        body = digest_text(message)
+        return message.title, body if len(body) <= DIGEST_MAX else body[: DIGEST_MAX - 1] + "…"
+    if isinstance(message, Notice):
+        return truncate(message.subject, TITLE_MAX), notice_text(message)
+    return truncate(message.title, TITLE_MAX), plain_text(message)
 
 
 class _Scrub(logging.Filter):
@@ -50,8 +64,8 @@ class AppriseChannel:
 
     kind = "apprise"
 
-    def send(self, alert: Alert, target: TargetSpec) -> None:
-        """Notify one alert; raises DeliveryError (retryable) when Apprise reports failure."""
+    def send(self, message: Message, target: TargetSpec) -> None:
+        """Notify one message; raises DeliveryError (retryable) when Apprise reports failure."""
         if not target.url:
             raise DeliveryError("no Apprise URL configured", channel=target.name, retryable=False)
         apprise_logger = logging.getLogger("apprise")
@@ -61,9 +75,10 @@ class AppriseChannel:
             notifier = apprise.Apprise()
             if not notifier.add(_with_timeouts(target.url, target.timeout)):
                 raise DeliveryError("the Apprise URL is not recognised", channel=target.name, retryable=False)
-            ok = notifier.notify(title=truncate(alert.title, TITLE_MAX), body=plain_text(alert))
+            title, body = _title_and_body(message)
+            ok = notifier.notify(title=title, body=body)
         finally:
             apprise_logger.removeFilter(scrubber)
         if not ok:
             raise DeliveryError("Apprise could not deliver the notification", channel=target.name)
-        logger.debug("apprise: story %d sent to target %s", alert.story_id, target.name)
+        logger.debug("apprise: message %s sent to target %s", message.key, target.name)

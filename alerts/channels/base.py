@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 
 import requests
 
+from alerts.digest import Digest
 from alerts.errors import DeliveryError
 from alerts.models import TargetSpec
-from alerts.render import Alert
+from alerts.render import Alert, Notice
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +46,17 @@ class _HideRequestPaths(logging.Filter):
 logging.getLogger("urllib3.connectionpool").addFilter(_HideRequestPaths())
 
 
+Message = Alert | Digest | Notice
+"""What a channel sends: one story (Alert), many stories (Digest) or an operations Notice."""
+
+
 class Channel(Protocol):
-    """A way of sending an alert to a target of one kind."""
+    """A way of sending an alert, a digest or a notice to a target of one kind."""
 
     kind: str
 
-    def send(self, alert: Alert, target: TargetSpec) -> None:
-        """Send one alert; return only once the receiver accepted it.
+    def send(self, message: Message, target: TargetSpec) -> None:
+        """Send one message; return only once the receiver accepted it.
 
         Raises:
             DeliveryError: with `.retryable` and `.retry_after` set for the delivery worker.

@@ -1,4 +1,9 @@
-"""Email channel: one multipart (text + HTML) message per alert over SMTP.
+"""Email channel: one multipart (text + HTML) message per alert, digest or notice over SMTP.
+
+A digest email has a heading with when it was due and why its stories were held, a contents line
+linking to one section per watchlist, and per watchlist a numbered list of stories: the linked
+title, outlet, time and other outlets, one line of evidence and a short summary. Its Subject reads
+``[newswatch] Daily digest: 12 stories (arms-deals, maritime-disputes)``.
 
 Plain SMTP, STARTTLS or implicit TLS (`SmtpSettings.ssl`) with optional AUTH, a timeout on every
 connection. The Message-ID is derived from the alert's idempotency key, so a retried alert carries
@@ -21,7 +26,8 @@ import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from alerts.channels.base import scrub
+from alerts.channels.base import Message, scrub
+from alerts.digest import Digest, best_evidence, digest_text, story_meta
 from alerts.errors import DeliveryError
 from alerts.models import TargetSpec
 from alerts.render import (
@@ -30,7 +36,9 @@ from alerts.render import (
     SUMMARY_MAX,
     TITLE_MAX,
     Alert,
+    Notice,
     header_text,
+    notice_text,
     plain_text,
     safe_url,
     truncate,
@@ -70,18 +78,84 @@ def html_body(alert: Alert) -> str:
     return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>"
 
 
-def build_message(alert: Alert, target: TargetSpec) -> EmailMessage:
-    """The email for one alert to `target`'s recipients."""
+_STYLE = "font-family:Helvetica,Arial,sans-serif;max-width:760px;color:#222"
+_MUTED = "color:#666;font-size:90%"
+
+
+def digest_html(digest: Digest) -> str:
+    """The HTML part of a digest: every value escaped, links only to http(s) URLs."""
+    e = html.escape
+    sections = digest.sections()
+    contents = " · ".join(f'<a href="#w{i}">{e(name)}</a> ({len(stories)})'
+                          for i, (name, stories) in enumerate(sections, 1))
+    parts = [
+        f"<h2>{e(digest.title)}</h2>",
+        f'<p style="{_MUTED}">Due {e(digest.local(digest.due_at))} · {e(digest.why)} · held '
+        f"{e(digest.local(digest.first_at))} to {e(digest.local(digest.last_at))}</p>",
+        f"<p><b>In this digest:</b> {contents}</p>",
+    ]
+    number = 1
+    for i, (watchlist, stories) in enumerate(sections, 1):
+        parts.append(f'<h3 id="w{i}" style="border-bottom:1px solid #ddd">{e(watchlist)} ({len(stories)})</h3>')
+        items = []
+        for story in stories:
+            url = safe_url(story.url)
+            title = e(truncate(story.title, TITLE_MAX))
+            heading = f'<a href="{e(url)}"><b>{title}</b></a>' if url else f"<b>{title}</b>"
+            lines = [heading, f'<span style="{_MUTED}">{e(story_meta(story))}</span>']
+            others = [n for n in story.watchlist_names if n != watchlist]
+            if others:
+                lines.append(f'<span style="{_MUTED}">also on {e(", ".join(others))}</span>')
+            evidence = best_evidence(story)
+            if evidence:
+                lines.append(f"<i>{e(evidence)}</i>")
+            if story.summary:
+                lines.append(e(truncate(story.summary, SUMMARY_MAX // 2)))
+            items.append('<li style="margin-bottom:12px">' + "<br>".join(lines) + "</li>")
+        parts.append(f'<ol start="{number}">' + "".join(items) + "</ol>")
+        number += len(stories)
+    return f'<!DOCTYPE html><html><body style="{_STYLE}">' + "".join(parts) + "</body></html>"
+
+
+def _envelope(key: str, subject: str, target: TargetSpec) -> EmailMessage:
     msg = EmailMessage()
-    names = ", ".join(alert.watchlist_names)
-    msg["Subject"] = header_text(f"[newswatch] {truncate(alert.title, TITLE_MAX)} ({names})", 250)
+    msg["Subject"] = header_text(subject, 250)
     msg["From"] = header_text(target.sender or "", 200)
     msg["To"] = ", ".join(header_text(r, 200) for r in target.recipients)
     msg["Date"] = format_datetime(now_utc())
-    msg["Message-ID"] = f"<{header_text(alert.key, 100)}@{_domain(target.sender or '')}>"
+    msg["Message-ID"] = f"<{header_text(key, 100)}@{_domain(target.sender or '')}>"
+    return msg
+
+
+def build_message(alert: Alert, target: TargetSpec) -> EmailMessage:
+    """The email for one alert to `target`'s recipients."""
+    names = ", ".join(alert.watchlist_names)
+    msg = _envelope(alert.key, f"[newswatch] {truncate(alert.title, TITLE_MAX)} ({names})", target)
     msg["X-Newswatch-Watchlists"] = header_text(names, 200)
     msg.set_content(plain_text(alert))
     msg.add_alternative(html_body(alert), subtype="html")
+    return msg
+
+
+def build_digest_message(digest: Digest, target: TargetSpec) -> EmailMessage:
+    """The email for one digest to `target`'s recipients."""
+    names = ", ".join(digest.watchlist_names)
+    msg = _envelope(digest.key, f"[newswatch] {digest.title} ({names})", target)
+    msg["X-Newswatch-Watchlists"] = header_text(names, 200)
+    msg.set_content(digest_text(digest))
+    msg.add_alternative(digest_html(digest), subtype="html")
+    return msg
+
+
+def build_notice_message(notice: Notice, target: TargetSpec) -> EmailMessage:
+    """The email for one operations notice to `target`'s recipients."""
+    msg = _envelope(notice.key, f"[newswatch] {notice.subject}", target)
+    text = notice_text(notice)
+    msg.set_content(f"{text}\n\n-- \nnewswatch operations notice ({notice.notice_key})")
+    msg.add_alternative(
+        f'<!DOCTYPE html><html><body style="{_STYLE}"><h2>{html.escape(truncate(notice.subject, TITLE_MAX))}</h2>'
+        f'<pre style="white-space:pre-wrap;font-family:inherit">{html.escape(text)}</pre>'
+        f'<p style="{_MUTED}">newswatch operations notice</p></body></html>', subtype="html")
     return msg
 
 
@@ -129,11 +203,17 @@ def send_email(msg: EmailMessage, target: TargetSpec) -> None:
 
 
 class EmailChannel:
-    """Sends alerts as multipart emails."""
+    """Sends alerts, digests and notices as multipart emails."""
 
     kind = "email"
 
-    def send(self, alert: Alert, target: TargetSpec) -> None:
-        """Send one alert; raises DeliveryError unless the server accepted it."""
-        send_email(build_message(alert, target), target)
-        logger.debug("email: story %d sent to target %s", alert.story_id, target.name)
+    def send(self, message: Message, target: TargetSpec) -> None:
+        """Send one message; raises DeliveryError unless the server accepted it."""
+        if isinstance(message, Digest):
+            msg = build_digest_message(message, target)
+        elif isinstance(message, Notice):
+            msg = build_notice_message(message, target)
+        else:
+            msg = build_message(message, target)
+        send_email(msg, target)
+        logger.debug("email: message %s sent to target %s", message.key, target.name)

@@ -1,0 +1,496 @@
+"""Evaluate compiled watchlist rules on the hits of one document: groups, proximity, exclusions, evidence.
+
+``alerts.matcher`` compiles watchlists into the trees defined here (``_Leaf``, ``_Bag``, ``_Node``,
+``_Exclusion``) and finds the hits; this module decides which rules the hits satisfy. A rule result is
+the list of ``(hit, leaf)`` pairs that satisfy it, in a fixed order (evidence and veto descriptions
+depend on it), or ``None``.
+
+Speed: every compiled node knows the pattern ids below it, so a subtree without hits is skipped without
+walking it; ``any`` groups of terms are shared between rules (compiled once) and evaluated once per
+document and watchlist; word and sentence positions are computed once per hit, and proximity checks
+compare plain integers.
+
+Settings read: none.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate
+
+from alerts.models import Evidence
+from alerts.normalize import NormalizedText
+from alerts.watchlist import FIELDS
+
+logger = logging.getLogger(__name__)
+
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+# A sentence ends at 。！？ or a line break, or at . ! ? followed by closing marks (.!?"')]) and a space
+# (group 1). One character class each, so the regex engine skips quickly to the next candidate.
+_HARD_END = re.compile(r"[。！？\n]")
+_SOFT_END = re.compile(r"[.!?](?=[.!?\"')\]]*( ))")
+# In ASCII text: a soft end not preceded by a lone capital (an initial or U.S.), up to the space. The
+# look-behinds come after the first character so the regex engine still skips fast to candidates.
+_SOFT_END_ASCII = re.compile(r"[.!?](?<!^[A-Z][.!?])(?<![^A-Za-z][A-Z][.!?])[.!?\"')\]]* ")
+_MAX_SENTENCE = 300
+_MAX_EVIDENCE_PER_RULE = 6
+
+
+class _Hit:
+    __slots__ = ("end", "field", "pid", "sentence", "start", "word")
+
+    def __init__(self, pid: int, field: int, start: int, end: int) -> None:
+        self.pid = pid
+        self.field = field
+        self.start = start
+        self.end = end
+        self.word = -1  # word index in the field, computed when a NEAR rule needs it
+        self.sentence = -1  # sentence index in the field, computed when needed
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    pids: tuple[int, ...]
+    weight: float
+    label: str | None  # None: show the pattern (the alias) itself
+    entity: str | None
+    nid: int = field(default=-1, compare=False)  # node id: see ``live_nodes``
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Bag:
+    """An ``any`` of plain terms, flattened: pattern id -> the leaves that use it.
+
+    Equal bags are compiled into one object, so a document evaluates each only once per watchlist.
+    """
+
+    leaves: dict[int, tuple[_Leaf, ...]]
+    pids: frozenset[int]
+    nid: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    op: str
+    children: tuple[_Leaf | _Bag | _Node, ...]
+    near: int | str | None
+    min: int
+    nid: int  # node id: see ``live_nodes``
+    required: tuple[int, ...]  # for ``all``: node ids of the non-``none`` children, which must be live
+
+
+@dataclass(frozen=True, slots=True)
+class _Exclusion:
+    targets: frozenset[int]
+    context: tuple[int, ...]
+    near: int | str | None
+
+
+_Found = list[tuple[_Hit, _Leaf]]
+_Memo = dict[int, "_Found | None"]
+
+
+def node_pids(node: _Leaf | _Bag | _Node) -> frozenset[int]:
+    """Every pattern id in ``node``'s subtree."""
+    if isinstance(node, _Leaf):
+        return frozenset(node.pids)
+    if isinstance(node, _Bag):
+        return node.pids
+    out: set[int] = set()
+    for child in node.children:
+        out |= node_pids(child)
+    return frozenset(out)
+
+
+def live_nodes(feeds: dict[int, tuple[int, ...]], always: frozenset[int], hits: dict[int, list[_Hit]]) -> set[int]:
+    """Ids of the nodes with a hit below them (``feeds``: pattern id -> those nodes), and ``always``.
+
+    A node that is not live cannot hold, so evaluation skips it without walking its subtree.
+    """
+    live = set(always)
+    for pid in hits:
+        nodes = feeds.get(pid)
+        if nodes:
+            live.update(nodes)
+    return live
+
+
+def may_hold_empty(node: _Leaf | _Bag | _Node) -> bool:
+    """Whether ``node`` could hold with no hit below it (an ``all`` of ``none`` groups only)."""
+    return isinstance(node, _Node) and node.op == "all" and not node.required
+
+
+def _sentence_starts(text: str) -> list[int]:
+    """Where sentences begin: after . ! ? and a space (not "U.S." or "J. Smith"), after 。！？ and \\n.
+
+    Equal positions may repeat; only the distinct positions matter.
+    """
+    if text.isascii():
+        # The same rules in one regex (ASCII letters only), and line breaks found without a regex.
+        starts = [0]
+        starts += [m.end() for m in _SOFT_END_ASCII.finditer(text)]
+        if "\n" in text:
+            lines = text.split("\n")
+            starts += accumulate([len(line) + 1 for line in lines[:-1]])
+            starts.sort()
+        return starts
+    starts = [0]
+    starts.extend(m.end() for m in _HARD_END.finditer(text))
+    for m in _SOFT_END.finditer(text):
+        i = m.start()
+        if i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha()):
+            continue  # an initial or an abbreviation such as U.S.
+        starts.append(m.end(1))
+    # Both kinds of start are in order, and never at the same position: merge them.
+    starts.sort()
+    return starts
+
+
+class _Doc:
+    """One document being matched: normalised fields and lazily computed word and sentence positions."""
+
+    def __init__(self, texts: Sequence[NormalizedText], hits: dict[int, list[_Hit]]) -> None:
+        self.texts = texts
+        self.hits = hits  # every hit found, before exclusions
+        self._tokens: dict[int, list[int] | None] = {}
+        # Space-separated fields: positions whose word index is known, and those indices, so each
+        # new position only counts the separators after the nearest known one.
+        self._counted: dict[int, tuple[list[int], list[int]]] = {}
+        self._starts: list[list[int]] | None = None
+        self._sentence_texts: dict[tuple[int, int], tuple[int, str]] = {}
+
+    def word(self, hit: _Hit) -> int:
+        if hit.word >= 0:
+            return hit.word
+        field = hit.field
+        if field not in self._tokens:
+            cased = self.texts[field].cased
+            # Without CJK, words are what lies between single spaces (normalisation collapsed them).
+            has_cjk = not cased.isascii() and _CJK.search(cased) is not None
+            self._tokens[field] = [m.start() for m in _TOKEN.finditer(cased)] if has_cjk else None
+        starts = self._tokens[field]
+        if starts is None:
+            hit.word = self._count_separators(field, hit.start)
+        else:
+            hit.word = bisect_right(starts, hit.start)
+        return hit.word
+
+    def _count_separators(self, field: int, pos: int) -> int:
+        """Spaces and line breaks before ``pos`` in the folded field."""
+        counted = self._counted.get(field)
+        if counted is None:
+            counted = self._counted[field] = ([0], [0])
+        known, counts = counted
+        i = bisect_right(known, pos)
+        base = known[i - 1]
+        folded = self.texts[field].folded
+        count = counts[i - 1] + folded.count(" ", base, pos) + folded.count("\n", base, pos)
+        known.insert(i, pos)
+        counts.insert(i, count)
+        return count
+
+    def sentences(self) -> list[list[int]]:
+        """Sentence starts of each field; on first call, also the sentence index of every hit."""
+        starts = self._starts
+        if starts is None:
+            fields = {h.field for hs in self.hits.values() for h in hs}
+            starts = self._starts = [
+                _sentence_starts(t.cased) if f in fields else [0] for f, t in enumerate(self.texts)
+            ]
+            for hs in self.hits.values():
+                for h in hs:
+                    h.sentence = bisect_right(starts[h.field], h.start)
+        return starts
+
+    def sentence_text(self, hit: _Hit) -> str:
+        """The sentence holding ``hit``, as written, trimmed to about 300 characters around the hit."""
+        key = (hit.field, hit.sentence)
+        cached = self._sentence_texts.get(key)
+        if cached is not None and cached[0] < 0:
+            return cached[1]
+        text = self.texts[hit.field]
+        if cached is None:
+            starts = self.sentences()[hit.field]
+            i = hit.sentence
+            lo = starts[i - 1]
+            hi = starts[i] if i < len(starts) else len(text.cased)
+            o_lo = text.to_original(lo)
+            sentence = text.original[o_lo : text.to_original(hi)].strip()
+            if len(sentence) <= _MAX_SENTENCE:
+                out = " ".join(sentence.split())
+                self._sentence_texts[key] = (-1, out)
+                return out
+            cached = self._sentence_texts[key] = (o_lo, sentence)
+        o_lo, sentence = cached
+        mid = text.to_original(hit.start) - o_lo
+        start = max(0, min(mid - _MAX_SENTENCE // 2, len(sentence) - _MAX_SENTENCE))
+        sentence = ("…" if start else "") + sentence[start : start + _MAX_SENTENCE].strip() + "…"
+        return " ".join(sentence.split())
+
+
+def apply_exclusions(
+    hits: dict[int, list[_Hit]],
+    exclusions: Sequence[_Exclusion],
+    index: tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]],
+    ctx: _Doc,
+) -> dict[int, list[_Hit]]:
+    """``hits`` less those cancelled by ``exclusions`` (a new dict when any hit is dropped).
+
+    ``index``: pattern id -> the exclusions it is a target of, and those it is context of.
+    """
+    by_target, by_context = index
+    targeted: set[int] = set()
+    in_context: set[int] = set()
+    for pid in hits:
+        if pid in by_target:
+            targeted.update(by_target[pid])
+        if pid in by_context:
+            in_context.update(by_context[pid])
+    candidates = targeted & in_context
+    if not candidates:
+        return hits
+    out = hits
+    for i in sorted(candidates):
+        ex = exclusions[i]
+        # Later exclusions see the hits earlier ones left.
+        if out is not hits and (ex.targets.isdisjoint(out) or all(pid not in out for pid in ex.context)):
+            continue
+        context = [h for pid in ex.context if pid in out for h in out[pid]]
+        cancelled = _canceller(context, ex.near, ctx)
+        if out is hits:
+            out = dict(hits)
+        for pid in ex.targets.intersection(out):
+            kept = [h for h in out[pid] if not cancelled(h)]
+            if kept:
+                out[pid] = kept
+            else:
+                del out[pid]
+    return out
+
+
+def exclusion_index(
+    exclusions: Sequence[_Exclusion],
+) -> tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]:
+    """Pattern id -> indices of the exclusions it is a target of; and of those it is context of."""
+    targets: dict[int, list[int]] = {}
+    context: dict[int, list[int]] = {}
+    for i, ex in enumerate(exclusions):
+        for pid in ex.targets:
+            targets.setdefault(pid, []).append(i)
+        for pid in ex.context:
+            context.setdefault(pid, []).append(i)
+    return (
+        {pid: tuple(ids) for pid, ids in targets.items()},
+        {pid: tuple(ids) for pid, ids in context.items()},
+    )
+
+
+def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc):  # type: ignore[no-untyped-def]
+    """A test: is a hit cancelled by another hit of ``context`` (overlapping it, or near it)?"""
+    if near is None:
+        spans: dict[int, list[_Hit]] = {}
+        for c in context:
+            spans.setdefault(c.field, []).append(c)
+
+        def overlapped(hit: _Hit) -> bool:
+            s, e = hit.start, hit.end
+            return any(c is not hit and c.start < e and s < c.end for c in spans.get(hit.field, ()))
+
+        return overlapped
+    if near == "sentence":
+        ctx.sentences()
+        same: dict[tuple[int, int], list[_Hit]] = {}
+        for c in context:
+            same.setdefault((c.field, c.sentence), []).append(c)
+
+        def in_sentence(hit: _Hit) -> bool:
+            return any(c is not hit for c in same.get((hit.field, hit.sentence), ()))
+
+        return in_sentence
+    n = int(near)
+    word = ctx.word
+    words: dict[int, list[tuple[int, _Hit]]] = {}
+    for c in context:
+        words.setdefault(c.field, []).append((word(c), c))
+
+    def close(hit: _Hit) -> bool:
+        others = words.get(hit.field)
+        if not others:
+            return False
+        w = word(hit)
+        lo, hi = w - n, w + n
+        return any(lo <= x <= hi and c is not hit for x, c in others)
+
+    return close
+
+
+def evaluate(
+    node: _Leaf | _Bag | _Node, hits: dict[int, list[_Hit]], ctx: _Doc, live: set[int], memo: _Memo
+) -> _Found | None:
+    """The ``(hit, leaf)`` pairs satisfying ``node``, or something false when it does not hold.
+
+    ``live``: ids of the nodes with hits below them (``live_nodes``); ``memo`` caches bag results for
+    one ``hits`` dict (equal bags are one object, shared between rules).
+    """
+    if type(node) is _Bag:
+        nid = node.nid
+        if nid not in live:
+            return None
+        if nid in memo:
+            return memo[nid]
+        got = memo[nid] = _eval_bag(node, hits)
+        return got
+    if type(node) is _Leaf:
+        found = [(h, node) for pid in node.pids for h in hits.get(pid, ())]
+        return found or None
+    assert isinstance(node, _Node)
+    if node.nid not in live:
+        return None
+    if node.op == "any":
+        out: _Found = []
+        count = 0
+        for child in node.children:
+            got = evaluate(child, hits, ctx, live, memo)
+            if got:
+                out.extend(got)
+                count += 1
+        return out if count >= node.min else None
+    if node.op == "none":
+        return None if any(evaluate(child, hits, ctx, live, memo) for child in node.children) else []
+    # all
+    for nid in node.required:
+        if nid not in live:
+            return None
+    parts: list[_Found] = []
+    negatives: list[_Found] = []
+    for child in node.children:
+        if type(child) is _Node and child.op == "none":
+            absent = [f for c in child.children if (f := evaluate(c, hits, ctx, live, memo))]
+            if node.near is None and absent:
+                return None
+            negatives.extend(absent)
+            continue
+        got = evaluate(child, hits, ctx, live, memo)
+        if not got:
+            return None
+        parts.append(got)
+    if node.near is None:
+        return [pair for part in parts for pair in part]
+    if node.near == "sentence":
+        return _near_sentence(parts, negatives, ctx)
+    return _near_words(parts, negatives, int(node.near), ctx)
+
+
+def _eval_bag(bag: _Bag, hits: dict[int, list[_Hit]]) -> _Found | None:
+    common = bag.pids.intersection(hits)
+    if not common:
+        return None  # live, but its hits were all excluded
+    leaves = bag.leaves
+    if len(common) == 1:
+        (pid,) = common
+        return [(h, leaf) for leaf in leaves[pid] for h in hits[pid]]
+    # The order of the pairs (hits' order or the bag's) is kept as it always was: evidence ties follow it.
+    if len(hits) < len(leaves):
+        return [(h, leaf) for pid, hs in hits.items() if pid in leaves for leaf in leaves[pid] for h in hs]
+    return [(h, leaf) for pid, ls in leaves.items() if pid in hits for leaf in ls for h in hits[pid]]
+
+
+def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _Doc) -> _Found | None:
+    """Each hit of the first part with, within ``near`` words of it, hits of every other part."""
+    word = ctx.word
+    vetoes: dict[int, list[int]] = {}
+    for neg in negatives:
+        for h, _ in neg:
+            vetoes.setdefault(h.field, []).append(word(h))
+    # Each other part as field -> [(word, pair)], built when first needed (a break skips later parts).
+    groups: list[dict[int, list[tuple[int, tuple[_Hit, _Leaf]]]] | None] = [None] * (len(parts) - 1)
+    out: _Found = []
+    for anchor in parts[0]:
+        a = anchor[0]
+        field = a.field
+        w = word(a)
+        lo, hi = w - near, w + near
+        vetoed = vetoes.get(field)
+        if vetoed and any(lo <= x <= hi for x in vetoed):
+            continue
+        support: _Found = []
+        for g in range(len(groups)):
+            group = groups[g]
+            if group is None:
+                group = groups[g] = {}
+                for pair in parts[g + 1]:
+                    group.setdefault(pair[0].field, []).append((word(pair[0]), pair))
+            close = [pair for x, pair in group.get(field, ()) if lo <= x <= hi]
+            if not close:
+                break
+            support.extend(close)
+        else:
+            out.append(anchor)
+            out.extend(support)
+    return out or None
+
+
+def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _Found | None:
+    """``near: sentence``: the other parts grouped by sentence, in their own order."""
+    ctx.sentences()  # every hit's sentence index is known from here on
+    vetoed = {(n.field, n.sentence) for neg in negatives for n, _ in neg}
+    groups: list[dict[tuple[int, int], _Found] | None] = [None] * (len(parts) - 1)
+    out: _Found = []
+    for anchor in parts[0]:
+        a = anchor[0]
+        k = (a.field, a.sentence)
+        if k in vetoed:
+            continue
+        support: _Found = []
+        for g in range(len(groups)):
+            group = groups[g]
+            if group is None:
+                group = groups[g] = {}
+                for pair in parts[g + 1]:
+                    h = pair[0]
+                    group.setdefault((h.field, h.sentence), []).append(pair)
+            close = group.get(k)
+            if not close:
+                break
+            support.extend(close)
+        else:
+            out.append(anchor)
+            out.extend(support)
+    return out or None
+
+
+def evidence(
+    rule: str, rule_weight: float, found: _Found, ctx: _Doc, weights: Sequence[float], labels: Sequence[str]
+) -> list[Evidence]:
+    """Up to six pieces of evidence for a satisfied rule: best-weighted hits first, one per sentence.
+
+    ``labels`` are the pattern labels, shown for leaves without a label of their own (entity aliases).
+    """
+    ctx.sentences()
+    out: list[Evidence] = []
+    seen: set[tuple[str, int, int]] = set()
+    ordered = sorted(found, key=lambda hl: (-hl[1].weight * weights[hl[0].field], hl[0].field, hl[0].start))
+    for hit, leaf in ordered:
+        label = leaf.label or labels[hit.pid]
+        key = (label, hit.field, hit.sentence)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(
+            Evidence(
+                rule,
+                label,
+                leaf.entity,
+                FIELDS[hit.field],  # type: ignore[arg-type]
+                ctx.sentence_text(hit),
+                round(rule_weight * leaf.weight * weights[hit.field], 4),
+            )
+        )
+        if len(out) >= _MAX_EVIDENCE_PER_RULE:
+            break
+    return out

@@ -4,7 +4,8 @@ Every term and entity alias of every watchlist goes into an Aho-Corasick automat
 keyed by its normalised, lower-case spelling: one for ASCII keys, one for the others (CJK...), which runs
 only on texts holding one of their characters. Matching a document normalises each field once, runs the
 automaton once per field, keeps the hits that respect word boundaries (Latin script) and exact case
-(acronyms), drops hits cancelled by exclusions, and evaluates each watchlist's rules on the hits.
+(acronyms), drops hits cancelled by exclusions, and evaluates each watchlist's rules on the hits
+(``alerts.rules_eval``; nodes without a hit below them are skipped unwalked).
 Scores: a satisfied rule adds ``rule weight x max(term weight x field weight)`` over its hits; a
 watchlist matches when the sum reaches its threshold and no ``none`` veto is present.
 
@@ -275,11 +276,10 @@ class _Compiler:
         if item.op == "any" and item.min == 1 and all(isinstance(c, _Leaf | _Bag) for c in children):
             leaves: dict[int, list[_Leaf]] = {}
             for child in children:
-                pairs = (
-                    [(pid, child) for pid in child.pids]
-                    if isinstance(child, _Leaf)
-                    else [(pid, leaf) for pid, ls in child.leaves.items() for leaf in ls]
-                )
+                if isinstance(child, _Leaf):
+                    pairs = [(pid, child) for pid in child.pids]
+                elif isinstance(child, _Bag):
+                    pairs = [(pid, leaf) for pid, ls in child.leaves.items() for leaf in ls]
                 for pid, leaf in pairs:
                     if leaf not in leaves.setdefault(pid, []):
                         leaves[pid].append(leaf)

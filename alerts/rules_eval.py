@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -290,7 +290,7 @@ def exclusion_index(
     )
 
 
-def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc):  # type: ignore[no-untyped-def]
+def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc) -> Callable[[_Hit], bool]:
     """A test: is a hit cancelled by another hit of ``context`` (overlapping it, or near it)?"""
     if near is None:
         spans: dict[int, list[_Hit]] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import signal
@@ -97,17 +98,24 @@ class Daemon:
             if self._reload.is_set() or mtime != self._mtime:
                 self._reload.clear()
                 self._mtime = mtime
-                self._try_reload(service)
+                await self._try_reload(service)
         logger.info("stop requested: finishing in-flight work (at most %.0fs)", self.stop_timeout)
         await service.stop(self.stop_timeout)
         if metrics_server is not None:
             metrics_server.stop()
 
-    def _try_reload(self, service: Any) -> None:
+    async def _try_reload(self, service: Any) -> None:
         try:
             config = load_config(self.config.path)
         except NewswatchError as exc:
             logger.error("config reload rejected, the previous configuration keeps running:\n%s", exc)
+            digest = hashlib.sha256(str(exc).encode()).hexdigest()[:16]
+            try:
+                await service.notify(f"config-rejected:{digest}", f"config edit rejected: {self.config.path}",
+                                     f"The edit of {self.config.path} was not applied; the previous configuration "
+                                     f"keeps running until it is fixed.\n\n{exc}")
+            except Exception:
+                logger.warning("could not queue the config-rejected notice", exc_info=True)
             return
         self.config = config
         service.apply_config(config)

@@ -33,8 +33,17 @@ from typing import Any, TypeVar
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alerts import DeliveryReport, Matcher, ProcessReport, compile_matcher, deliver_due, process_new_articles
-from crawler import CrawlReport, crawl_source, make_runner, open_store, shutdown_pool
+from alerts import (
+    DeliveryReport,
+    Matcher,
+    ProcessReport,
+    RouteSpec,
+    compile_matcher,
+    deliver_due,
+    enqueue_notice,
+    process_new_articles,
+)
+from crawler import CrawlReport, SourceHealth, crawl_source, make_runner, open_store, shutdown_pool, source_health
 from scheduler.config import Config
 from scheduler.maintenance import prune
 from scheduler.metrics import Metrics
@@ -48,6 +57,8 @@ _DELIVERY_JOB = "deliver-outbox"
 _HEARTBEAT_JOB = "heartbeat"
 _PRUNE_JOB = "prune"
 _VACUUM_JOB = "compact"
+_HEALTH_JOB = "check-sources"
+HEALTH_CHECK_SECONDS = 60
 HEARTBEAT_SECONDS = 5
 
 
@@ -57,6 +68,24 @@ def _release_memory() -> None:
     gc.collect()
     with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime) -> list[SourceHealth]:
+    """The sources whose current run of failures started more than `limit` before `now`."""
+    late = []
+    for source in health:
+        if not source.failing_since:
+            continue
+        since = datetime.fromisoformat(source.failing_since)
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        if now - since >= limit:
+            late.append(source)
+    return late
+
+
+def _enqueue(db: Any, targets: tuple[str, ...], key: str, subject: str, text: str) -> int:
+    return enqueue_notice(db, targets, key=key, subject=subject, text=text)
 
 
 def _crawl_job_id(source_name: str) -> str:
@@ -112,6 +141,8 @@ class Service:
                                id=_DELIVERY_JOB, name="deliver outbox", next_run_time=now)
         self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id=_HEARTBEAT_JOB,
                                name="heartbeat", next_run_time=now)
+        self.scheduler.add_job(self.check_sources, IntervalTrigger(seconds=HEALTH_CHECK_SECONDS), id=_HEALTH_JOB,
+                               name="check source health")
         self._schedule_housekeeping()
         self.scheduler.start()
         logger.info("newswatch started: %d sources, %d watchlists, %d targets (%s disabled), database %s",
@@ -195,6 +226,8 @@ class Service:
             if report.new_articles:
                 await self.match_new()
                 await self.deliver()
+            if report.error_class:
+                await self.check_sources()
             _release_memory()
         except Exception:
             logger.exception("crawl job for %s failed; it will run again at its next interval", source_name)
@@ -221,7 +254,7 @@ class Service:
                         report.articles, report.matched, report.alerts_enqueued)
         return report
 
-    def _match_sync(self, matcher: Matcher, routes: dict[str, tuple[str, ...]]) -> ProcessReport:
+    def _match_sync(self, matcher: Matcher, routes: dict[str, tuple[RouteSpec, ...]]) -> ProcessReport:
         db = open_store(self.config.database)
         try:
             return process_new_articles(db, matcher.match, routes)
@@ -263,6 +296,36 @@ class Service:
         except Exception:
             logger.warning("could not publish the job list for status", exc_info=True)
         self.metrics.tick()
+
+    async def notify(self, key: str, subject: str, text: str) -> int:
+        """Queue a notice for the operations targets, once per `key`; delivered like any alert."""
+        targets = self.config.operations.targets
+        if not targets:
+            logger.info("no operations target configured; notice not sent: %s", subject)
+            return 0
+        queued: int = await self._in_thread(self._match_pool, self._with_db, _enqueue, targets, key, subject, text)
+        if queued:
+            await self.deliver()
+        return queued
+
+    async def check_sources(self) -> None:
+        """Tell the operations targets about sources failing longer than `operations.source_failing_after`."""
+        try:
+            health = await self._in_thread(self._match_pool, self._with_db, source_health)
+            limit = timedelta(seconds=self.config.operations.source_failing_after_seconds)
+            configured = {s.name for s in self.config.sources}
+            for source in failing_too_long(health, limit, datetime.now(UTC)):
+                if source.name not in configured:
+                    continue
+                await self.notify(
+                    f"source-failing:{source.name}:{source.failing_since}",
+                    f"source {source.name} has been failing since {source.failing_since}",
+                    f"{source.name} ({source.url}) has failed {source.consecutive_failures} crawls in a row since "
+                    f"{source.failing_since}: {source.error_class}: {source.error}. Its stories are not being "
+                    "collected. Check the URL, or whether the site blocks the crawler (newswatch status).",
+                )
+        except Exception:
+            logger.exception("source health check failed; it runs again in %ds", HEALTH_CHECK_SECONDS)
 
     async def housekeeping(self, vacuum: bool) -> None:
         """Prune old article bodies and seen URLs; compact the file when `vacuum`. Never raises."""

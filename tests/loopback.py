@@ -5,6 +5,7 @@ Every server binds port 0 and reports its URL, so tests never collide and never 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -59,10 +60,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":
-            try:
+            # The client may give up (size limits, timeouts): that is what such tests check.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self.wfile.write(response.body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (size limits, timeouts): that is what such tests check
 
     do_GET = do_POST = do_HEAD = do_PUT = _serve
 

@@ -1,0 +1,61 @@
+"""Operations notices from the running daemon: a source failing too long, a rejected config edit."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.e2e_site import NEWSWATCH
+from tests.loopback import LoopbackHTTPServer, WebhookReceiver
+
+CONFIG = """\
+database: nw.db
+delivery: {{every: 1s, retry_base: 1s}}
+operations: {{targets: [ops], source_failing_after: 2s}}
+targets:
+  - {{name: ops, kind: webhook, url: "{hook}"}}
+sources:
+  - {{name: broken-feed, kind: feed, url: "{feed}", every: 1s}}
+"""
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 40) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def _notices(receiver: WebhookReceiver) -> list[dict[str, object]]:
+    return [json.loads(r.body) for r in receiver.received]
+
+
+def test_failing_source_and_rejected_edit_notify_operations_once(
+    site: LoopbackHTTPServer, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.format(hook=receiver.url("/ops"), feed=site.url("/gone.xml")), encoding="utf-8")
+    daemon = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], cwd=tmp_path, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: len(receiver.received) >= 1), "a notice for the failing source arrives"
+        first = json.dumps(_notices(receiver)[0])
+        assert "broken-feed" in first and "failing" in first
+
+        config.write_text(config.read_text(encoding="utf-8").replace("kind: feed", "kind: food"), encoding="utf-8")
+        assert _wait_for(lambda: any("rejected" in json.dumps(n) for n in _notices(receiver)))
+        time.sleep(4)  # more failed crawls and reload checks: no repeated notices
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=45)
+    assert daemon.returncode == 0, err
+    texts = [json.dumps(n) for n in _notices(receiver)]
+    assert sum("broken-feed has been failing" in t or "source broken-feed" in t for t in texts) == 1
+    assert sum("rejected" in t for t in texts) == 1
+    assert any("sources[0].kind" in t for t in texts), "the notice says what is wrong"

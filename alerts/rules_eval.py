@@ -20,7 +20,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, chain, repeat
 
 from alerts.models import Evidence
 from alerts.normalize import NormalizedText
@@ -112,11 +112,9 @@ def live_nodes(feeds: dict[int, tuple[int, ...]], always: frozenset[int], hits: 
 
     A node that is not live cannot hold, so evaluation skips it without walking its subtree.
     """
-    live = set(always)
-    for pid in hits:
-        nodes = feeds.get(pid)
-        if nodes:
-            live.update(nodes)
+    live = set(chain.from_iterable(map(feeds.get, hits, repeat((), len(hits)))))
+    if always:
+        live |= always
     return live
 
 
@@ -161,7 +159,7 @@ class _Doc:
         # Space-separated fields: positions whose word index is known, and those indices, so each
         # new position only counts the separators after the nearest known one.
         self._counted: dict[int, tuple[list[int], list[int]]] = {}
-        self._starts: list[list[int]] | None = None
+        self._starts: dict[int, list[int]] = {}
         self._sentence_texts: dict[tuple[int, int], tuple[int, str]] = {}
 
     def word(self, hit: _Hit) -> int:
@@ -194,18 +192,17 @@ class _Doc:
         counts.insert(i, count)
         return count
 
-    def sentences(self) -> list[list[int]]:
-        """Sentence starts of each field; on first call, also the sentence index of every hit."""
-        starts = self._starts
+    def sentence_starts(self, field: int) -> list[int]:
+        starts = self._starts.get(field)
         if starts is None:
-            fields = {h.field for hs in self.hits.values() for h in hs}
-            starts = self._starts = [
-                _sentence_starts(t.cased) if f in fields else [0] for f, t in enumerate(self.texts)
-            ]
-            for hs in self.hits.values():
-                for h in hs:
-                    h.sentence = bisect_right(starts[h.field], h.start)
+            starts = self._starts[field] = _sentence_starts(self.texts[field].cased)
         return starts
+
+    def sentence(self, hit: _Hit) -> int:
+        """The sentence index of ``hit`` in its field (callers read ``hit.sentence`` once it is set)."""
+        if hit.sentence < 0:
+            hit.sentence = bisect_right(self.sentence_starts(hit.field), hit.start)
+        return hit.sentence
 
     def sentence_text(self, hit: _Hit) -> str:
         """The sentence holding ``hit``, as written, trimmed to about 300 characters around the hit."""
@@ -215,7 +212,7 @@ class _Doc:
             return cached[1]
         text = self.texts[hit.field]
         if cached is None:
-            starts = self.sentences()[hit.field]
+            starts = self.sentence_starts(hit.field)
             i = hit.sentence
             lo = starts[i - 1]
             hi = starts[i] if i < len(starts) else len(text.cased)
@@ -303,13 +300,14 @@ def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc) -> Callab
 
         return overlapped
     if near == "sentence":
-        ctx.sentences()
+        sentence = ctx.sentence
         same: dict[tuple[int, int], list[_Hit]] = {}
         for c in context:
-            same.setdefault((c.field, c.sentence), []).append(c)
+            same.setdefault((c.field, sentence(c)), []).append(c)
 
         def in_sentence(hit: _Hit) -> bool:
-            return any(c is not hit for c in same.get((hit.field, hit.sentence), ()))
+            others = same.get((hit.field, sentence(hit)))
+            return others is not None and any(c is not hit for c in others)
 
         return in_sentence
     n = int(near)
@@ -437,13 +435,14 @@ def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _D
 
 def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _Found | None:
     """``near: sentence``: the other parts grouped by sentence, in their own order."""
-    ctx.sentences()  # every hit's sentence index is known from here on
-    vetoed = {(n.field, n.sentence) for neg in negatives for n, _ in neg}
+    sentence = ctx.sentence
+    fields = {pair[0].field for pair in parts[0]}  # a hit in another field is close to no anchor
+    vetoed = {(n.field, sentence(n)) for neg in negatives for n, _ in neg if n.field in fields}
     groups: list[dict[tuple[int, int], _Found] | None] = [None] * (len(parts) - 1)
     out: _Found = []
     for anchor in parts[0]:
         a = anchor[0]
-        k = (a.field, a.sentence)
+        k = (a.field, a.sentence if a.sentence >= 0 else sentence(a))
         if k in vetoed:
             continue
         support: _Found = []
@@ -453,7 +452,9 @@ def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _
                 group = groups[g] = {}
                 for pair in parts[g + 1]:
                     h = pair[0]
-                    group.setdefault((h.field, h.sentence), []).append(pair)
+                    if h.field in fields:
+                        s = h.sentence if h.sentence >= 0 else sentence(h)
+                        group.setdefault((h.field, s), []).append(pair)
             close = group.get(k)
             if not close:
                 break
@@ -471,13 +472,13 @@ def evidence(
 
     ``labels`` are the pattern labels, shown for leaves without a label of their own (entity aliases).
     """
-    ctx.sentences()
+    sentence = ctx.sentence
     out: list[Evidence] = []
     seen: set[tuple[str, int, int]] = set()
     ordered = sorted(found, key=lambda hl: (-hl[1].weight * weights[hl[0].field], hl[0].field, hl[0].start))
     for hit, leaf in ordered:
         label = leaf.label or labels[hit.pid]
-        key = (label, hit.field, hit.sentence)
+        key = (label, hit.field, hit.sentence if hit.sentence >= 0 else sentence(hit))
         if key in seen:
             continue
         seen.add(key)

@@ -23,7 +23,7 @@ from alerts.models import (
     WatchlistMatch,
 )
 from alerts.normalize import normalize
-from alerts.outbox import enqueue_notice, outbox_summary, retry_dead
+from alerts.outbox import delivery_latencies, enqueue_notice, outbox_summary, retry_dead
 from alerts.pipeline import ProcessReport, process_new_articles
 from alerts.shaping import check_timezone, parse_clock
 from alerts.store import StorySummary, list_stories
@@ -52,6 +52,7 @@ __all__ = [
     "check_timezone",
     "compile_matcher",
     "deliver_due",
+    "delivery_latencies",
     "enqueue_notice",
     "format_matches",
     "list_stories",

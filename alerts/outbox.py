@@ -29,7 +29,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlite_utils
@@ -297,3 +297,37 @@ def outbox_summary(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
     ).fetchall():
         summary[target]["last_error"] = error
     return dict(summary)
+
+
+def delivery_latencies(db: sqlite_utils.Database, since: str) -> list[tuple[str, float, float]]:
+    """Alerts delivered at or after `since` (ISO 8601), with how long each took to reach its target.
+
+    Returns:
+        (target, seconds from the article's publication, seconds from its fetch) per alert; the
+        publication delay falls back to the fetch delay when the article has no date.
+    """
+    ensure_alerts_schema(db)
+    rows = db.execute(
+        "SELECT o.target, o.delivered_at, a.published, a.fetched_at FROM outbox o "
+        "JOIN articles a ON a.id = o.article_id "
+        "WHERE o.kind = 'alert' AND o.status = 'delivered' AND o.delivered_at >= ?", [since]
+    ).fetchall()
+    found: list[tuple[str, float, float]] = []
+    for target, delivered_at, published, fetched_at in rows:
+        delivered, fetched = _parse_iso(delivered_at), _parse_iso(fetched_at)
+        if delivered is None or fetched is None:
+            continue
+        from_fetch = (delivered - fetched).total_seconds()
+        origin = _parse_iso(published) or fetched
+        found.append((target, max(0.0, (delivered - origin).total_seconds()), max(0.0, from_fetch)))
+    return found
+
+
+def _parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

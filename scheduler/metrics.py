@@ -40,6 +40,13 @@ class Metrics:
         self.alerts = Counter("newswatch_alerts_enqueued_total", "Alerts written to the outbox", registry=r)
         self.deliveries = Counter("newswatch_deliveries_total", "Delivery attempts by outcome",
                                   ["outcome"], registry=r)
+        self.publication_to_alert = Histogram(
+            "newswatch_publication_to_alert_seconds", "From an article's publication (or fetch) to its alert "
+            "reaching the target", ["target"], registry=r,
+            buckets=(5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600))
+        self.fetch_to_alert = Histogram(
+            "newswatch_fetch_to_alert_seconds", "From storing an article to its alert reaching the target",
+            ["target"], registry=r, buckets=(0.5, 1, 2, 5, 10, 30, 60, 300, 1800))
         self.last_tick = Gauge("newswatch_last_tick_timestamp_seconds",
                                "Unix time the scheduler last completed a job", registry=r)
         self.last_tick_at = time.time()

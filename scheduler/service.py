@@ -40,6 +40,7 @@ from alerts import (
     RouteSpec,
     compile_matcher,
     deliver_due,
+    delivery_latencies,
     enqueue_notice,
     process_new_articles,
 )
@@ -282,11 +283,20 @@ class Service:
 
     def _deliver_sync(self) -> DeliveryReport:
         db = open_store(self.config.database)
+        started = datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            return deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts,
-                               backoff_base=self.config.delivery.retry_base_seconds)
+            report = self._deliver_with(db)
+            if report.delivered:
+                for target, from_publication, from_fetch in delivery_latencies(db, started):
+                    self.metrics.publication_to_alert.labels(target).observe(from_publication)
+                    self.metrics.fetch_to_alert.labels(target).observe(from_fetch)
+            return report
         finally:
             db.close()
+
+    def _deliver_with(self, db: Any) -> DeliveryReport:
+        return deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts,
+                           backoff_base=self.config.delivery.retry_base_seconds)
 
     async def heartbeat(self) -> None:
         """Publish each job's next run for `newswatch status` (another process) and tick the health check."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import os
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -80,7 +81,7 @@ def rss_feed(site: LoopbackHTTPServer, items: list[tuple[str, str, str]]) -> str
             f"</title><link>{site.base_url}/</link><description>News</description>{entries}</channel></rss>")
 
 
-def write_config(path: Path, feed_url: str, every: str = "5m") -> Path:
+def write_config(path: Path, feed_url: str, every: str = "5m", extra: str = "") -> Path:
     """A config with one feed source, the default watchlists and three targets from the environment."""
     default = (Path(__file__).resolve().parent.parent / "config.yaml").read_text(encoding="utf-8")
     watchlists = default[default.index("# WATCHLISTS-BEGIN"):default.index("# WATCHLISTS-END")]
@@ -89,6 +90,7 @@ def write_config(path: Path, feed_url: str, every: str = "5m") -> Path:
         "database: newswatch.db\n"
         "crawl:\n  download_delay: 0.0\n"
         "delivery:\n  every: 1s\n  retry_base: 1s\n"
+        f"{extra}"
         f"sources:\n  - name: loopback-post\n    kind: feed\n    url: {feed_url}\n    every: {every}\n"
         f"{targets}\n{watchlists}\n",
         encoding="utf-8",
@@ -114,3 +116,10 @@ def run_newswatch(args: list[str], env: dict[str, str], cwd: Path, timeout: floa
                   ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*NEWSWATCH, *args], env=env, cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import SEED, need
 from tests.e2e_site import (
@@ -20,6 +21,7 @@ from tests.e2e_site import (
     NEWSWATCH,
     SEED_TITLE,
     article_page,
+    free_port,
     rss_feed,
     run_newswatch,
     seed_paragraphs,
@@ -136,7 +138,9 @@ def test_daemon_alerts_an_article_added_while_it_runs_and_stops_on_sigterm(
     calm_only = [("/news/ramen-festival", CALM_TITLE, "Visitors queued for noodles in Tokyo.")]
     site.add("/feed.xml", rss_feed(site, calm_only), content_type="application/rss+xml")
     with WebhookReceiver() as webhook:
-        config = write_config(tmp_path / "config.yaml", site.url("/feed.xml"), every="2s")
+        port = free_port()
+        config = write_config(tmp_path / "config.yaml", site.url("/feed.xml"), every="2s",
+                              extra=f"metrics: {{port: {port}}}\n")
         env = target_env(receiver.url("/slack"), webhook.url("/hook"), smtp_sink.host, smtp_sink.port)
         daemon = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], env=env, cwd=tmp_path,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -156,6 +160,11 @@ def test_daemon_alerts_an_article_added_while_it_runs_and_stops_on_sigterm(
                 time.sleep(0.2)
             assert len(receiver.received) == 1 and len(webhook.received) == 1 and len(smtp_sink.messages) == 1
             assert SEED_TITLE.split(",")[0] in receiver.received[0].body.decode()
+
+            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            assert 'newswatch_publication_to_alert_seconds_count{target="slack-analysts"} 1.0' in metrics
+            assert 'newswatch_articles_total{source="loopback-post"} 2.0' in metrics
+            assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
         finally:
             daemon.send_signal(signal.SIGTERM)
             try:

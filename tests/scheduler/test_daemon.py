@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, article_page, rss_feed, target_env, write_config
-from tests.loopback import LoopbackHTTPServer
+from tests.loopback import LoopbackHTTPServer, Response, WebhookReceiver
 
 
 def _wait_for(condition: Callable[[], bool], timeout: float = 45) -> bool:
@@ -90,3 +90,29 @@ def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: L
     process.send_signal(signal.SIGHUP)
     assert _wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
     _stop(process)
+
+
+def test_watchlist_edited_mid_crawl_applies_to_the_article_being_fetched(
+    site: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    page = article_page(CALM_TITLE, CALM_TEXT).encode()
+    site.route("/news/ramen", lambda _r: Response(200, page, {"Content-Type": "text/html"}, delay=4.0))
+    site.add("/a.xml", rss_feed(site, [("/news/ramen", CALM_TITLE, "Noodles.")]), content_type="application/rss+xml")
+    with WebhookReceiver() as hook:
+        config = tmp_path / "config.yaml"
+        base = (f"database: nw.db\ndelivery: {{every: 1s}}\n"
+                f"targets:\n  - {{name: hook, kind: webhook, url: '{hook.url('/h')}'}}\n"
+                f"sources:\n  - {{name: post, kind: feed, url: '{site.url('/a.xml')}', every: 1h}}\n")
+        config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [udon]}]}\n",
+                          encoding="utf-8")
+        process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], cwd=tmp_path, text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert _wait_for(lambda: len(site.requests_to("/news/ramen")) == 1), "the crawl is fetching the page"
+            config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [ramen]}]}\n",
+                              encoding="utf-8")
+            assert _wait_for(lambda: len(hook.received) == 1), "the edited watchlist alerted the article"
+        finally:
+            err = _stop(process)
+        assert "noodles" in hook.received[0].body.decode()
+        assert "configuration reloaded" in err

@@ -6,22 +6,13 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, article_page, rss_feed, target_env, write_config
+from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, article_page, rss_feed, target_env, wait_for, write_config
 from tests.loopback import LoopbackHTTPServer, Response, WebhookReceiver
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 45) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 @pytest.fixture
@@ -56,17 +47,17 @@ def test_saved_config_edits_add_sources_and_bad_edits_keep_the_old_config(
     daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer
 ) -> None:
     process, config = daemon
-    assert _wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 2)
+    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 2)
     good = config.read_text(encoding="utf-8")
 
     # A broken edit: reported, and the running config keeps crawling.
     config.write_text(good.replace("kind: feed", "kind: fed"), encoding="utf-8")
     before = len(calm_site.requests_to("/a.xml"))
-    assert _wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= before + 3)
+    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= before + 3)
 
     # A valid edit that swaps the source: the new one is crawled, the old one stops.
     config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
-    assert _wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 2)
+    assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 2)
     time.sleep(1.5)
     settled = len(calm_site.requests_to("/a.xml"))
     time.sleep(3)
@@ -79,7 +70,7 @@ def test_saved_config_edits_add_sources_and_bad_edits_keep_the_old_config(
 
 def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer) -> None:
     process, config = daemon
-    assert _wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
+    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
     text = config.read_text(encoding="utf-8")
     stat = config.stat()
     config.write_text(text.replace("/a.xml", "/b.xml"), encoding="utf-8")
@@ -88,7 +79,7 @@ def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: L
     time.sleep(3)
     assert calm_site.requests_to("/b.xml") == []
     process.send_signal(signal.SIGHUP)
-    assert _wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
+    assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
     _stop(process)
 
 
@@ -108,10 +99,10 @@ def test_watchlist_edited_mid_crawl_applies_to_the_article_being_fetched(
         process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], cwd=tmp_path, text=True,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            assert _wait_for(lambda: len(site.requests_to("/news/ramen")) == 1), "the crawl is fetching the page"
+            assert wait_for(lambda: len(site.requests_to("/news/ramen")) == 1), "the crawl is fetching the page"
             config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [ramen]}]}\n",
                               encoding="utf-8")
-            assert _wait_for(lambda: len(hook.received) == 1), "the edited watchlist alerted the article"
+            assert wait_for(lambda: len(hook.received) == 1), "the edited watchlist alerted the article"
         finally:
             err = _stop(process)
         assert "noodles" in hook.received[0].body.decode()

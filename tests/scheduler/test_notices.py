@@ -6,10 +6,9 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.e2e_site import NEWSWATCH
+from tests.e2e_site import NEWSWATCH, wait_for
 from tests.loopback import LoopbackHTTPServer, WebhookReceiver
 
 CONFIG = """\
@@ -23,13 +22,6 @@ sources:
 """
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 40) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 def _notices(receiver: WebhookReceiver) -> list[dict[str, object]]:
@@ -44,12 +36,12 @@ def test_failing_source_and_rejected_edit_notify_operations_once(
     daemon = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], cwd=tmp_path, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert _wait_for(lambda: len(receiver.received) >= 1), "a notice for the failing source arrives"
+        assert wait_for(lambda: len(receiver.received) >= 1), "a notice for the failing source arrives"
         first = json.dumps(_notices(receiver)[0])
         assert "broken-feed" in first and "failing" in first
 
         config.write_text(config.read_text(encoding="utf-8").replace("kind: feed", "kind: food"), encoding="utf-8")
-        assert _wait_for(lambda: any("rejected" in json.dumps(n) for n in _notices(receiver)))
+        assert wait_for(lambda: any("rejected" in json.dumps(n) for n in _notices(receiver)))
         time.sleep(4)  # more failed crawls and reload checks: no repeated notices
     finally:
         daemon.send_signal(signal.SIGTERM)

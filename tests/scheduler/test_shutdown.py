@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import SEED, need
@@ -16,6 +15,7 @@ from tests.e2e_site import (
     rss_feed,
     seed_paragraphs,
     target_env,
+    wait_for,
     write_config,
 )
 from tests.loopback import LoopbackHTTPServer, Response, SMTPSink, WebhookReceiver
@@ -23,13 +23,6 @@ from tests.loopback import LoopbackHTTPServer, Response, SMTPSink, WebhookReceiv
 SEED_PATH = "/news/japan-vietnam-defence-deal"
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 45) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def _start(config: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
@@ -68,12 +61,12 @@ def test_sigterm_during_a_crawl_then_restart_alerts_once(
         env = target_env(receiver.url("/slack"), webhook.url("/hook"), smtp_sink.host, smtp_sink.port)
 
         first = _start(config, env, tmp_path)
-        assert _wait_for(lambda: len(site.requests_to(SEED_PATH)) == 1), "the crawl reached the article"
+        assert wait_for(lambda: len(site.requests_to(SEED_PATH)) == 1), "the crawl reached the article"
         seconds, _err = _terminate(first)  # the article is still being served
         assert seconds < 25, "SIGTERM is honoured within the stop timeout"
 
         second = _start(config, env, tmp_path)
-        assert _wait_for(lambda: bool(receiver.received and webhook.received and smtp_sink.messages))
+        assert wait_for(lambda: bool(receiver.received and webhook.received and smtp_sink.messages))
         time.sleep(2)
         _terminate(second)
     assert (len(receiver.received), len(webhook.received), len(smtp_sink.messages)) == (1, 1, 1)
@@ -82,7 +75,7 @@ def test_sigterm_during_a_crawl_then_restart_alerts_once(
     # A third start: nothing is refetched and nothing is alerted again.
     fetched = len(site.requests_to(SEED_PATH))
     third = _start(config, env, tmp_path)
-    assert _wait_for(lambda: len(site.requests_to("/feed.xml")) >= 3)
+    assert wait_for(lambda: len(site.requests_to("/feed.xml")) >= 3)
     time.sleep(2)
     _terminate(third)
     assert len(site.requests_to(SEED_PATH)) == fetched
@@ -100,7 +93,7 @@ def test_sigterm_during_a_delivery_finishes_it_and_never_repeats_it(
         env = target_env(slow_slack.url("/slack"), webhook.url("/hook"), smtp_sink.host, smtp_sink.port)
 
         first = _start(config, env, tmp_path)
-        assert _wait_for(lambda: len(slow_slack.requests) == 1), "delivery to Slack started"
+        assert wait_for(lambda: len(slow_slack.requests) == 1), "delivery to Slack started"
         _terminate(first)
         assert len(slow_slack.received) == 1, "the send in flight was finished, not abandoned"
 

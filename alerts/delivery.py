@@ -16,6 +16,12 @@ digest instead when its target is in quiet hours (and the alert scores below `mi
 used up its rate limit. So the daemon needs no separate digest job: digests go out on the first
 delivery run after they are due.
 
+Story updates (rows of kind ``update``, see `alerts.outbox`) go through the same queue, retries and
+dead-letter, as replies in the thread of their story's alert (`SlackChannel.send_update`); they are
+never held by quiet hours or rate limits (a thread reply notifies nobody but the thread's followers)
+and do not count towards a rate limit. An alert sent in Slack bot-token mode records the message's
+`ts` and channel, and the newest article of its story when its text was composed.
+
 Settings read: the targets passed in (kind, url, secret, smtp, timeout, quiet_hours, rate_limit);
 `max_attempts`.
 """
@@ -37,9 +43,9 @@ from alerts.channels.webhook import WebhookChannel
 from alerts.digest import load_digest
 from alerts.errors import DeliveryError
 from alerts.holding import close_due_digests, fold_alert, hold_for
-from alerts.models import TargetSpec
+from alerts.models import Receipt, TargetSpec
 from alerts.outbox import OutboxEntry, claim, pending_entries, record_attempt
-from alerts.render import load_alert, load_notice, sample_alert
+from alerts.render import load_alert, load_notice, load_update, sample_alert
 from alerts.store import ensure_alerts_schema, iso, now_utc
 from crawler.errors import StoreError
 
@@ -111,7 +117,25 @@ def _what(entry: OutboxEntry) -> str:
         return f"digest row {entry.id}"
     if entry.kind == "notice":
         return f"notice {entry.notice_key}"
+    if entry.kind == "update":
+        return f"story {entry.story_id} update (article {entry.article_id})"
     return f"story {entry.story_id}"
+
+
+def _newest_article(db: sqlite_utils.Database, story_id: int) -> int:
+    row = db.execute("SELECT max(article_id) FROM story_articles WHERE story_id = ?", [story_id]).fetchone()
+    return int(row[0] or 0)
+
+
+def _send(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec) -> tuple[Receipt | None, int | None]:
+    """Load and send one row; returns the channel's receipt and, for alerts, the story's newest article
+    when the text was composed (read before composing, so a later article is never taken as shown)."""
+    if entry.kind == "update":
+        SlackChannel().send_update(load_update(db, entry), spec)
+        return None, None
+    covered = _newest_article(db, entry.story_id) if entry.kind == "alert" and spec.threads else None
+    receipt = channel_for(spec).send(load_message(db, entry), spec)
+    return receipt, covered
 
 
 def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, clock: datetime,
@@ -119,8 +143,7 @@ def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, c
     """One attempt at one claimed row; returns the outcome (delivered, retry or dead)."""
     attempt = entry.attempts + 1
     try:
-        message = load_message(db, entry)
-        channel_for(spec).send(message, spec)
+        receipt, covered = _send(db, entry, spec)
     except DeliveryError as exc:
         error, status, retry_after = scrub(str(exc), spec), exc.status, exc.retry_after
         retryable = exc.retryable
@@ -130,7 +153,7 @@ def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, c
         logger.exception("delivery: target %s, outbox row %d: unexpected error", spec.name, entry.id)
         error, status, retry_after, retryable = scrub(f"{type(exc).__name__}: {exc}", spec), None, None, True
     else:
-        record_attempt(db, entry, now=clock, outcome="delivered")
+        record_attempt(db, entry, now=clock, outcome="delivered", receipt=receipt, covered_article_id=covered)
         logger.info("delivery: %s delivered to target %s (attempt %d)", _what(entry), spec.name, attempt)
         return "delivered"
     if not retryable or attempt >= max_attempts:

@@ -49,6 +49,7 @@ class Document:
 
 
 TargetKind = Literal["slack", "webhook", "email", "apprise"]
+SLACK_API_URL = "https://slack.com/api"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,17 @@ class SmtpSettings:
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpSettings(host={self.host!r}, port={self.port!r}, username={self.username!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Where a sent message landed, when the channel says: Slack's message `ts` and channel id.
+
+    Kept on the delivered outbox row so that story updates can reply in the message's thread.
+    """
+
+    ts: str
+    channel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +123,10 @@ class RouteSpec:
 class TargetSpec:
     """A delivery target, with its secrets already resolved from the environment.
 
-    `url` is used by slack/webhook/apprise; `smtp`, `sender` and `recipients` by email; `secret`
-    signs generic webhooks (HMAC-SHA256). `repr` hides secrets so they never reach logs.
+    `url` is used by slack (incoming webhook)/webhook/apprise; `smtp`, `sender` and `recipients` by
+    email; `secret` signs generic webhooks (HMAC-SHA256). A slack target with `token` (a bot token) and
+    `channel` posts through Slack's Web API at `api_url` instead of a webhook, which lets story updates
+    be sent as thread replies. `repr` hides secrets so they never reach logs.
     """
 
     name: str
@@ -125,6 +139,14 @@ class TargetSpec:
     timeout: float = 10.0
     quiet_hours: QuietHours | None = None
     rate_limit: RateLimit | None = None
+    token: str | None = None  # slack: bot token (xoxb-…), a secret
+    channel: str | None = None  # slack with token: channel id, e.g. C0123ABCD
+    api_url: str = SLACK_API_URL  # slack with token: Web API base URL
+
+    @property
+    def threads(self) -> bool:
+        """Whether this target can reply in a thread under an alert (Slack in bot-token mode)."""
+        return self.kind == "slack" and bool(self.token)
 
     def __repr__(self) -> str:
         return f"TargetSpec(name={self.name!r}, kind={self.kind!r})"

@@ -1,12 +1,21 @@
 """The outbox: messages waiting to be sent, written in the same transaction as the match.
 
-A row is one message to one target, of one of three kinds:
+A row is one message to one target, of one of four kinds:
 
 - ``alert`` — one story, naming every watchlist of that story routed to that target (the seed story
   matching `maritime-disputes` and `arms-deals` is one Slack message naming both);
 - ``digest`` — many stories in one message, listed in ``outbox_items`` (see `alerts.holding`);
-- ``notice`` — an operations message (`enqueue_notice()`: a source failing, a config rejected).
+- ``notice`` — an operations message (`enqueue_notice()`: a source failing, a config rejected);
+- ``update`` — a story update: a later article of a story already alerted to a target that can reply
+  in a thread (Slack in bot-token mode), sent as a reply under that alert ("Also reported by …").
 
+Story updates are queued once per (story, article, target) — a unique index says so — from two
+places, so that no article falls between them: `queue_story_updates()`, in the pipeline's
+transaction when an article joins a story whose alert was already delivered with a Slack `ts`; and
+`record_attempt()`, in the transaction that records such an alert as delivered, for the articles
+that joined after the alert's text was composed (`covered_article_id`) but before it was recorded.
+An article that joins while the story's alert to that target is still untried needs no update: the
+alert, composed when it is sent, already names every outlet.
 The promise "never sent twice for the same (story, watchlist, target)" is kept by `story_alerts`,
 whose primary key is exactly that triple: `enqueue_alert()` inserts a triple once and either adds its
 watchlist to a row of the same story and target that has not been tried yet, or opens a new row. A
@@ -34,6 +43,7 @@ from typing import Any
 
 import sqlite_utils
 
+from alerts.models import Receipt
 from alerts.store import ensure_alerts_schema, iso, now_utc, row_dict, transaction
 
 logger = logging.getLogger(__name__)
@@ -60,6 +70,7 @@ class OutboxEntry:
     subject: str | None = None  # notices
     body: str | None = None  # notices
     notice_key: str | None = None  # notices
+    parent_id: int | None = None  # story updates: the alert row they reply under
 
 
 def _entry(row: dict[str, Any]) -> OutboxEntry:
@@ -70,6 +81,7 @@ def _entry(row: dict[str, Any]) -> OutboxEntry:
         idempotency_key=row["idempotency_key"], created_at=row["created_at"],
         first_tried_at=row.get("first_tried_at"), due_at=row.get("due_at"), tz=row.get("tz"),
         subject=row.get("subject"), body=row.get("body"), notice_key=row.get("notice_key"),
+        parent_id=row.get("parent_id"),
     )
 
 
@@ -150,6 +162,51 @@ def enqueue_alert(conn: sqlite3.Connection, story_id: int, watchlist: str, targe
     return created
 
 
+def _has_untried_alert(conn: sqlite3.Connection, story_id: int, target: str) -> bool:
+    return conn.execute(
+        "SELECT 1 FROM outbox WHERE story_id = ? AND target = ? AND kind = 'alert' AND status = 'pending' "
+        "AND first_tried_at IS NULL", [story_id, target]).fetchone() is not None
+
+
+def queue_update(conn: sqlite3.Connection, parent_id: int, story_id: int, target: str, article_id: int,
+                 stamp: str) -> bool:
+    """Queue a story update (a thread reply under outbox row `parent_id`) once per (story, article, target).
+
+    Skipped while the story has an untried alert to the target: that alert will name the outlet.
+    Call inside `transaction()`.
+
+    Returns:
+        True when a row was queued.
+    """
+    if _has_untried_alert(conn, story_id, target):
+        return False
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO outbox (story_id, target, kind, watchlists, article_id, status, attempts, "
+        "next_attempt_at, idempotency_key, created_at, updated_at, parent_id) "
+        "SELECT story_id, target, 'update', watchlists, ?, 'pending', 0, ?, ?, ?, ?, id FROM outbox WHERE id = ?",
+        [article_id, stamp, new_key(), stamp, stamp, parent_id],
+    )
+    if cursor.rowcount:
+        logger.debug("outbox: story %d update for article %d queued for target %s (reply under row %d)",
+                     story_id, article_id, target, parent_id)
+    return cursor.rowcount == 1
+
+
+def queue_story_updates(conn: sqlite3.Connection, story_id: int, article_id: int, now: datetime) -> int:
+    """Queue a story update for each target whose alert of this story went out with a Slack `ts`.
+
+    Called by the pipeline, inside its transaction, when article `article_id` joins story `story_id`.
+
+    Returns:
+        How many update rows were queued.
+    """
+    stamp = iso(now)
+    parents = conn.execute(
+        "SELECT target, min(id) FROM outbox WHERE story_id = ? AND kind = 'alert' AND status = 'delivered' "
+        "AND slack_ts IS NOT NULL GROUP BY target ORDER BY target", [story_id]).fetchall()
+    return sum(queue_update(conn, parent_id, story_id, target, article_id, stamp) for target, parent_id in parents)
+
+
 def enqueue_notice(db: sqlite_utils.Database, targets: Sequence[str], *, key: str, subject: str, text: str,
                    now: datetime | None = None) -> int:
     """Queue an operations notice (plain subject and text) for each of `targets`, once per key.
@@ -216,13 +273,17 @@ def claim(db: sqlite_utils.Database, entry: OutboxEntry, now: datetime, lease_un
 
 def record_attempt(db: sqlite_utils.Database, entry: OutboxEntry, *, now: datetime, outcome: str,
                    status: int | None = None, error: str | None = None, retry_after: float | None = None,
-                   next_attempt_at: datetime | None = None) -> None:
+                   next_attempt_at: datetime | None = None, receipt: Receipt | None = None,
+                   covered_article_id: int | None = None) -> None:
     """Store the result of one attempt and move the row to its next state.
 
     Args:
         outcome: ``delivered``, ``retry`` (pending again at `next_attempt_at`) or ``dead``.
         status: HTTP status or SMTP code, if any.
         error: a message already scrubbed of secrets.
+        receipt: delivered through Slack's Web API: the message's ts and channel, kept on the row.
+        covered_article_id: an alert delivered with a receipt: the story's newest article when its
+            text was composed; articles that joined the story since get a story update queued.
     """
     stamp = iso(now)
     attempt = entry.attempts + 1
@@ -237,6 +298,14 @@ def record_attempt(db: sqlite_utils.Database, entry: OutboxEntry, *, now: dateti
             conn.execute(
                 "UPDATE outbox SET status = 'delivered', delivered_at = ?, updated_at = ?, last_status = ?, "
                 "last_error = NULL WHERE id = ?", [stamp, stamp, status, entry.id])
+            if receipt is not None:
+                conn.execute("UPDATE outbox SET slack_ts = ?, slack_channel = ?, covered_article_id = ? "
+                             "WHERE id = ?", [receipt.ts, receipt.channel, covered_article_id, entry.id])
+                if entry.kind == "alert" and covered_article_id is not None:
+                    for (article_id,) in conn.execute(
+                        "SELECT article_id FROM story_articles WHERE story_id = ? AND article_id > ? "
+                        "ORDER BY article_id", [entry.story_id, covered_article_id]).fetchall():
+                        queue_update(conn, entry.id, entry.story_id, entry.target, article_id, stamp)
         elif outcome == "dead":
             conn.execute(
                 "UPDATE outbox SET status = 'dead', updated_at = ?, last_status = ?, last_error = ? "

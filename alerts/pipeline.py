@@ -13,6 +13,10 @@ set it off, for every watchlist the story matched before. Immediate routes are t
 routes, highest score first, so a story going out at once to a target carries along the watchlists
 that would otherwise have waited for that target's digest.
 
+Story updates: an article joining a story whose alert already went out to a target through Slack's
+Web API (the delivered row has a message `ts`) queues, in the same transaction, one ``update`` row
+per such target — a thread reply "Also reported by …" under that alert (`outbox.queue_story_updates`).
+
 Settings read: none; the watchlist → routes mapping is passed in.
 """
 
@@ -30,7 +34,7 @@ import sqlite_utils
 
 from alerts.holding import Hold, hold_alert
 from alerts.models import Document, RouteSpec, WatchlistMatch
-from alerts.outbox import enqueue_alert
+from alerts.outbox import enqueue_alert, queue_story_updates
 from alerts.shaping import as_route, next_digest_time
 from alerts.store import ensure_alerts_schema, get_cursor, iso, now_utc, set_cursor, transaction
 from alerts.stories import Fingerprint, StoryIndex, StoryMatch, fingerprint, parse_time
@@ -54,6 +58,7 @@ class ProcessReport:
     stories_joined: int = 0  # matched articles that joined an existing story
     alerts_held: int = 0  # (story, watchlist, target) put in a digest by a digest route
     alerts_waiting: int = 0  # (story, watchlist, target) waiting for more outlets (min_outlets)
+    updates_queued: int = 0  # story updates (thread replies) queued for articles joining alerted stories
 
 
 def outlet_of(article: Article) -> str:
@@ -159,7 +164,7 @@ def process_new_articles(
     stamp = iso(clock)
     index = StoryIndex.load(db, clock)
     counts = {"articles": 0, "matched": 0, "alerts_enqueued": 0, "stories_new": 0, "stories_joined": 0,
-              "alerts_held": 0, "alerts_waiting": 0}
+              "alerts_held": 0, "alerts_waiting": 0, "updates_queued": 0}
     while True:
         articles = list(iter_articles_after(db, get_cursor(db), limit=batch))
         if not articles:
@@ -204,6 +209,8 @@ def process_new_articles(
                             counts["alerts_waiting"] += 1
                             continue
                         _route(conn, story_id, watchlist, route, article.id, clock, counts)
+                    if found is not None:
+                        counts["updates_queued"] += queue_story_updates(conn, story_id, article.id, clock)
                 set_cursor(conn, article.id)
             if fp is not None:  # only after the commit: a rolled-back story must not be joined
                 index.add(article.id, story_id, fp, published_at)

@@ -1,7 +1,8 @@
 """What an alert or a notice says, and how untrusted article text is made safe for each channel.
 
 `load_alert()` assembles an `Alert` from the store (the story, its first article, the evidence of
-each watchlist named by the outbox row), `load_notice()` a `Notice` (an operations message);
+each watchlist named by the outbox row), `load_notice()` a `Notice` (an operations message),
+`load_update()` a `StoryUpdate` (a later article of an alerted story, and the thread to reply in);
 channels turn them into Slack blocks, a JSON payload or an email (digests: `alerts.digest`). Article
 titles, summaries, URLs and evidence sentences come from the web and are untrusted:
 `slack_text()` neutralises mrkdwn control sequences (`<!channel>`, `<@U…>`, `<url|text>`, `&`, `<`,
@@ -196,6 +197,47 @@ def notice_text(notice: Notice, limit: int = NOTICE_MAX) -> str:
     lines = [_CONTROL.sub(" ", line).rstrip() for line in notice.text.replace("\r\n", "\n").split("\n")]
     text = "\n".join(lines).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class StoryUpdate:
+    """A later article of a story already alerted, to be posted as a reply in the alert's thread.
+
+    Text fields are raw (unescaped) values; `thread_ts` and `channel` locate the alert's Slack message.
+    """
+
+    key: str  # idempotency key, stable across retries
+    story_id: int
+    target: str
+    created_at: str
+    title: str
+    url: str
+    outlet: str
+    published: str | None
+    thread_ts: str
+    channel: str
+
+
+def load_update(db: sqlite_utils.Database, entry: OutboxEntry) -> StoryUpdate:
+    """The story update an outbox row of kind ``update`` stands for: its article and the parent's thread.
+
+    Raises:
+        StoreError: the article is gone (pruned) or the parent alert has no Slack message to reply to.
+    """
+    parent = db.execute("SELECT slack_ts, slack_channel FROM outbox WHERE id = ?", [entry.parent_id]).fetchone()
+    if parent is None or not parent[0] or not parent[1]:
+        raise StoreError(f"outbox row {entry.id}: its alert (row {entry.parent_id}) has no Slack message to "
+                         "reply to")
+    if entry.article_id is None:
+        raise StoreError(f"outbox row {entry.id}: a story update without an article")
+    try:
+        article = get_article(db, entry.article_id)
+    except StoreError as exc:
+        raise StoreError(f"outbox row {entry.id}: {exc}") from None
+    return StoryUpdate(key=entry.idempotency_key, story_id=entry.story_id, target=entry.target,
+                       created_at=entry.created_at, title=article.title, url=article.url,
+                       outlet=article.source or urlsplit(article.url).hostname or "",
+                       published=article.published, thread_ts=str(parent[0]), channel=str(parent[1]))
 
 
 def sample_alert(target: str) -> Alert:

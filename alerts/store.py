@@ -13,7 +13,10 @@ Tables (all timestamps are ISO 8601 strings in UTC, seconds precision):
 - ``story_articles`` — article → story, with the MinHash signatures used to find near-duplicates.
 - ``story_alerts`` — the guarantee: one row per (story, watchlist, target) ever enqueued.
 - ``outbox`` — one row per message to send to a target: an alert (one story and the watchlists it
-  names), a digest (many stories, listed in ``outbox_items``) or a notice (operations text).
+  names), a digest (many stories, listed in ``outbox_items``), a notice (operations text) or a story
+  update (a thread reply under an alert already sent: ``parent_id``, ``article_id``). A delivered
+  Slack Web API message keeps its ``slack_ts`` and ``slack_channel`` (the thread to reply in) and
+  ``covered_article_id`` (the story's newest article when the message was composed).
 - ``outbox_items`` — the (story, watchlist) entries of a digest row, with why each was held.
 - ``deliveries`` — one row per send attempt (outcome, status, a scrubbed error).
 
@@ -169,10 +172,16 @@ _OUTBOX_COLUMNS = {
     "notice_key": "TEXT",  # notices: the caller's key, unique per target
     "subject": "TEXT",  # notices
     "body": "TEXT",  # notices
+    "slack_ts": "TEXT",  # delivered through Slack's Web API: the message's ts (a thread root)
+    "slack_channel": "TEXT",  # … and the channel id it was posted in
+    "covered_article_id": "INTEGER",  # alerts sent with a ts: newest story article when composed
+    "parent_id": "INTEGER",  # story updates: the alert row they reply under
 }
 _LATE_SCHEMA = """
 CREATE UNIQUE INDEX IF NOT EXISTS idx_outbox_notice ON outbox (target, notice_key) WHERE notice_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_outbox_collecting ON outbox (target, status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS idx_outbox_story ON outbox (story_id, target);
+CREATE UNIQUE INDEX IF NOT EXISTS idx_outbox_update ON outbox (target, story_id, article_id) WHERE kind = 'update';
 """
 
 
@@ -180,7 +189,7 @@ def ensure_alerts_schema(db: sqlite_utils.Database) -> None:
     """Create the alerts tables and indexes in `db` if they are missing (safe to call every start).
 
     Older databases get the columns added since (outbox: first_tried_at, due_at, tz, notice_key,
-    subject, body).
+    subject, body, slack_ts, slack_channel, covered_article_id, parent_id).
 
     Args:
         db: the store opened with `crawler.store.open_store()`.

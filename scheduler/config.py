@@ -141,7 +141,13 @@ class _RateLimitModel(_Model):
 class _TargetModel(_Model):
     name: str = Field(pattern=_NAME, description="unique name watchlists refer to")
     kind: Literal["slack", "webhook", "email", "apprise"] = Field(description="the channel")
-    url: str | None = Field(default=None, description="slack/webhook/apprise: where to post")
+    url: str | None = Field(default=None, description="slack/webhook/apprise: where to post (slack: an "
+                            "incoming webhook)")
+    token: str | None = Field(default=None, description="slack: a bot token instead of url (use ${VAR}); "
+                              "story updates then go out as thread replies")
+    channel: str | None = Field(default=None, description="slack with token: the channel id, e.g. C0123ABCD")
+    api_url: str | None = Field(default=None, description="slack with token: the Web API base URL "
+                                "(default https://slack.com/api)")
     secret: str | None = Field(default=None, description="webhook: HMAC-SHA256 signing secret")
     smtp: _SmtpModel | None = Field(default=None, description="email: the SMTP server")
     from_: str | None = Field(default=None, alias="from", description="email: the sender address")
@@ -486,9 +492,26 @@ def _targets(models: list[_TargetModel], missing: dict[tuple[Any, ...], str], lo
             disabled[target.name] = f"{', '.join(unset)} not set in the environment"
             continue
         where = locator.where(shown, ("targets", index))
-        if target.kind in ("slack", "webhook", "apprise"):
+        if target.kind != "slack" and (target.token or target.channel):
+            problems.append((where, f"target {target.name!r}: token and channel apply to slack targets only"))
+            continue
+        if target.kind == "slack" and (target.token or target.channel):
+            if target.url or not target.token or not target.channel:
+                problems.append((where, f"target {target.name!r}: a slack target takes either url (an incoming "
+                                 "webhook) or token and channel (a bot token), not both"))
+                continue
+            if target.api_url is not None and not re.match(r"^https?://", target.api_url):
+                problems.append((where, f"target {target.name!r}: api_url must start with http:// or https://"))
+                continue
+            spec = TargetSpec(name=target.name, kind="slack", token=target.token, channel=target.channel,
+                              timeout=target.timeout, **_shaping(target))
+            if target.api_url:
+                spec = dataclasses.replace(spec, api_url=target.api_url)
+            enabled[target.name] = spec
+        elif target.kind in ("slack", "webhook", "apprise"):
             if not target.url:
-                problems.append((where, f"target {target.name!r} ({target.kind}) needs a url"))
+                needs = "a url, or token and channel" if target.kind == "slack" else "a url"
+                problems.append((where, f"target {target.name!r} ({target.kind}) needs {needs}"))
                 continue
             if target.kind != "apprise" and not re.match(r"^https?://", target.url):
                 problems.append((where, f"target {target.name!r}: url must start with http:// or https://"))

@@ -230,3 +230,59 @@ class AuthSMTPSink(SMTPSink):
         self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port(),
                                       authenticator=authenticator, auth_required=False,
                                       auth_require_tls=False)
+
+
+class FakeSlackAPI(LoopbackHTTPServer):
+    """Slack's Web API `chat.postMessage` on loopback: checks the bearer token and channel like Slack.
+
+    Answers HTTP 200 ``{"ok": true, "channel", "ts"}`` with a fresh ts per message, or ``{"ok": false,
+    "error": "invalid_auth"}`` / ``"channel_not_found"`` as Slack does. `script([...])` queues the next
+    answers: an int is an HTTP status (429 carries `Retry-After: retry_after`), a str an ``ok: false``
+    error code. `posts` holds the JSON bodies of the messages it accepted.
+    """
+
+    def __init__(self, token: str, channels: tuple[str, ...] = ("C0123ABCD",)) -> None:
+        super().__init__()
+        self.token = token
+        self.channels = channels
+        self.posts: list[dict[str, Any]] = []
+        self.retry_after = "1"
+        self._script: list[int | str] = []
+        self._counter = 0
+        self.route("/api/chat.postMessage", self._post_message)
+
+    @property
+    def api_url(self) -> str:
+        return self.url("/api")
+
+    def script(self, answers: list[int | str]) -> None:
+        with self.lock:
+            self._script = list(answers)
+
+    def _json(self, payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        import json
+
+        return Response(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
+
+    def _post_message(self, request: Request) -> Response:
+        import json
+
+        with self.lock:
+            scripted = self._script.pop(0) if self._script else None
+        if isinstance(scripted, int):
+            headers = {"Retry-After": self.retry_after} if scripted == 429 else {}
+            return self._json({"ok": False, "error": "ratelimited"} if scripted == 429 else {"ok": False},
+                              scripted, headers)
+        if isinstance(scripted, str):
+            return self._json({"ok": False, "error": scripted})
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return self._json({"ok": False, "error": "invalid_auth"})
+        payload = json.loads(request.body)
+        if payload.get("channel") not in self.channels:
+            return self._json({"ok": False, "error": "channel_not_found"})
+        with self.lock:
+            self._counter += 1
+            ts = f"1717228800.{self._counter:06d}"
+            self.posts.append({**payload, "ts": ts})
+        return self._json({"ok": True, "channel": payload["channel"], "ts": ts,
+                           "message": {"text": payload.get("text")}})

@@ -23,7 +23,7 @@ import requests
 
 from alerts.digest import Digest
 from alerts.errors import DeliveryError
-from alerts.models import TargetSpec
+from alerts.models import Receipt, TargetSpec
 from alerts.render import Alert, Notice
 
 logger = logging.getLogger(__name__)
@@ -55,8 +55,11 @@ class Channel(Protocol):
 
     kind: str
 
-    def send(self, message: Message, target: TargetSpec) -> None:
+    def send(self, message: Message, target: TargetSpec) -> Receipt | None:
         """Send one message; return only once the receiver accepted it.
+
+        Returns:
+            Where the message landed, when the channel can say (Slack's Web API); otherwise None.
 
         Raises:
             DeliveryError: with `.retryable` and `.retry_after` set for the delivery worker.
@@ -66,7 +69,7 @@ class Channel(Protocol):
 
 def secrets_of(target: TargetSpec) -> list[str]:
     """Strings that must never appear in logs, errors or the database for this target."""
-    values = [target.secret or ""]
+    values = [target.secret or "", target.token or ""]
     if target.url:
         values.append(target.url)
         parts = urlsplit(target.url)

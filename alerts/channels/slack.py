@@ -1,5 +1,5 @@
-"""Slack incoming-webhook channel: one Block Kit message per alert, digest or notice, with a plain
-`text` fallback.
+"""Slack channel: one Block Kit message per alert, digest or notice, with a plain `text` fallback,
+posted to an incoming webhook or, in bot-token mode, with the Web API's `chat.postMessage`.
 
 The message shows the linked title, outlet and publication time, the watchlists that matched, up to
 `EVIDENCE_MAX` evidence lines per watchlist (term and sentence), a short summary and the other
@@ -10,18 +10,33 @@ article text passes through `render.slack_text()`, so nothing from the web can m
 broadcast to a channel or forge a link. Slack's block limits (3000 characters per text object, 50
 blocks) are respected.
 
-Settings read: the target's `url` (the webhook URL, a secret) and `timeout`.
+Two modes. With `url`, messages go to an incoming webhook, which answers without saying where the
+message landed. With `token` (a bot token) and `channel`, they go to `{api_url}/chat.postMessage`
+(JSON, `Authorization: Bearer …`); Slack answers with the message's `ts`, which `send()` returns as
+a `Receipt` so that later articles of the story can be posted as thread replies (`send_update()`,
+"Also reported by <outlet>: <title>"). The Web API answers most failures with HTTP 200 and
+``{"ok": false, "error": "..."}``: `ratelimited` and Slack's own internal errors are retryable (a 429
+honours Retry-After, as do 5xx), every other error code — `invalid_auth`, `channel_not_found`,
+`not_in_channel`, … — will not heal by itself and is not retryable; the error message says what to
+fix. The token never appears in an error, a log line or the database.
+
+Settings read: the target's `url` (the webhook URL, a secret), or `token` (a secret), `channel` and
+`api_url`; and `timeout`.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
-from alerts.channels.base import Message, post
+import requests
+
+from alerts.channels.base import RETRYABLE_STATUSES, USER_AGENT, Message, parse_retry_after, post, scrub
 from alerts.digest import Digest, story_meta
-from alerts.models import TargetSpec
+from alerts.errors import DeliveryError
+from alerts.models import Receipt, TargetSpec
 from alerts.render import (
     EVIDENCE_MAX,
     SENTENCE_MAX,
@@ -29,6 +44,7 @@ from alerts.render import (
     TITLE_MAX,
     Alert,
     Notice,
+    StoryUpdate,
     notice_text,
     safe_url,
     slack_text,
@@ -128,19 +144,139 @@ def slack_notice_payload(notice: Notice) -> dict[str, Any]:
     return {"text": f"newswatch: {slack_text(notice.subject, 250)}", "blocks": blocks, "unfurl_links": False}
 
 
+def slack_update_payload(update: StoryUpdate) -> dict[str, Any]:
+    """The JSON body of a story update: a reply in the alert's thread, "Also reported by <outlet>: <title>"."""
+    title = slack_text(update.title, TITLE_MAX)
+    url = safe_url(update.url)
+    link = f"<{url}|{title}>" if url else title
+    text = f"Also reported by *{slack_text(update.outlet, 80)}*: {link}"
+    return {"channel": update.channel, "thread_ts": update.thread_ts, "text": text, "unfurl_links": False,
+            "unfurl_media": False}
+
+
+# Web API error codes worth another try; every other code needs a person to fix something.
+_RETRYABLE_ERRORS = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error",
+                               "service_unavailable", "request_timeout"})
+_FIXES = {
+    "invalid_auth": "Slack rejected the bot token: check the target's token (a bot token, xoxb-…)",
+    "not_authed": "no bot token reached Slack: check the target's token",
+    "token_revoked": "the bot token was revoked: create a new one and set the target's token",
+    "token_expired": "the bot token expired: create a new one and set the target's token",
+    "account_inactive": "the bot's account is deactivated: reinstall the Slack app and set a new token",
+    "missing_scope": "the bot token lacks the chat:write scope: add it and reinstall the Slack app",
+    "channel_not_found": "channel {channel} was not found: check the target's channel (an id such as "
+                         "C0123ABCD) and that the bot can see it",
+    "not_in_channel": "the bot is not in channel {channel}: invite it, or grant it chat:write.public",
+    "is_archived": "channel {channel} is archived: unarchive it or set another channel",
+}
+_CODE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def _api_error(target: TargetSpec, method: str, code: str, status: int, retry_after: float | None) -> DeliveryError:
+    code = _CODE.sub("", code)[:60] or "unknown_error"
+    retryable = code in _RETRYABLE_ERRORS
+    fix = _FIXES.get(code, "Slack will not accept it as sent" if not retryable else "Slack asked to try later")
+    text = f"Slack {method} failed: {code} ({fix.format(channel=target.channel or '?')})"
+    return DeliveryError(scrub(text, target), channel=target.name, status=status, retryable=retryable,
+                         retry_after=retry_after)
+
+
+def api_call(target: TargetSpec, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Call a Slack Web API method with the target's bot token; return Slack's answer when it says ok.
+
+    Args:
+        target: a slack target in bot-token mode (`token`, `api_url`, `timeout`).
+        method: e.g. ``chat.postMessage``.
+        payload: the JSON arguments.
+
+    Returns:
+        The decoded JSON answer (``ok`` is true).
+
+    Raises:
+        DeliveryError: no answer (retryable), HTTP 429/5xx (retryable), another HTTP status, or
+            ``ok: false`` (retryable only for `ratelimited` and Slack's internal errors).
+    """
+    if not target.token:
+        raise DeliveryError("no bot token configured", channel=target.name, retryable=False)
+    url = f"{target.api_url.rstrip('/')}/{method}"
+    headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json; charset=utf-8",
+               "Authorization": f"Bearer {target.token}"}
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=target.timeout, allow_redirects=False)
+    except requests.Timeout:
+        raise DeliveryError(f"Slack {method}: no answer within {target.timeout:g} s", channel=target.name) from None
+    except requests.RequestException as exc:
+        raise DeliveryError(f"Slack {method}: connection to {target.api_url} failed ({type(exc).__name__})",
+                            channel=target.name) from None
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        answer = {}
+    if status == 429 or (200 <= status < 300 and answer.get("ok") is False):
+        code = str(answer.get("error") or ("ratelimited" if status == 429 else "unknown_error"))
+        error = _api_error(target, method, code, status, retry_after)
+        if status == 429:
+            error.retryable = True
+        raise error
+    if not 200 <= status < 300:
+        retryable = status >= 500 or status in RETRYABLE_STATUSES
+        raise DeliveryError(f"Slack {method}: HTTP {status}", channel=target.name, status=status,
+                            retryable=retryable, retry_after=retry_after)
+    if answer.get("ok") is not True:
+        raise DeliveryError(f"Slack {method}: HTTP {status} without a Web API answer; check the target's "
+                            f"api_url ({target.api_url})", channel=target.name, status=status)
+    return answer
+
+
+def _receipt(target: TargetSpec, answer: dict[str, Any]) -> Receipt | None:
+    ts, channel = answer.get("ts"), answer.get("channel") or target.channel
+    if not isinstance(ts, str) or not isinstance(channel, str):
+        logger.warning("slack: target %s: Slack accepted the message but sent no ts; no thread replies for it",
+                       target.name)
+        return None
+    return Receipt(ts=ts, channel=channel)
+
+
 class SlackChannel:
-    """Posts alerts, digests and notices to a Slack incoming webhook."""
+    """Posts alerts, digests and notices to a Slack incoming webhook or, with a bot token, a channel."""
 
     kind = "slack"
 
-    def send(self, message: Message, target: TargetSpec) -> None:
-        """Post one message; raises DeliveryError (see `channels.base.post`) unless Slack accepted it."""
+    def send(self, message: Message, target: TargetSpec) -> Receipt | None:
+        """Post one message; raises DeliveryError unless Slack accepted it.
+
+        Returns:
+            In bot-token mode, where the message landed (its ts and channel); None for a webhook.
+        """
         if isinstance(message, Digest):
             payload = slack_digest_payload(message)
         elif isinstance(message, Notice):
             payload = slack_notice_payload(message)
         else:
             payload = slack_payload(message)
+        if target.token:
+            answer = api_call(target, "chat.postMessage", {"channel": target.channel, **payload})
+            logger.debug("slack: message %s posted to target %s", message.key, target.name)
+            return _receipt(target, answer)
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         post(target, body, {"Content-Type": "application/json; charset=utf-8"})
         logger.debug("slack: message %s sent to target %s", message.key, target.name)
+        return None
+
+    def send_update(self, update: StoryUpdate, target: TargetSpec) -> None:
+        """Post a story update as a reply in its alert's thread (bot-token mode only).
+
+        Raises:
+            DeliveryError: the target has no bot token (not retryable), or as `api_call()`.
+        """
+        if not target.threads:
+            raise DeliveryError("story updates are thread replies, which need a slack target with token "
+                                "and channel (an incoming webhook cannot reply in a thread)",
+                                channel=target.name, retryable=False)
+        api_call(target, "chat.postMessage", slack_update_payload(update))
+        logger.debug("slack: story %d update %s posted to target %s", update.story_id, update.key, target.name)

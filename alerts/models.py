@@ -54,6 +54,12 @@ SLACK_API_URL = "https://slack.com/api"
 
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
+    """An SMTP server: plain, STARTTLS (`starttls`) or implicit TLS (`ssl`), with optional AUTH.
+
+    The server's certificate is always verified: against the system's CA store, or against `ca_file`
+    (a PEM file of CA certificates, or the server's own self-signed certificate) when set.
+    """
+
     host: str
     port: int = 587
     username: str | None = None
@@ -61,6 +67,7 @@ class SmtpSettings:
     starttls: bool = True
     ssl: bool = False
     timeout: float = 20.0
+    ca_file: str | None = None
 
     def __repr__(self) -> str:  # never show the password
         return f"SmtpSettings(host={self.host!r}, port={self.port!r}, username={self.username!r})"

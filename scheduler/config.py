@@ -111,6 +111,8 @@ class _SmtpModel(_Model):
     starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
     ssl: bool = Field(default=False, description="connect with implicit TLS (port 465)")
     timeout: float = Field(default=20.0, gt=0, description="seconds per SMTP operation")
+    ca_file: str | None = Field(default=None, description="PEM file of the CA (or self-signed certificate) "
+                                "to trust for TLS, relative to config.yaml; default: the system's CA store")
 
 
 class _QuietHoursModel(_Model):
@@ -523,9 +525,19 @@ def _targets(models: list[_TargetModel], missing: dict[tuple[Any, ...], str], lo
             if target.smtp is None or not target.from_ or not target.to:
                 problems.append((where, f"email target {target.name!r} needs smtp (host), from and to"))
                 continue
+            ca_file = None
+            if target.smtp.ca_file:
+                ca_path = (Path(shown).resolve().parent / target.smtp.ca_file).resolve()
+                if not ca_path.is_file():
+                    problems.append((locator.where(shown, ("targets", index, "smtp", "ca_file")),
+                                     f"email target {target.name!r}: ca_file {str(ca_path)!r} does not exist; "
+                                     "give the path of a PEM file (relative to the config file)"))
+                    continue
+                ca_file = str(ca_path)
             smtp = SmtpSettings(host=target.smtp.host, port=target.smtp.port,
                                 username=target.smtp.username or None, password=target.smtp.password or None,
-                                starttls=target.smtp.starttls, ssl=target.smtp.ssl, timeout=target.smtp.timeout)
+                                starttls=target.smtp.starttls, ssl=target.smtp.ssl, timeout=target.smtp.timeout,
+                                ca_file=ca_file)
             enabled[target.name] = TargetSpec(name=target.name, kind="email", smtp=smtp, sender=target.from_,
                                               recipients=tuple(target.to), timeout=target.timeout,
                                               **_shaping(target))

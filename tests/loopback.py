@@ -286,3 +286,46 @@ class FakeSlackAPI(LoopbackHTTPServer):
             self.posts.append({**payload, "ts": ts})
         return self._json({"ok": True, "channel": payload["channel"], "ts": ts,
                            "message": {"text": payload.get("text")}})
+
+
+class TLSSMTPSink(SMTPSink):
+    """An SMTP sink (aiosmtpd) with TLS: STARTTLS required before AUTH and mail, or implicit TLS.
+
+    `cert_file`/`key_file` are the server's PEM certificate and key. `tls_sessions` counts messages
+    received over TLS; `logins` the user names that authenticated (AUTH is only offered over TLS).
+    """
+
+    def __init__(self, cert_file: str, key_file: str, *, implicit: bool = False, username: str = "newswatch",
+                 password: str = "pa55-w0rd") -> None:  # no super().__init__: one Controller only
+        import ssl
+
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        self.messages = []
+        self.envelopes = []
+        self.logins: list[str] = []
+        self.tls_sessions = 0
+        sink = self
+        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_context.load_cert_chain(cert_file, key_file)
+
+        class _Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                sink.tls_sessions += session.ssl is not None or implicit
+                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                sink.messages.append(message_from_bytes(envelope.content))
+                return "250 Message accepted for delivery"
+
+        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+            ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == username
+                  and auth_data.password.decode() == password)
+            if ok:
+                sink.logins.append(username)
+            return AuthResult(success=ok, handled=False)
+
+        tls: dict[str, Any] = ({"ssl_context": server_context} if implicit else
+                               {"tls_context": server_context, "require_starttls": True})
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port(),
+                                      authenticator=authenticator, auth_required=not implicit,
+                                      auth_require_tls=not implicit, **tls)

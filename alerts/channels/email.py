@@ -6,15 +6,21 @@ title, outlet, time and other outlets, one line of evidence and a short summary.
 ``[newswatch] Daily digest: 12 stories (arms-deals, maritime-disputes)``.
 
 Plain SMTP, STARTTLS or implicit TLS (`SmtpSettings.ssl`) with optional AUTH, a timeout on every
-connection. The Message-ID is derived from the alert's idempotency key, so a retried alert carries
-the same Message-ID and mail clients fold a duplicate. Untrusted text is HTML-escaped in the HTML
+connection. TLS always verifies the server's certificate and host name, against the system's CA store
+or, when `ca_file` is set, against the certificates in that PEM file (a private CA, or the server's
+self-signed certificate). A certificate that does not verify, a failed TLS handshake and an unreadable
+`ca_file` are not retryable: they will not heal by themselves, so the row is dead-lettered at once with
+a message saying what to fix, and `newswatch alerts retry` sends it after the fix.
+
+The Message-ID is derived from the alert's idempotency key, so a retried alert carries the same
+Message-ID and mail clients fold a duplicate. Untrusted text is HTML-escaped in the HTML
 part and stripped of CR/LF in headers (the Subject comes from the article title). SMTP 4xx replies and
 connection failures are retryable; 5xx replies (bad recipient, authentication refused) are not.
 When the server accepts some recipients and refuses others, the alert counts as delivered (resending
 would duplicate it for the ones who got it) and the refusals are logged.
 
 Settings read: the target's `smtp` (host, port, username, password — a secret —, starttls, ssl,
-timeout), `sender` and `recipients`.
+timeout, ca_file), `sender` and `recipients`.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from email.utils import format_datetime, parseaddr
 from alerts.channels.base import Message, scrub
 from alerts.digest import Digest, best_evidence, digest_text, story_meta
 from alerts.errors import DeliveryError
-from alerts.models import TargetSpec
+from alerts.models import SmtpSettings, TargetSpec
 from alerts.render import (
     EVIDENCE_MAX,
     SENTENCE_MAX,
@@ -163,6 +169,34 @@ def _fail(target: TargetSpec, text: str, code: int | None, retryable: bool) -> D
     return DeliveryError(scrub(text, target), channel=target.name, status=code, retryable=retryable)
 
 
+def tls_context(target: TargetSpec, smtp: SmtpSettings) -> ssl.SSLContext:
+    """A client TLS context that verifies the server: system CAs, or only those in `smtp.ca_file`.
+
+    Raises:
+        DeliveryError: `ca_file` cannot be read as PEM certificates (not retryable).
+    """
+    try:
+        return ssl.create_default_context(cafile=smtp.ca_file) if smtp.ca_file else ssl.create_default_context()
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
+        raise _fail(target, f"smtp.ca_file {smtp.ca_file} cannot be read as PEM certificates ({reason}); "
+                    "give the path of the CA certificate that signed the server's certificate", None,
+                    False) from None
+
+
+def _tls_failure(target: TargetSpec, smtp: SmtpSettings, exc: ssl.SSLError) -> DeliveryError:
+    where = f"{smtp.host}:{smtp.port}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        trusted = f"the CA in smtp.ca_file {smtp.ca_file}" if smtp.ca_file else "the system's CA store"
+        fix = ("set smtp.ca_file to the right CA certificate" if smtp.ca_file else
+               "if the server uses a private CA or a self-signed certificate, set smtp.ca_file to it")
+        return _fail(target, f"the TLS certificate of {where} is not trusted by {trusted} "
+                     f"({exc.verify_message or exc.reason}): {fix}, or fix the server's certificate "
+                     f"(expired, or not issued for {smtp.host})", None, False)
+    return _fail(target, f"TLS handshake with {where} failed ({exc.reason or type(exc).__name__}): check port, "
+                 "ssl (implicit TLS, usually port 465) and starttls (usually port 587)", None, False)
+
+
 def send_email(msg: EmailMessage, target: TargetSpec) -> None:
     """Send `msg` through the target's SMTP server.
 
@@ -172,11 +206,13 @@ def send_email(msg: EmailMessage, target: TargetSpec) -> None:
     smtp = target.smtp
     if smtp is None or not target.sender or not target.recipients:
         raise DeliveryError("smtp, from and to must be set", channel=target.name, retryable=False)
-    client_class = smtplib.SMTP_SSL if smtp.ssl else smtplib.SMTP
+    context = tls_context(target, smtp) if smtp.ssl or smtp.starttls else None
     try:
-        with client_class(smtp.host, smtp.port, timeout=smtp.timeout) as client:
+        client = (smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context) if smtp.ssl
+                  else smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout))
+        with client:
             if smtp.starttls and not smtp.ssl:
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=context)
             if smtp.username:
                 client.login(smtp.username, smtp.password or "")
             refused = client.send_message(msg, from_addr=target.sender, to_addrs=list(target.recipients))
@@ -193,7 +229,7 @@ def send_email(msg: EmailMessage, target: TargetSpec) -> None:
         raise _fail(target, f"SMTP {exc.smtp_code} {' '.join(reply.split())[:120]}", exc.smtp_code,
                     400 <= exc.smtp_code < 500) from None
     except ssl.SSLError as exc:
-        raise _fail(target, f"TLS failed ({type(exc).__name__})", None, False) from None
+        raise _tls_failure(target, smtp, exc) from None
     except (smtplib.SMTPException, OSError) as exc:  # disconnects, refused connections, timeouts
         raise _fail(target, f"connection to {smtp.host}:{smtp.port} failed ({type(exc).__name__})",
                     None, True) from None

@@ -73,7 +73,7 @@ _RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min")
 _GROUP_KEYS = ("any", "all", "none", "near", "min")
 _EXCLUDE_KEYS = ("terms", "context", "near")
 _TERM_KEYS = ("term", "weight", "case")
-_OPS = ("any", "all", "none")
+_OPS: tuple[Literal["any", "all", "none"], ...] = ("any", "all", "none")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def install_asyncio_reactor() -> asyncio.AbstractEventLoop:
     if "twisted.internet.reactor" in sys.modules:
         from twisted.internet import reactor
 
-        loop = getattr(reactor, "_asyncioEventloop", None)
+        loop: asyncio.AbstractEventLoop | None = getattr(reactor, "_asyncioEventloop", None)
         if loop is None:
             raise RuntimeError(
                 f"a non-asyncio Twisted reactor ({type(reactor).__name__}) is already installed: call "
@@ -41,8 +42,9 @@ def install_asyncio_reactor() -> asyncio.AbstractEventLoop:
         return loop
     from twisted.internet import asyncioreactor
 
+    install: Any = asyncioreactor.install  # untyped in Twisted
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    asyncioreactor.install(eventloop=loop)
+    install(eventloop=loop)
     logger.debug("installed %s on a new event loop", _REACTOR_PATH)
     return loop

@@ -153,13 +153,16 @@ def crawl_blocking(sources: Sequence[SourceSpec], db_path: Path, options: CrawlO
         RuntimeError: called a second time in one process (the reactor cannot restart).
     """
     loop = install_asyncio_reactor()
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
 
     from crawler.pool import shutdown_pool
 
+    # Twisted types the module-level reactor as a bare interface; the asyncio reactor has far more.
+    reactor: Any = installed
+
     if getattr(reactor, "_newswatch_used", False):
         raise RuntimeError("crawl_blocking() can run once per process: a Twisted reactor cannot restart")
-    reactor._newswatch_used = True  # type: ignore[attr-defined]
+    reactor._newswatch_used = True
     results: list[CrawlReport] = []
     failure: list[BaseException] = []
 
@@ -169,10 +172,10 @@ def crawl_blocking(sources: Sequence[SourceSpec], db_path: Path, options: CrawlO
         except BaseException as exc:  # surfaced after the reactor stops
             failure.append(exc)
         finally:
-            reactor.callLater(0, reactor.stop)  # type: ignore[attr-defined]
+            reactor.callLater(0, reactor.stop)
 
-    reactor.callWhenRunning(lambda: loop.create_task(_main()))  # type: ignore[attr-defined]
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(lambda: loop.create_task(_main()))
+    reactor.run(installSignalHandlers=False)
     shutdown_pool()
     if failure:
         raise failure[0]

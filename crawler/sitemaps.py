@@ -63,7 +63,8 @@ def _local(tag: object) -> str:
 def _child_text(element: etree._Element, name: str) -> str | None:
     for child in element.iter():
         if _local(child.tag) == name and child.text and child.text.strip():
-            return child.text.strip()
+            text: str = child.text.strip()
+            return text
     return None
 
 

@@ -77,14 +77,14 @@ def open_store(path: str | Path) -> sqlite_utils.Database:
 
 def _ensure_schema(db: sqlite_utils.Database) -> None:
     if "articles" not in db.table_names():
-        db["articles"].create(_ARTICLE_COLUMNS, pk="id", not_null={"url", "source", "title"})
-        db["articles"].create_index(["url"], unique=True)
-        db["articles"].create_index(["fingerprint"])
-        db["articles"].enable_fts(["title", "text"], tokenize="unicode61", create_triggers=True)
+        db.table("articles").create(_ARTICLE_COLUMNS, pk="id", not_null={"url", "source", "title"})
+        db.table("articles").create_index(["url"], unique=True)
+        db.table("articles").create_index(["fingerprint"])
+        db.table("articles").enable_fts(["title", "text"], tokenize="unicode61", create_triggers=True)
     if "seen_urls" not in db.table_names():
-        db["seen_urls"].create({"url": str, "source": str, "first_seen": str}, pk="url")
+        db.table("seen_urls").create({"url": str, "source": str, "first_seen": str}, pk="url")
     if "sources" not in db.table_names():
-        db["sources"].create(
+        db.table("sources").create(
             {
                 "name": str,
                 "url": str,
@@ -104,10 +104,10 @@ def _ensure_schema(db: sqlite_utils.Database) -> None:
             pk="name",
             defaults={"consecutive_failures": 0, "articles_total": 0},
         )
-    if "first_seen" not in db["seen_urls"].columns_dict:  # pragma: no cover - schema is created above
-        db["seen_urls"].add_column("first_seen", str)
-    if "seen_urls_first_seen" not in {idx.name for idx in db["seen_urls"].indexes}:
-        db["seen_urls"].create_index(["first_seen"], index_name="seen_urls_first_seen", if_not_exists=True)
+    if "first_seen" not in db.table("seen_urls").columns_dict:  # pragma: no cover - schema is created above
+        db.table("seen_urls").add_column("first_seen", str)
+    if "seen_urls_first_seen" not in {idx.name for idx in db.table("seen_urls").indexes}:
+        db.table("seen_urls").create_index(["first_seen"], index_name="seen_urls_first_seen", if_not_exists=True)
 
 
 def insert_article(db: sqlite_utils.Database, record: dict[str, Any]) -> int | None:

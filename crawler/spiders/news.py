@@ -16,7 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -105,8 +105,8 @@ class NewsSpider(Spider):
             logger.info("source %s unchanged (304) at %s", source.name, response.url)
             return
         body_hash = hashlib.sha256(response.body).hexdigest()
-        run.etag = response.headers.get(b"ETag", b"").decode("latin-1") or None
-        run.last_modified = response.headers.get(b"Last-Modified", b"").decode("latin-1") or None
+        run.etag = (response.headers.get(b"ETag") or b"").decode("latin-1") or None
+        run.last_modified = (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None
         run.body_hash = body_hash
         if state.body_hash == body_hash:
             run.status = "unchanged"
@@ -114,7 +114,7 @@ class NewsSpider(Spider):
             logger.info("source %s unchanged (same body hash) at %s", source.name, response.url)
             return
         try:
-            entries, children = self._parse(source, response)
+            entries, children = self._parse_entries(source, response)
         except FeedError as exc:
             reason = "blocked" if looks_like_bot_wall(response.body) else "broken"
             run.fail(reason, str(exc))
@@ -138,7 +138,7 @@ class NewsSpider(Spider):
         async for request in self._article_requests(source, sitemap.entries):
             yield request
 
-    def _parse(self, source: SourceSpec, response: Response) -> tuple[list[FeedEntry], list[Request]]:
+    def _parse_entries(self, source: SourceSpec, response: Response) -> tuple[list[FeedEntry], list[Request]]:
         headers = _headers(response)
         if source.kind == "feed":
             return parse_feed(response.body, response.url, headers), []
@@ -199,7 +199,7 @@ class NewsSpider(Spider):
     def index_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         run = self.runs[request.meta["source"]]
-        exc = failure.value
+        exc = cast(BaseException, failure.value)  # an errback's Failure always carries its exception
         if isinstance(exc, HttpError):
             status = exc.response.status
             run.http_status = status
@@ -214,7 +214,7 @@ class NewsSpider(Spider):
         request = failure.request  # type: ignore[attr-defined]
         run = self.runs[request.meta["source"]]
         run.touch()
-        exc = failure.value
+        exc = cast(BaseException, failure.value)  # an errback's Failure always carries its exception
         reason = classify_status(exc.response.status) if isinstance(exc, HttpError) else classify_exception(exc)
         if request.meta.get("child_sitemap"):
             run.transient_failures += 1

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -27,6 +29,30 @@ _pool_size = 0
 EXTRACTION_TIMEOUT = 60.0
 
 
+def _exit_with_owner(owner_pid: int) -> None:
+    """Worker initializer: exit when the process that owns the pool is gone.
+
+    A SIGKILLed daemon cannot shut its pool down, and forkserver workers are not its children, so
+    without this they would live on (found by bench/kill_test.py: two orphans and their helpers per
+    crash). A daemon thread polls the owner every `_OWNER_POLL` seconds.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(_OWNER_POLL)
+            try:
+                os.kill(owner_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid was reused by another user's process: the owner is gone
+                os._exit(0)
+
+    threading.Thread(target=watch, name="newswatch-owner-watch", daemon=True).start()
+
+
+_OWNER_POLL = 2.0
+
+
 def get_pool(workers: int) -> ProcessPoolExecutor:
     """The process-wide extraction pool, started with `workers` processes on first use."""
     global _pool, _pool_size
@@ -34,7 +60,8 @@ def get_pool(workers: int) -> ProcessPoolExecutor:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["crawler.extract"])
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_exit_with_owner,
+                                        initargs=(os.getpid(),))
             _pool_size = workers
             logger.info("started extraction pool with %d processes", workers)
         return _pool

@@ -44,7 +44,7 @@ from alerts.digest import load_digest
 from alerts.errors import DeliveryError
 from alerts.holding import close_due_digests, fold_alert, hold_for
 from alerts.models import Receipt, TargetSpec
-from alerts.outbox import OutboxEntry, claim, pending_entries, record_attempt
+from alerts.outbox import OutboxEntry, claim, pending_entries, record_attempt, release_stale_leases
 from alerts.render import load_alert, load_notice, load_update, sample_alert
 from alerts.store import ensure_alerts_schema, iso, now_utc
 from crawler.errors import StoreError
@@ -202,6 +202,7 @@ def deliver_due(
     ensure_alerts_schema(db)
     clock = now or now_utc()
     stamp = iso(clock)
+    release_stale_leases(db, clock)
     counts = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0, "held": 0,
               "digests_due": close_due_digests(db, targets, clock)}
     by_target: dict[str, list[OutboxEntry]] = {}

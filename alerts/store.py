@@ -176,6 +176,7 @@ _OUTBOX_COLUMNS = {
     "slack_channel": "TEXT",  # … and the channel id it was posted in
     "covered_article_id": "INTEGER",  # alerts sent with a ts: newest story article when composed
     "parent_id": "INTEGER",  # story updates: the alert row they reply under
+    "lease_owner": "TEXT",  # host:pid:start of the process sending the row right now (see outbox)
 }
 _LATE_SCHEMA = """
 CREATE UNIQUE INDEX IF NOT EXISTS idx_outbox_notice ON outbox (target, notice_key) WHERE notice_key IS NOT NULL;
@@ -189,7 +190,7 @@ def ensure_alerts_schema(db: sqlite_utils.Database) -> None:
     """Create the alerts tables and indexes in `db` if they are missing (safe to call every start).
 
     Older databases get the columns added since (outbox: first_tried_at, due_at, tz, notice_key,
-    subject, body, slack_ts, slack_channel, covered_article_id, parent_id).
+    subject, body, slack_ts, slack_channel, covered_article_id, parent_id, lease_owner).
 
     Args:
         db: the store opened with `crawler.store.open_store()`.

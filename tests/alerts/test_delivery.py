@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ import sqlite_utils
 from alerts.delivery import deliver_due, send_test_alert
 from alerts.errors import DeliveryError
 from alerts.models import Document, Evidence, TargetSpec, WatchlistMatch
-from alerts.outbox import outbox_summary, retry_dead
+from alerts.outbox import claim, outbox_summary, pending_entries, retry_dead
 from alerts.pipeline import process_new_articles
 from crawler.store import insert_article, open_store
 from tests.loopback import WebhookReceiver
@@ -217,3 +219,34 @@ def test_send_test_alert_reaches_the_receiver(receiver):
     with pytest.raises(DeliveryError) as excinfo:
         send_test_alert(hook(receiver))
     assert excinfo.value.status == 403 and excinfo.value.retryable is False
+
+
+CLAIM_AND_DIE = """
+import os, sys
+from datetime import datetime
+from alerts.outbox import claim, pending_entries
+from crawler.store import open_store
+db = open_store(sys.argv[1])
+entry = pending_entries(db)[0]
+now = datetime.fromisoformat(sys.argv[2])
+assert claim(db, entry, now, now + __import__("datetime").timedelta(minutes=5))
+os._exit(9)  # dies mid-send, as a SIGKILL would
+"""
+
+
+def test_a_send_cut_off_by_a_crash_is_retried_at_once_not_after_its_lease(db, db_path, receiver):
+    seed_stories(db, 2, {"maritime-disputes": ["hook"]})
+    done = subprocess.run([sys.executable, "-c", CLAIM_AND_DIE, str(db_path), T0.isoformat()],
+                          cwd=Path(__file__).resolve().parent.parent.parent, check=False)
+    assert done.returncode == 9
+    report = deliver_due(db, {"hook": hook(receiver)}, now=T0 + timedelta(seconds=1))
+    assert report.delivered == 2, "the dead sender's row went first, the younger one behind it"
+    assert payload_titles(receiver) == [story_text(0)[0], story_text(1)[0]]
+
+
+def test_a_live_senders_lease_is_respected(db, receiver):
+    seed_stories(db, 1, {"maritime-disputes": ["hook"]})
+    entry = pending_entries(db)[0]
+    assert claim(db, entry, T0, T0 + timedelta(minutes=5))  # this very process is "sending" it
+    assert deliver_due(db, {"hook": hook(receiver)}, now=T0 + timedelta(seconds=1)).attempted == 0
+    assert receiver.requests == []

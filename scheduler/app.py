@@ -70,6 +70,13 @@ class Daemon:
         self._reload = asyncio.Event()
         self._mtime = _mtime(config.path)
 
+    def install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
+        """SIGTERM/SIGINT ask for a stop, SIGHUP for a reload; installed before start-up work begins,
+        so a stop during start-up is a clean exit too."""
+        for signum, handler in ((signal.SIGTERM, self.request_stop), (signal.SIGINT, self.request_stop),
+                                (signal.SIGHUP, self.request_reload)):
+            loop.add_signal_handler(signum, handler)
+
     def request_stop(self) -> None:
         self._stop.set()
 
@@ -87,9 +94,6 @@ class Daemon:
             metrics_server = MetricsServer(service.metrics, self.config.metrics.host, self.config.metrics.port,
                                            stale_after=max(60.0, 3 * self.config.delivery.every_seconds))
             metrics_server.start()
-        for signum, handler in ((signal.SIGTERM, self.request_stop), (signal.SIGINT, self.request_stop),
-                                (signal.SIGHUP, self.request_reload)):
-            loop.add_signal_handler(signum, handler)
         service.start()
         while not self._stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -140,6 +144,7 @@ def run_daemon(config: Config, stop_timeout: float = 30.0) -> int:
     reactor: Any = installed  # the asyncio reactor; Twisted's stubs type the module, not the instance
 
     daemon = Daemon(config, stop_timeout)
+    daemon.install_signal_handlers(loop)
     outcome: dict[str, BaseException | None] = {"error": None}
 
     async def main() -> None:

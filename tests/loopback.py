@@ -6,6 +6,7 @@ Every server binds port 0 and reports its URL, so tests never collide and never 
 from __future__ import annotations
 
 import contextlib
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -166,22 +167,53 @@ def _free_port() -> int:
 
 
 class SMTPSink:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives."""
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it receives.
 
-    def __init__(self, *, auth_required: bool = False) -> None:
+    Args:
+        credentials: (user, password) to offer and check AUTH with; `logins` records who logged in and
+            a wrong password is answered 535.
+        server_tls: the server's TLS context: STARTTLS (required before AUTH and mail), or implicit
+            TLS with `implicit`. `tls_sessions` counts messages received over TLS.
+    """
+
+    def __init__(self, *, credentials: tuple[str, str] | None = None, server_tls: ssl.SSLContext | None = None,
+                 implicit: bool = False) -> None:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.logins: list[str] = []
+        self.tls_sessions = 0
         sink = self
 
         class _Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                sink.tls_sessions += session.ssl is not None or implicit
                 sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
                 sink.messages.append(message_from_bytes(envelope.content))
                 return "250 Message accepted for delivery"
 
-        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port())
+        options: dict[str, Any] = {}
+        if credentials is not None:
+            strict = server_tls is not None and not implicit  # over STARTTLS: no AUTH before TLS
+            options.update(authenticator=self._authenticator(*credentials), auth_required=strict,
+                           auth_require_tls=strict)
+        if server_tls is not None:
+            options.update({"ssl_context": server_tls} if implicit else
+                           {"tls_context": server_tls, "require_starttls": True})
+        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port(), **options)
+
+    def _authenticator(self, username: str, password: str) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        def check(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+            ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == username
+                  and auth_data.password.decode() == password)
+            if ok:
+                self.logins.append(username)
+            return AuthResult(success=ok, handled=False)
+
+        return check
 
     def __enter__(self) -> SMTPSink:
         self._controller.start()
@@ -200,36 +232,20 @@ class SMTPSink:
 
 
 class AuthSMTPSink(SMTPSink):
-    """An SMTP sink that offers and checks AUTH (PLAIN/LOGIN over plain SMTP, as a test stand-in).
+    """An SMTP sink that offers and checks AUTH over plain SMTP (a stand-in for a relay's login)."""
 
-    `logins` records the user names that authenticated; a wrong password is answered 535.
-    """
+    def __init__(self, username: str, password: str) -> None:
+        super().__init__(credentials=(username, password))
 
-    def __init__(self, username: str, password: str) -> None:  # no super().__init__: one Controller only
-        from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import AuthResult, LoginPassword
 
-        self.messages = []
-        self.envelopes = []
-        self.logins: list[str] = []
-        sink = self
+class TLSSMTPSink(SMTPSink):
+    """An SMTP sink with TLS from a PEM certificate and key: STARTTLS required, or implicit TLS."""
 
-        class _Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-                sink.messages.append(message_from_bytes(envelope.content))
-                return "250 Message accepted for delivery"
-
-        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
-            ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == username
-                  and auth_data.password.decode() == password)
-            if ok:
-                sink.logins.append(username)
-            return AuthResult(success=ok, handled=False)
-
-        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port(),
-                                      authenticator=authenticator, auth_required=False,
-                                      auth_require_tls=False)
+    def __init__(self, cert_file: str, key_file: str, *, implicit: bool = False, username: str = "newswatch",
+                 password: str = "pa55-w0rd") -> None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_file, key_file)
+        super().__init__(credentials=(username, password), server_tls=context, implicit=implicit)
 
 
 class FakeSlackAPI(LoopbackHTTPServer):
@@ -286,46 +302,3 @@ class FakeSlackAPI(LoopbackHTTPServer):
             self.posts.append({**payload, "ts": ts})
         return self._json({"ok": True, "channel": payload["channel"], "ts": ts,
                            "message": {"text": payload.get("text")}})
-
-
-class TLSSMTPSink(SMTPSink):
-    """An SMTP sink (aiosmtpd) with TLS: STARTTLS required before AUTH and mail, or implicit TLS.
-
-    `cert_file`/`key_file` are the server's PEM certificate and key. `tls_sessions` counts messages
-    received over TLS; `logins` the user names that authenticated (AUTH is only offered over TLS).
-    """
-
-    def __init__(self, cert_file: str, key_file: str, *, implicit: bool = False, username: str = "newswatch",
-                 password: str = "pa55-w0rd") -> None:  # no super().__init__: one Controller only
-        import ssl
-
-        from aiosmtpd.controller import Controller
-        from aiosmtpd.smtp import AuthResult, LoginPassword
-
-        self.messages = []
-        self.envelopes = []
-        self.logins: list[str] = []
-        self.tls_sessions = 0
-        sink = self
-        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        server_context.load_cert_chain(cert_file, key_file)
-
-        class _Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                sink.tls_sessions += session.ssl is not None or implicit
-                sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-                sink.messages.append(message_from_bytes(envelope.content))
-                return "250 Message accepted for delivery"
-
-        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
-            ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == username
-                  and auth_data.password.decode() == password)
-            if ok:
-                sink.logins.append(username)
-            return AuthResult(success=ok, handled=False)
-
-        tls: dict[str, Any] = ({"ssl_context": server_context} if implicit else
-                               {"tls_context": server_context, "require_starttls": True})
-        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port(),
-                                      authenticator=authenticator, auth_required=not implicit,
-                                      auth_require_tls=not implicit, **tls)

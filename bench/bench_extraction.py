@@ -4,7 +4,8 @@ Usage: .venv/bin/python bench/bench_extraction.py [--corpus ../shared/corpus/ext
 
 Prints, for the 181 pages of scrapinghub-article-extraction-benchmark, mean token precision, recall and
 F1 of `trafilatura.extract(html)` (the baseline, measured in the same run) and of
-`crawler.extract.extract_article`, the ratio, and the title/date accuracy of both on the fundus pages.
+`crawler.extract.extract_article`, the ratio, the title/date accuracy of both on the fundus pages
+and their title/byline agreement with Mozilla Readability's expected metadata.
 Tokens are lower-cased word characters, as in the benchmark's own evaluate.py. Exit status 1 when
 newswatch's F1 is below the baseline's.
 """
@@ -95,6 +96,34 @@ def fundus_titles_dates(folder: Path) -> None:
         )
 
 
+def _same(a: str | None, b: str | None) -> bool:
+    return re.sub(r"\s+", " ", a or "").strip() == re.sub(r"\s+", " ", b or "").strip()
+
+
+def readability_titles_bylines(folder: Path) -> None:
+    """Exact title and byline agreement with Mozilla Readability's expected metadata (31 pages)."""
+    hits = {"trafilatura": [0, 0, 0], "newswatch": [0, 0, 0]}  # titles, bylines, pages with a byline
+    total = 0
+    for page in sorted(p for p in folder.iterdir() if (p / "expected-metadata.json").exists()):
+        want = json.loads((page / "expected-metadata.json").read_text(encoding="utf-8"))
+        html = (page / "source.html").read_bytes()
+        base = trafilatura.bare_extraction(html, with_metadata=True)
+        ours = extract_article(html, "http://fakehost/test/page.html")
+        total += 1
+        byline = want.get("byline")
+        hits["trafilatura"][0] += _same(base.title if base else "", want.get("title"))
+        hits["newswatch"][0] += _same(ours.title, want.get("title"))
+        if byline:
+            for name, authors in (("trafilatura", (base.author if base else "") or ""),
+                                  ("newswatch", "; ".join(ours.authors))):
+                hits[name][2] += 1
+                hits[name][1] += bool(authors) and (authors.lower() in byline.lower()
+                                                    or byline.lower() in authors.lower())
+    for name, (titles, bylines, with_byline) in hits.items():
+        print(f"  {name:22s} title exact {titles}/{total} ({titles / total:.0%})  byline found "
+              f"{bylines}/{with_byline}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "extraction")
@@ -109,6 +138,8 @@ def main() -> int:
     print(f"  ratio newswatch / baseline F1: {f1['newswatch'] / f1['trafilatura.extract']:.3f}")
     print("Title and date (fundus-test-data us/uk/ca):")
     fundus_titles_dates(args.corpus / "fundus-test-data")
+    print("Title and byline (mozilla-readability-test-pages):")
+    readability_titles_bylines(args.corpus / "mozilla-readability-test-pages")
     return 0 if f1["newswatch"] >= f1["trafilatura.extract"] else 1
 
 

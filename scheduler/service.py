@@ -18,10 +18,7 @@ Settings read: `Config.sources`, `.crawl`, `.delivery`, `.database`, `.watchlist
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import functools
-import gc
 import logging
 import time
 from collections.abc import Callable
@@ -61,14 +58,6 @@ _VACUUM_JOB = "compact"
 _HEALTH_JOB = "check-sources"
 HEALTH_CHECK_SECONDS = 60
 HEARTBEAT_SECONDS = 5
-
-
-def _release_memory() -> None:
-    """Hand memory freed by a crawl back to the OS: glibc keeps freed arenas, which looks like a leak
-    in RSS (measured here: `gc.collect()` + `malloc_trim(0)` kept a long-running daemon at ~85 MB)."""
-    gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime) -> list[SourceHealth]:
@@ -229,7 +218,6 @@ class Service:
                 await self.deliver()
             if report.error_class:
                 await self.check_sources()
-            _release_memory()
         except Exception:
             logger.exception("crawl job for %s failed; it will run again at its next interval", source_name)
         finally:

@@ -34,7 +34,6 @@ from alerts import (
     DeliveryReport,
     Matcher,
     ProcessReport,
-    RouteSpec,
     compile_matcher,
     deliver_due,
     delivery_latencies,
@@ -229,7 +228,8 @@ class Service:
         async with self._match_lock:
             matcher, routes = self.matcher, self.config.routes()
             try:
-                report = await self._in_thread(self._match_pool, self._match_sync, matcher, routes)
+                report: ProcessReport = await self._in_thread(self._match_pool, self._with_db, process_new_articles,
+                                                              matcher.match, routes)
             except Exception:
                 logger.exception("matching failed; the articles stay queued and are retried")
                 return None
@@ -243,18 +243,11 @@ class Service:
                         report.articles, report.matched, report.alerts_enqueued)
         return report
 
-    def _match_sync(self, matcher: Matcher, routes: dict[str, tuple[RouteSpec, ...]]) -> ProcessReport:
-        db = open_store(self.config.database)
-        try:
-            return process_new_articles(db, matcher.match, routes)
-        finally:
-            db.close()
-
     async def deliver(self) -> DeliveryReport | None:
         """Drain the due part of the outbox (in a worker thread). Never raises."""
         async with self._delivery_lock:
             try:
-                report = await self._in_thread(self._delivery_pool, self._deliver_sync)
+                report: DeliveryReport = await self._in_thread(self._delivery_pool, self._with_db, self._deliver_with)
             except Exception:
                 logger.exception("delivery run failed; undelivered alerts stay in the outbox")
                 return None
@@ -264,27 +257,17 @@ class Service:
         self.metrics.deliveries.labels("failed").inc(report.failed)
         self.metrics.deliveries.labels("dead").inc(report.dead)
         self.metrics.tick()
-        if report.attempted:
-            logger.info("delivery: %d attempted, %d delivered, %d failed, %d dead-lettered",
-                        report.attempted, report.delivered, report.failed, report.dead)
         return report
 
-    def _deliver_sync(self) -> DeliveryReport:
-        db = open_store(self.config.database)
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        try:
-            report = self._deliver_with(db)
-            if report.delivered:
-                for target, from_publication, from_fetch in delivery_latencies(db, started):
-                    self.metrics.publication_to_alert.labels(target).observe(from_publication)
-                    self.metrics.fetch_to_alert.labels(target).observe(from_fetch)
-            return report
-        finally:
-            db.close()
-
     def _deliver_with(self, db: Any) -> DeliveryReport:
-        return deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts,
-                           backoff_base=self.config.delivery.retry_base_seconds)
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        report = deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts,
+                             backoff_base=self.config.delivery.retry_base_seconds)
+        if report.delivered:
+            for target, from_publication, from_fetch in delivery_latencies(db, started):
+                self.metrics.publication_to_alert.labels(target).observe(from_publication)
+                self.metrics.fetch_to_alert.labels(target).observe(from_fetch)
+        return report
 
     async def heartbeat(self) -> None:
         """Publish each job's next run for `newswatch status` (another process) and tick the health check."""

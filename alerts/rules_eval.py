@@ -20,7 +20,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate, chain, repeat
+from itertools import chain, repeat
 
 from alerts.models import Evidence
 from alerts.normalize import NormalizedText
@@ -30,13 +30,6 @@ logger = logging.getLogger(__name__)
 
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-# A sentence ends at 。！？ or a line break, or at . ! ? followed by closing marks (.!?"')]) and a space
-# (group 1). One character class each, so the regex engine skips quickly to the next candidate.
-_HARD_END = re.compile(r"[。！？\n]")
-_SOFT_END = re.compile(r"[.!?](?=[.!?\"')\]]*( ))")
-# In ASCII text: a soft end not preceded by a lone capital (an initial or U.S.), up to the space. The
-# look-behinds come after the first character so the regex engine still skips fast to candidates.
-_SOFT_END_ASCII = re.compile(r"[.!?](?<!^[A-Z][.!?])(?<![^A-Za-z][A-Z][.!?])[.!?\"')\]]* ")
 _MAX_SENTENCE = 300
 _MAX_EVIDENCE_PER_RULE = 6
 
@@ -123,30 +116,41 @@ def may_hold_empty(node: _Leaf | _Bag | _Node) -> bool:
     return isinstance(node, _Node) and node.op == "all" and not node.required
 
 
-def _sentence_starts(text: str) -> list[int]:
-    """Where sentences begin: after . ! ? and a space (not "U.S." or "J. Smith"), after 。！？ and \\n.
+# Sentence boundaries, found around a hit rather than over the whole field. A sentence starts at 0,
+# after 。！？ or a line break, or after the space that follows a run of closing marks (.!?"')]) holding a
+# . ! or ? that does not end an initial or an abbreviation (a capital with no letter before it: "U.S.",
+# "J. Smith"). Every condition looks only at the few characters before the start, so the nearest start
+# before a hit (and after it) is found by searching from the hit: a sentence needs no scan of the field.
+_CLOSING = frozenset(".!?\"')]")
+_STOPS = frozenset(".!?")
+# Candidates: a hard end, or a space after a closing mark; ``_BACK`` runs on the reversed field.
+_FORWARD = re.compile(r"[。！？\n]|(?<=[.!?\"')\]]) ")
+_BACK = re.compile(r"[。！？\n]| (?=[\"')\]]*[.!?])")
 
-    Equal positions may repeat; only the distinct positions matter.
-    """
-    if text.isascii():
-        # The same rules in one regex (ASCII letters only), and line breaks found without a regex.
-        starts = [0]
-        starts += [m.end() for m in _SOFT_END_ASCII.finditer(text)]
-        if "\n" in text:
-            lines = text.split("\n")
-            starts += accumulate([len(line) + 1 for line in lines[:-1]])
-            starts.sort()
-        return starts
-    starts = [0]
-    starts.extend(m.end() for m in _HARD_END.finditer(text))
-    for m in _SOFT_END.finditer(text):
-        i = m.start()
-        if i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha()):
-            continue  # an initial or an abbreviation such as U.S.
-        starts.append(m.end(1))
-    # Both kinds of start are in order, and never at the same position: merge them.
-    starts.sort()
-    return starts
+
+def _soft_end(text: str, space: int) -> bool:
+    """Whether the space at ``space`` (after a closing mark) ends a sentence (see ``_FORWARD``)."""
+    i = space - 1
+    while i >= 0 and text[i] in _CLOSING:
+        if text[i] in _STOPS and not (
+            i >= 1 and text[i - 1].isupper() and (i < 2 or not text[i - 2].isalpha())
+        ):
+            return True
+        i -= 1
+    return False
+
+
+def _sentence_end(text: str, pos: int) -> int:
+    """Where the next sentence after ``pos`` starts (the first start after it), or the text's length."""
+    search = _FORWARD.search
+    while True:
+        m = search(text, pos)
+        if m is None:
+            return len(text)
+        s = m.start()
+        if text[s] != " " or _soft_end(text, s):
+            return s + 1
+        pos = s + 1
 
 
 class _Doc:
@@ -159,7 +163,7 @@ class _Doc:
         # Space-separated fields: positions whose word index is known, and those indices, so each
         # new position only counts the separators after the nearest known one.
         self._counted: dict[int, tuple[list[int], list[int]]] = {}
-        self._starts: dict[int, list[int]] = {}
+        self._reversed: dict[int, str] = {}  # fields reversed, to search back from a hit
         self._sentence_texts: dict[tuple[int, int], tuple[int, str]] = {}
 
     def word(self, hit: _Hit) -> int:
@@ -192,17 +196,35 @@ class _Doc:
         counts.insert(i, count)
         return count
 
-    def sentence_starts(self, field: int) -> list[int]:
-        starts = self._starts.get(field)
-        if starts is None:
-            starts = self._starts[field] = _sentence_starts(self.texts[field].cased)
-        return starts
-
     def sentence(self, hit: _Hit) -> int:
-        """The sentence index of ``hit`` in its field (callers read ``hit.sentence`` once it is set)."""
-        if hit.sentence < 0:
-            hit.sentence = bisect_right(self.sentence_starts(hit.field), hit.start)
-        return hit.sentence
+        """Where the sentence holding ``hit`` starts in its field: a sentence's identity.
+
+        Callers read ``hit.sentence`` once it is set. Found by searching back from the hit (see
+        ``_BACK``), so a document with few hits never splits its whole body.
+        """
+        start = hit.sentence
+        if start >= 0:
+            return start
+        field = hit.field
+        reverse = self._reversed.get(field)
+        if reverse is None:
+            reverse = self._reversed[field] = self.texts[field].cased[::-1]
+        # Search the reversed field from the hit for the nearest candidate end before it.
+        n = len(reverse)
+        r = n - hit.start
+        search = _BACK.search
+        while True:
+            m = search(reverse, r)
+            if m is None:
+                start = 0
+                break
+            r = m.start()
+            if reverse[r] != " " or _soft_end(self.texts[field].cased, n - r - 1):
+                start = n - r
+                break
+            r += 1
+        hit.sentence = start
+        return start
 
     def sentence_text(self, hit: _Hit) -> str:
         """The sentence holding ``hit``, as written, trimmed to about 300 characters around the hit."""
@@ -212,10 +234,8 @@ class _Doc:
             return cached[1]
         text = self.texts[hit.field]
         if cached is None:
-            starts = self.sentence_starts(hit.field)
-            i = hit.sentence
-            lo = starts[i - 1]
-            hi = starts[i] if i < len(starts) else len(text.cased)
+            lo = hit.sentence
+            hi = _sentence_end(text.cased, hit.start)
             o_lo = text.to_original(lo)
             sentence = text.original[o_lo : text.to_original(hi)].strip()
             if len(sentence) <= _MAX_SENTENCE:

@@ -154,6 +154,23 @@ class Matcher:
         last = len(folded) - 1
         word = _ASCII_WORD
         cased_text = text.cased
+        if folded.isascii():
+            # The common case, without the Unicode word-character tests of the loop below.
+            for end, entries in found:
+                for pid, size, left, right, case, cased in entries:
+                    start = end - size + 1
+                    if left and start > 0 and folded[start - 1] in word:
+                        continue
+                    if right and end < last and folded[end + 1] in word:
+                        continue
+                    if case and cased_text[start : end + 1] != cased:
+                        continue
+                    got = hits.get(pid)
+                    if got is None:
+                        hits[pid] = [_Hit(pid, field, start, end + 1)]
+                    else:
+                        got.append(_Hit(pid, field, start, end + 1))
+            return
         for end, entries in found:
             for pid, size, left, right, case, cased in entries:
                 start = end - size + 1

@@ -226,6 +226,10 @@ class _Doc:
         hit.sentence = start
         return start
 
+    def sentence_end(self, field: int, pos: int) -> int:
+        """Where the sentence holding ``pos`` ends: the next sentence's start, or the field's end."""
+        return _sentence_end(self.texts[field].cased, pos)
+
     def sentence_text(self, hit: _Hit) -> str:
         """The sentence holding ``hit``, as written, trimmed to about 300 characters around the hit."""
         key = (hit.field, hit.sentence)
@@ -454,25 +458,47 @@ def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _D
 
 
 def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _Found | None:
-    """``near: sentence``: the other parts grouped by sentence, in their own order."""
+    """``near: sentence``: the other parts grouped by sentence, in their own order.
+
+    A hit of another part can only share a sentence with an anchor when it lies between the start of
+    the first anchor's sentence and the end of the last one's, per field: the others are skipped
+    without searching for their sentence.
+    """
     sentence = ctx.sentence
-    fields = {pair[0].field for pair in parts[0]}  # a hit in another field is close to no anchor
-    vetoed = {(n.field, sentence(n)) for neg in negatives for n, _ in neg if n.field in fields}
+    keys = [(a.field, a.sentence if a.sentence >= 0 else sentence(a)) for a, _ in parts[0]]
+    vetoed = set()
+    if negatives:
+        fields = {k[0] for k in keys}  # a hit in another field is close to no anchor
+        vetoed = {(n.field, sentence(n)) for neg in negatives for n, _ in neg if n.field in fields}
+    # Per field: the earliest start of an anchor's sentence, and the position of the last anchor.
+    span: dict[int, list[int]] = {}
+    for (a, _), (f, start) in zip(parts[0], keys, strict=True):
+        got = span.get(f)
+        if got is None:
+            span[f] = [start, a.start]
+        else:
+            if start < got[0]:
+                got[0] = start
+            if a.start > got[1]:
+                got[1] = a.start
+    bounds: dict[int, tuple[int, int]] = {}
     groups: list[dict[tuple[int, int], _Found] | None] = [None] * (len(parts) - 1)
     out: _Found = []
-    for anchor in parts[0]:
-        a = anchor[0]
-        k = (a.field, a.sentence if a.sentence >= 0 else sentence(a))
+    for anchor, k in zip(parts[0], keys, strict=True):
         if k in vetoed:
             continue
         support: _Found = []
         for g in range(len(groups)):
             group = groups[g]
             if group is None:
+                if not bounds:
+                    for f, (first, last) in span.items():
+                        bounds[f] = (first, ctx.sentence_end(f, last))
                 group = groups[g] = {}
                 for pair in parts[g + 1]:
                     h = pair[0]
-                    if h.field in fields:
+                    bound = bounds.get(h.field)
+                    if bound is not None and bound[0] <= h.start < bound[1]:
                         s = h.sentence if h.sentence >= 0 else sentence(h)
                         group.setdefault((h.field, s), []).append(pair)
             close = group.get(k)

@@ -425,10 +425,12 @@ def _eval_bag(bag: _Bag, hits: dict[int, list[_Hit]]) -> _Found | None:
 def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _Doc) -> _Found | None:
     """Each hit of the first part with, within ``near`` words of it, hits of every other part."""
     word = ctx.word
+    fields = {pair[0].field for pair in parts[0]}  # a hit in another field is near no anchor
     vetoes: dict[int, list[int]] = {}
     for neg in negatives:
         for h, _ in neg:
-            vetoes.setdefault(h.field, []).append(word(h))
+            if h.field in fields:
+                vetoes.setdefault(h.field, []).append(word(h))
     # Each other part as field -> [(word, pair)], built when first needed (a break skips later parts).
     groups: list[dict[int, list[tuple[int, tuple[_Hit, _Leaf]]]] | None] = [None] * (len(parts) - 1)
     out: _Found = []
@@ -446,7 +448,8 @@ def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _D
             if group is None:
                 group = groups[g] = {}
                 for pair in parts[g + 1]:
-                    group.setdefault(pair[0].field, []).append((word(pair[0]), pair))
+                    if pair[0].field in fields:
+                        group.setdefault(pair[0].field, []).append((word(pair[0]), pair))
             close = [pair for x, pair in group.get(field, ()) if lo <= x <= hi]
             if not close:
                 break

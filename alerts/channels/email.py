@@ -133,24 +133,24 @@ def _envelope(key: str, subject: str, target: TargetSpec) -> EmailMessage:
     return msg
 
 
+def _multipart(key: str, subject: str, watchlists: str, text: str, html: str, target: TargetSpec) -> EmailMessage:
+    msg = _envelope(key, f"[newswatch] {subject} ({watchlists})", target)
+    msg["X-Newswatch-Watchlists"] = header_text(watchlists, 200)
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg
+
+
 def build_message(alert: Alert, target: TargetSpec) -> EmailMessage:
     """The email for one alert to `target`'s recipients."""
-    names = ", ".join(alert.watchlist_names)
-    msg = _envelope(alert.key, f"[newswatch] {truncate(alert.title, TITLE_MAX)} ({names})", target)
-    msg["X-Newswatch-Watchlists"] = header_text(names, 200)
-    msg.set_content(plain_text(alert))
-    msg.add_alternative(html_body(alert), subtype="html")
-    return msg
+    return _multipart(alert.key, truncate(alert.title, TITLE_MAX), ", ".join(alert.watchlist_names),
+                      plain_text(alert), html_body(alert), target)
 
 
 def build_digest_message(digest: Digest, target: TargetSpec) -> EmailMessage:
     """The email for one digest to `target`'s recipients."""
-    names = ", ".join(digest.watchlist_names)
-    msg = _envelope(digest.key, f"[newswatch] {digest.title} ({names})", target)
-    msg["X-Newswatch-Watchlists"] = header_text(names, 200)
-    msg.set_content(digest_text(digest))
-    msg.add_alternative(digest_html(digest), subtype="html")
-    return msg
+    return _multipart(digest.key, digest.title, ", ".join(digest.watchlist_names), digest_text(digest),
+                      digest_html(digest), target)
 
 
 def build_notice_message(notice: Notice, target: TargetSpec) -> EmailMessage:

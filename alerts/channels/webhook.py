@@ -57,25 +57,22 @@ def _matches(alert: Alert) -> list[dict[str, Any]]:
 def webhook_payload(alert: Alert) -> dict[str, Any]:
     """The version-1 JSON payload of one alert (see docs/webhook-payload.md)."""
     return {
-        "version": PAYLOAD_VERSION,
-        "event": event_of(alert),
-        "id": alert.key,
-        "created_at": alert.created_at,
-        "target": alert.target,
+        **_envelope(event_of(alert), alert.key, alert.created_at, alert.target),
         "story": _story(alert),
         "watchlists": list(alert.watchlist_names),
         "matches": _matches(alert),
     }
 
 
+def _envelope(event: str, key: str, created_at: str, target: str) -> dict[str, Any]:
+    """The fields every version-1 payload starts with (documented in docs/webhook-payload.md)."""
+    return {"version": PAYLOAD_VERSION, "event": event, "id": key, "created_at": created_at, "target": target}
+
+
 def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
     """The version-1 JSON payload of a digest: every story with its watchlists and matches."""
     return {
-        "version": PAYLOAD_VERSION,
-        "event": "story.digest",
-        "id": digest.key,
-        "created_at": digest.created_at,
-        "target": digest.target,
+        **_envelope("story.digest", digest.key, digest.created_at, digest.target),
         "digest": {
             "title": digest.title,
             "reasons": list(digest.reasons),
@@ -96,11 +93,7 @@ def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
 def webhook_notice_payload(notice: Notice) -> dict[str, Any]:
     """The version-1 JSON payload of an operations notice."""
     return {
-        "version": PAYLOAD_VERSION,
-        "event": "notice",
-        "id": notice.key,
-        "created_at": notice.created_at,
-        "target": notice.target,
+        **_envelope("notice", notice.key, notice.created_at, notice.target),
         "notice": {"key": notice.notice_key, "subject": truncate(notice.subject, TITLE_MAX),
                    "text": notice_text(notice)},
     }

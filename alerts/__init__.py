@@ -3,9 +3,12 @@
 Compiles watchlists and the gazetteer into one matcher, records matches with their evidence, groups
 near-duplicate articles into stories, and delivers one alert per story and target through an outbox
 (Slack, generic webhook, email). Knows nothing about Scrapy; reads articles through `crawler.store`.
-Settings read: only what callers pass (watchlists, gazetteer entries, targets).
+Settings read: only what callers pass (watchlists, gazetteer entries, targets), and
+``NEWSWATCH_PURE_PYTHON`` (see ``alerts.compiled``).
 """
 
+# First: decides whether alerts.matcher is imported compiled or from source (see alerts.compiled).
+import alerts.compiled  # noqa: F401
 from alerts.delivery import DeliveryReport, deliver_due, send_test_alert
 from alerts.errors import AlertsError, DeliveryError, WatchlistError
 from alerts.explain import format_matches

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
+from alerts.compiled import BUILD
 from alerts.errors import WatchlistError
 from alerts.gazetteer import Gazetteer
 from alerts.models import Document, Evidence, WatchlistMatch
@@ -370,7 +371,9 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
     by_key: dict[str, list[_Entry]] = {}
     for pid, p in enumerate(compiler.patterns):
         by_key.setdefault(p.key, []).append((pid, p.left, p.right, p.case_sensitive, p.cased))
-    logger.info("compiled %d watchlists: %d patterns", len(compiled), len(compiler.patterns))
+    logger.info(
+        "compiled %d watchlists: %d patterns (matcher build: %s)", len(compiled), len(compiler.patterns), BUILD
+    )
     return Matcher(
         compiler.patterns, _automaton(list(by_key)), [tuple(e) for e in by_key.values()], compiled, entity_exclusions
     )

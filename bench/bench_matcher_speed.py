@@ -5,7 +5,11 @@ then times, in the same run:
 
 1. the default watchlists of config.yaml (compiled matcher, title + lead + body);
 2. a synthetic watchlist of 10,000 terms (words and phrases drawn from the corpus vocabulary);
-3. the naive way for both: one compiled case-free regex per term, searched in turn.
+3. the naive way for both: one compiled case-free regex per term, searched in turn;
+4. the same default-watchlist run with the pure-Python build of the matcher (a child process with
+   ``NEWSWATCH_PURE_PYTHON=1``), when this one runs the mypyc-compiled build (see setup.py);
+5. the automaton scan alone, ahocorasick_rs (which the matcher uses) beside pyahocorasick on the same
+   keys, when pyahocorasick is installed.
 
 For the default watchlists it also prints where the time goes per article: normalising the three
 fields, finding hits (Aho-Corasick pass and boundary checks), and evaluating rules, exclusions and
@@ -16,6 +20,8 @@ synthetic term compiled), so a silent breakage shows up as an error rather than 
 
     .venv/bin/python bench/bench_matcher_speed.py [--articles 2000]
 
+The first line says which build of the matcher ran (``alerts.compiled.BUILD``).
+
 Settings read: ``watchlists`` and ``gazetteer`` of config.yaml.
 """
 
@@ -23,8 +29,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
+from alerts import compiled  # noqa: E402
 from alerts.gazetteer import load_gazetteer  # noqa: E402
 from alerts.matcher import Matcher, compile_matcher  # noqa: E402
 from alerts.models import Document  # noqa: E402
@@ -133,23 +142,83 @@ def time_regex(terms: list[str], docs: list[Document]) -> float:
     return len(docs) / (time.perf_counter() - start)
 
 
+def time_scan(keys: list[str], docs: list[Document], repeat: int) -> tuple[float, float | None]:
+    """Microseconds per article to scan the three folded fields: ahocorasick_rs, and pyahocorasick."""
+    import ahocorasick_rs
+
+    texts = [normalize(t).folded for d in docs for t in (d.title, d.lead, d.body)]
+    rs = ahocorasick_rs.AhoCorasick(keys, implementation=ahocorasick_rs.Implementation.DFA)
+
+    def scan_rs() -> int:
+        return sum(len(rs.find_matches_as_indexes(t, overlapping=True)) for t in texts)
+
+    scans = [scan_rs]
+    try:
+        import ahocorasick
+    except ImportError:
+        pass
+    else:
+        py = ahocorasick.Automaton()
+        for i, key in enumerate(keys):
+            py.add_word(key, i)
+        py.make_automaton()
+
+        def scan_py() -> int:
+            return sum(1 for t in texts for _ in py.iter(t))
+
+        scans.append(scan_py)
+    out: list[float | None] = []
+    counts = set()
+    for scan in scans:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            counts.add(scan())
+            times.append(time.perf_counter() - start)
+        out.append(min(times) / len(docs) * 1e6)
+    if len(counts) != 1:
+        raise SystemExit(f"the two automata found different numbers of matches: {counts}")
+    return out[0] or 0.0, out[1] if len(out) > 1 else None
+
+
+def pure_python_rate(args: argparse.Namespace) -> float | None:
+    """Articles/s of the pure-Python build on the default watchlists, from a child process."""
+    env = {**os.environ, "NEWSWATCH_PURE_PYTHON": "1"}
+    cmd = [sys.executable, __file__, "--articles", str(args.articles), "--repeat", str(args.repeat), "--rate-only"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(done.stderr, file=sys.stderr)
+        return None
+    return float(json.loads(done.stdout)["rate"])
+
+
+def default_matcher() -> Matcher:
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return compile_matcher(parse_watchlists(raw.get("watchlists") or []), load_gazetteer(raw.get("gazetteer") or []))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rate-only", action="store_true", help=argparse.SUPPRESS)  # the child of item 4
     args = parser.parse_args(argv)
     if not NEWS.exists():
         print(f"corpus not found at {NEWS}", file=sys.stderr)
         return 2
     docs = build_articles(args.articles)
+    if args.rate_only:
+        rate, _ = time_matcher(default_matcher(), docs, args.repeat)
+        print(json.dumps({"rate": rate, "build": compiled.BUILD}))
+        return 0
     avg = sum(len(d.title) + len(d.lead) + len(d.body) for d in docs) / len(docs)
+    print(f"matcher build: {compiled.BUILD}")
     print(f"{len(docs)} articles, {avg / 1000:.1f} KB on average, best of {args.repeat} runs, one core\n")
 
     raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
-    specs = parse_watchlists(raw.get("watchlists") or [])
     gazetteer = load_gazetteer(raw.get("gazetteer") or [])
     start = time.perf_counter()
-    default = compile_matcher(specs, gazetteer)
+    default = default_matcher()
     compile_default = time.perf_counter() - start
     rate, matched = time_matcher(default, docs, args.repeat)
     default_terms = [p.label for p in default._patterns]  # the same terms, for the regex loop
@@ -170,6 +239,17 @@ def main(argv: list[str] | None = None) -> int:
         f"  per article  normalise {norm_us:.0f} us, find hits {find_us:.0f} us, "
         f"evaluate {eval_us:.0f} us (rules, exclusions, evidence)"
     )
+    rs_us, py_us = time_scan(sorted({p.key for p in default._patterns}), docs, args.repeat)
+    scan = f"  scan alone   ahocorasick_rs {rs_us:.0f} us/article"
+    if py_us is None:
+        scan += " (pyahocorasick not installed: `pip install pyahocorasick` to compare)"
+    else:
+        scan += f", pyahocorasick {py_us:.0f} us ({py_us / rs_us:.1f}x slower), same matches"
+    print(scan)
+    if compiled.BUILD.startswith("compiled"):
+        pure = pure_python_rate(args)
+        if pure is not None:
+            print(f"  pure Python  {pure:10,.0f} articles/s   (compiled build {rate / pure:.2f}x faster)")
 
     terms = synthetic_terms(docs)
     big_raw = [

@@ -9,17 +9,28 @@ The code is the same either way, so compiling is never required:
 - without a working compiler the extensions are optional (``Extension.optional``): pip warns and
   installs the pure-Python modules;
 - at run time ``alerts.compiled`` falls back to the source when a module was edited after it was
-  compiled, or when ``NEWSWATCH_PURE_PYTHON=1`` is set.
+  compiled (its SHA-256 differs from the one recorded here in ``alerts/compiled_sources.json``), or
+  when ``NEWSWATCH_PURE_PYTHON=1`` is set.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from pathlib import Path
 
 from setuptools import Extension, setup
 
 COMPILED = ["alerts/matcher.py", "alerts/rules_eval.py"]
 GROUP = "newswatch_matcher"  # the shared library is ``newswatch_matcher__mypyc`` (see alerts.compiled)
+DIGESTS = Path("alerts/compiled_sources.json")  # what was compiled, to tell a stale module at run time
+
+
+def record_digests() -> None:
+    """Write the SHA-256 of each source being compiled beside it (read by ``alerts.compiled``)."""
+    digests = {Path(path).name: hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in COMPILED}
+    DIGESTS.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def compiled_extensions() -> list[Extension]:
@@ -36,6 +47,7 @@ def compiled_extensions() -> list[Extension]:
         return []
     for extension in extensions:
         extension.optional = True  # no compiler: pip goes on with the pure-Python modules
+    record_digests()
     return list(extensions)
 
 

@@ -4,20 +4,26 @@ setup.py compiles ``alerts.matcher`` and ``alerts.rules_eval`` with mypyc where 
 an extension module before a source file of the same name, so after an edit of ``matcher.py`` in a
 checkout the old compiled module would go on running, silently, until the next ``pip install -e .``.
 ``choose_build`` (run when this module is imported, which ``alerts/__init__`` does before anything
-imports the matcher) prevents that: the
-two modules are imported from source when a source file is newer than its compiled module, when the
-compiled set is incomplete, or when ``NEWSWATCH_PURE_PYTHON=1`` is set (to debug or to compare the two
-builds). Both or neither: compiled modules call each other directly, not through ``sys.modules``, so a
-mix of compiled and source modules would not run the edited code either.
+imports the matcher) prevents that: the two modules are imported from source when a source file
+differs from the one that was compiled, when the compiled set is incomplete, or when
+``NEWSWATCH_PURE_PYTHON=1`` is set (to debug, or to compare the two builds).
+
+- "Differs" is by content: setup.py records each compiled source's SHA-256 in
+  ``compiled_sources.json``. Modification times would not do: pip unpacks a wheel's sources after its
+  extensions, so every fresh install would look stale.
+- Both or neither: compiled modules call each other directly, not through ``sys.modules``, so a mix
+  of compiled and source modules would not run the edited code either.
 
 Settings read: the ``NEWSWATCH_PURE_PYTHON`` environment variable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -30,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 COMPILED_MODULES = ("matcher", "rules_eval")
 GROUP_LIBRARY = "newswatch_matcher__mypyc"  # setup.py's mypyc group: the code of both modules
+DIGESTS = "compiled_sources.json"  # written by setup.py: source file name -> SHA-256 of what was compiled
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 BUILD = "pure Python"  # what ``choose_build`` decided; shown by the benchmark and at daemon start
@@ -63,9 +70,13 @@ def reason_for_source(directory: Path = PACKAGE_DIR, group_found: bool | None = 
         missing.append(GROUP_LIBRARY)
     if missing:
         return f"the compiled set is incomplete (no {', '.join(missing)})"
-    for name, path in compiled.items():
+    try:
+        digests = json.loads((directory / DIGESTS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"no readable {DIGESTS} to tell which sources were compiled"
+    for name in COMPILED_MODULES:
         source = directory / f"{name}.py"
-        if path is not None and source.exists() and source.stat().st_mtime > path.stat().st_mtime:
+        if source.exists() and hashlib.sha256(source.read_bytes()).hexdigest() != digests.get(source.name):
             return f"alerts/{name}.py changed after it was compiled; `pip install -e .` compiles it again"
     return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.machinery
 import json
 import os
@@ -13,29 +14,32 @@ from pathlib import Path
 import pytest
 
 from alerts import compiled
-from alerts.compiled import COMPILED_MODULES, GROUP_LIBRARY, reason_for_source
+from alerts.compiled import COMPILED_MODULES, DIGESTS, GROUP_LIBRARY, reason_for_source
 from tests.conftest import CORPUS, SEED, need
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SUFFIX = importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
-def _package(tmp_path: Path, extensions: tuple[str, ...] = COMPILED_MODULES, source_age: float = -100) -> Path:
-    """A package directory with both sources and the given compiled modules; sources ``source_age`` s newer."""
-    now = 1_700_000_000
+def _package(tmp_path: Path, extensions: tuple[str, ...] = COMPILED_MODULES) -> Path:
+    """A package directory with both sources, the given compiled modules, and the sources' digests."""
+    digests = {}
     for name in COMPILED_MODULES:
         source = tmp_path / f"{name}.py"
-        source.write_text("# source\n")
-        os.utime(source, (now + source_age, now + source_age))
+        source.write_text(f"# the source of {name}\n")
+        digests[source.name] = hashlib.sha256(source.read_bytes()).hexdigest()
     for name in extensions:
-        ext = tmp_path / f"{name}{SUFFIX}"
-        ext.write_bytes(b"\x7fELF")
-        os.utime(ext, (now, now))
+        (tmp_path / f"{name}{SUFFIX}").write_bytes(b"\x7fELF")
+    (tmp_path / DIGESTS).write_text(json.dumps(digests))
     return tmp_path
 
 
 def test_a_current_compiled_set_is_used(tmp_path: Path) -> None:
-    assert reason_for_source(_package(tmp_path), group_found=True) is None
+    package = _package(tmp_path)
+    # Newer sources than extensions, as pip leaves them when it unpacks a wheel, are still current.
+    for name in COMPILED_MODULES:
+        os.utime(package / f"{name}{SUFFIX}", (1_000_000_000, 1_000_000_000))
+    assert reason_for_source(package, group_found=True) is None
 
 
 def test_a_pure_install_needs_nothing(tmp_path: Path) -> None:
@@ -44,11 +48,18 @@ def test_a_pure_install_needs_nothing(tmp_path: Path) -> None:
 
 def test_an_edited_source_runs_instead_of_its_stale_compiled_module(tmp_path: Path) -> None:
     package = _package(tmp_path)
-    now = 1_700_000_000
-    os.utime(package / "rules_eval.py", (now + 60, now + 60))
+    with (package / "rules_eval.py").open("a") as source:
+        source.write("_MAX_EVIDENCE_PER_RULE = 5\n")
     reason = reason_for_source(package, group_found=True)
     assert reason is not None and "rules_eval.py changed after it was compiled" in reason
     assert "pip install -e ." in reason
+
+
+def test_without_recorded_digests_the_compiled_set_is_not_trusted(tmp_path: Path) -> None:
+    package = _package(tmp_path)
+    (package / DIGESTS).unlink()
+    reason = reason_for_source(package, group_found=True)
+    assert reason is not None and DIGESTS in reason
 
 
 def test_an_incomplete_compiled_set_is_not_used(tmp_path: Path) -> None:

@@ -9,6 +9,12 @@ similarity reaches `TEXT_THRESHOLD` (text) or `TITLE_THRESHOLD` (title, only for
 active within `WINDOW` of the article. The title signature catches a title-only feed entry whose
 teaser differs; the text signature catches the same text under another headline.
 
+A title join is refused when each headline names something the other does not ("… fires water cannon
+near Sabina Shoal" / "… near Thitu Island"): similar wording about two places, two countries or two
+weapons is two incidents, and joining them would swallow the second one's alert. Names are the
+capitalised words after the first of a sentence-case headline (`title_names`); a Title Case headline
+tells nothing by its capitals, so it never refuses a join. One-sided extra names ("…: Kyodo") join.
+
 Settings read: none; the thresholds are module constants measured with `bench/bench_stories.py`.
 """
 
@@ -27,6 +33,7 @@ import sqlite_utils
 from datasketch import MinHash, MinHashLSH
 
 from alerts.store import iso
+from crawler.store import article_titles
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,8 @@ class Fingerprint:
 
     text: MinHash | None
     title: MinHash | None
+    title_words: frozenset[str] = frozenset()  # casefolded words of the headline
+    names: frozenset[str] = frozenset()  # those of them that name something (see ``title_names``)
 
     def text_bytes(self) -> bytes | None:
         return None if self.text is None else self.text.hashvalues.astype(_DTYPE).tobytes()
@@ -77,6 +86,41 @@ def _tokens(text: str) -> list[str]:
     return out
 
 
+_DOTTED = re.compile(r"\b((?:[^\W\d_]\.){2,})")  # U.S., U.K.: one word, as written without dots
+
+
+def title_names(title: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The casefolded words of a headline, and those that name something.
+
+    A name is a capitalised word other than the first, in a headline written in sentence case; in
+    Title Case (most words of four letters or more capitalised) no word is taken for a name.
+    """
+    text = _DOTTED.sub(lambda m: m.group(1).replace(".", "") + " ", unicodedata.normalize("NFKC", title))
+    words = _WORD.findall(text)
+    folded = frozenset(w.casefold() for w in words)
+    long_words = [w for w in words if len(w) >= 4 and not w.isupper()]
+    capitalised = sum(w[:1].isupper() for w in long_words)
+    if not long_words or capitalised > 0.6 * len(long_words):
+        return folded, frozenset()
+    return folded, frozenset(w.casefold() for w in words[1:] if w[:1].isupper())
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Words close enough to name the same thing: Australia/Australian, Japan/Japanese, a cut-off end."""
+    if len(a) >= 4 and len(b) >= 4:
+        return a[:4] == b[:4]
+    return len(a) >= 2 and len(b) >= 2 and (a.startswith(b) or b.startswith(a))
+
+
+def _names_only_in(names: frozenset[str], other_words: frozenset[str]) -> bool:
+    return any(not any(_same_word(name, word) for word in other_words) for name in names - other_words)
+
+
+def name_one_another_apart(a: Fingerprint, b: Fingerprint) -> bool:
+    """Whether each headline names something the other does not (two incidents, not one)."""
+    return _names_only_in(a.names, b.title_words) and _names_only_in(b.names, a.title_words)
+
+
 def _minhash(shingles: Iterable[str]) -> MinHash | None:
     items = [s.encode("utf-8") for s in set(shingles)]
     if not items:
@@ -101,7 +145,8 @@ def fingerprint(title: str, lead: str = "", body: str = "") -> Fingerprint:
     bigrams = [f"{a} {b}" for a, b in itertools.pairwise(words)] or words
     title_words = _tokens(title)
     title_mh = _minhash(title_words) if len(title_words) >= TITLE_MIN_WORDS else None
-    return Fingerprint(text=_minhash(bigrams), title=title_mh)
+    words_of_title, names = title_names(title)
+    return Fingerprint(text=_minhash(bigrams), title=title_mh, title_words=words_of_title, names=names)
 
 
 def _from_bytes(data: bytes | None) -> MinHash | None:
@@ -145,8 +190,10 @@ class StoryIndex:
             "WHERE s.last_seen >= ? ORDER BY sa.article_id",
             [iso(now - WINDOW)],
         ).fetchall()
+        titles = article_titles(db, [row[0] for row in rows]) if rows else {}
         for article_id, story_id, text_sig, title_sig, published in rows:
-            fp = Fingerprint(text=_from_bytes(text_sig), title=_from_bytes(title_sig))
+            words, names = title_names(titles.get(article_id) or "")
+            fp = Fingerprint(text=_from_bytes(text_sig), title=_from_bytes(title_sig), title_words=words, names=names)
             index.add(article_id, story_id, fp, parse_time(published))
         logger.debug("story index: %d articles of recent stories loaded", len(rows))
         return index
@@ -197,6 +244,8 @@ class StoryIndex:
                 similarity = float(sig.jaccard(other_sig))
                 story_id = self._story_of[article_id]
                 if similarity < threshold or not self._in_window(story_id, published):
+                    continue
+                if via == "title" and name_one_another_apart(fp, other):
                     continue
                 if best is None or similarity > best.similarity:
                     best = StoryMatch(story_id, similarity, via)

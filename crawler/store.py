@@ -1,7 +1,7 @@
 """The crawler's part of the SQLite store: sources, articles (with FTS5) and seen URLs.
 
 One SQLite file, WAL mode, opened through sqlite-utils. `alerts` keeps its own tables in the same
-file and reads articles only through `iter_articles_after()` / `get_article()`.
+file and reads articles only through `iter_articles_after()`, `get_article()` and `article_titles()`.
 Besides articles the crawler keeps, per source, the conditional-GET validators (ETag,
 Last-Modified, body hash) and its health (last attempt and success, HTTP status, consecutive failures,
 reason class); `source_health()` reports it for `newswatch status`.
@@ -176,6 +176,17 @@ def get_article(db: sqlite_utils.Database, article_id: int) -> Article:
     if not rows:
         raise StoreError(f"no article with id {article_id}")
     return _row_to_article(rows[0])
+
+
+def article_titles(db: sqlite_utils.Database, article_ids: Iterable[int]) -> dict[int, str]:
+    """The headlines of stored articles by id (ids with no stored article are left out)."""
+    ids = list(article_ids)
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        out.update(db.execute(f"SELECT id, title FROM articles WHERE id IN ({marks})", chunk).fetchall())
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,3 +115,51 @@ def test_stories_survive_a_restart(db, corpus):
     store(db, [second])  # next run: the index is rebuilt from the signatures in the database
     report = process_new_articles(db, everything, {}, now=NOW)
     assert report.stories_joined == 1
+
+
+MANILA = ("The Philippine coast guard said its crew were unhurt and the vessel was towed back to port "
+          "after the encounter, the third this month, which Manila protested through diplomatic channels.")
+BEIJING = ("Beijing's foreign ministry said the Chinese side acted lawfully and professionally to expel "
+           "vessels that intruded into waters it claims, and urged restraint from all parties concerned.")
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("Chinese coast guard fires water cannon at Philippine vessels near Sabina Shoal",
+     "Chinese coast guard fires water cannon at Philippine vessels near Thitu Island"),
+    ("US approves sale of F-16 fighter jets and missiles to Taiwan",
+     "US approves sale of F-16 fighter jets and missiles to Turkey"),
+])
+def test_headlines_naming_different_places_or_buyers_stay_two_stories(first, second):
+    a, b = fingerprint(first, MANILA), fingerprint(second, BEIJING)
+    assert a.title is not None and b.title is not None
+    assert a.title.jaccard(b.title) >= 0.7  # the wording alone would join them
+    index = StoryIndex()
+    index.add(1, 10, a, NOW)
+    assert index.find(b, NOW) is None
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    # One headline names more (the agency): the same story.
+    ("Japan and Vietnam sign deal on transfer of defence equipment and technology",
+     "Japan and Vietnam sign deal on transfer of defence equipment and technology: Kyodo"),
+    # Title Case: capitals name nothing, so reworded headlines still join.
+    ("China Coast Guard Fires Water Cannon At Philippine Supply Boat Near Ayungin Shoal",
+     "China Coast Guard Fires Water Cannon On Philippine Supply Boat Near Ayungin Shoal"),
+])
+def test_reworded_headlines_of_one_story_still_join(first, second):
+    index = StoryIndex()
+    index.add(1, 10, fingerprint(first, MANILA), NOW)
+    found = index.find(fingerprint(second, BEIJING), NOW)
+    assert found is not None and found.story_id == 10 and found.via == "title"
+
+
+def test_headlines_naming_different_places_stay_apart_after_a_restart(db):
+    base = {"text": "", "date": "2024-01-01T08:00:00+00:00"}
+    store(db, [{**base, "url": "https://a.example/1", "text": MANILA,
+                "title": "Chinese coast guard fires water cannon at Philippine vessels near Sabina Shoal"}])
+    process_new_articles(db, everything, {}, now=NOW)
+    store(db, [{**base, "url": "https://b.example/2", "text": BEIJING,
+                "title": "Chinese coast guard fires water cannon at Philippine vessels near Thitu Island"}])
+    report = process_new_articles(db, everything, {}, now=NOW)  # the index is rebuilt from the database
+    assert report.stories_new == 1 and report.stories_joined == 0
+    assert len(set(story_of(db).values())) == 2

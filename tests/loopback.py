@@ -33,6 +33,7 @@ class Response:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering
+    trickle: float = 0.0  # when set: send the body 64 bytes at a time, this many seconds apart
 
 
 Handler = Callable[[Request], Response]
@@ -63,7 +64,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             # The client may give up (size limits, timeouts): that is what such tests check.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(response.body)
+                if not response.trickle:
+                    self.wfile.write(response.body)
+                for start in range(0, len(response.body) if response.trickle else 0, 64):
+                    self.wfile.write(response.body[start : start + 64])
+                    self.wfile.flush()
+                    time.sleep(response.trickle)
 
     do_GET = do_POST = do_HEAD = do_PUT = _serve
 

@@ -39,6 +39,20 @@ def test_slow_server_times_out(site: LoopbackHTTPServer, db_path: Path) -> None:
     assert (bad["status"], bad["error_class"]) == ("failed", "timeout")
 
 
+def test_byte_trickle_is_cut_off_by_the_total_download_timeout(site: LoopbackHTTPServer, db_path: Path) -> None:
+    # Never idle for long (a chunk every 0.2 s), never done: 4 KB would take 13 s at this rate.
+    body = rss([(site.url(f"/news/{i}"), f"Story {i}", "x" * 40) for i in range(40)])
+    assert len(body) > 4000
+    site.route(
+        "/drip.xml", lambda _r: Response(200, body, {"Content-Type": "application/rss+xml"}, trickle=0.2)
+    )
+    started = time.monotonic()
+    bad, _ = _crawl_with_good(site, db_path, "/drip.xml")
+    assert (bad["status"], bad["error_class"]) == ("failed", "timeout")
+    assert time.monotonic() - started < 12  # cut off, not read to the end
+    assert not site.requests_to("/news/0")  # nothing of the half-read feed was followed
+
+
 def test_endless_redirect(site: LoopbackHTTPServer, db_path: Path) -> None:
     site.route(
         "/loop.xml", lambda r: Response(302, b"", {"Location": "/loop.xml?n=" + str(len(site.requests))})

@@ -11,6 +11,8 @@ rather than pyahocorasick, which DESIGN.md names. Both report the same overlappi
 order (checked on 22,110 texts), but the DFA scans a 5 KB article in about 28 us against pyahocorasick's
 72-97 us with the default watchlists (whose trie is walked child by child), and 65 against 120 us with
 10,000 terms; the scan was a third of the matcher's time. ``bench/bench_matcher_speed.py`` prints both.
+This module and ``alerts.rules_eval`` are compiled with mypyc where a C compiler is present (setup.py;
+``alerts.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks.
 Scores: a satisfied rule adds ``rule weight x max(term weight x field weight)`` over its hits; a
 watchlist matches when the sum reaches its threshold and no ``none`` veto is present.
 

@@ -29,6 +29,7 @@ from crawler.store import (
     source_health,
     utc_now,
 )
+from crawler.writer import close_shared_stores
 
 __all__ = [
     "Article",
@@ -44,6 +45,7 @@ __all__ = [
     "SourceSpec",
     "StoreError",
     "canonicalize_url",
+    "close_shared_stores",
     "compact",
     "crawl_blocking",
     "crawl_source",

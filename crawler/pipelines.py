@@ -4,7 +4,7 @@ The spider yields one `page` dict per fetched article (raw body, URLs, the index
 and date). `ExtractPipeline` turns it into an article record off the event loop (crawler.pool), picking
 the canonical URL: the page's own `rel=canonical` when it is on the same site, else the final URL after
 redirects; the feed link and every redirect hop are kept as `seen_as` variants. `StorePipeline` writes
-records through the crawl's `StoreThread`, `NEWSWATCH_STORE_BATCH` per transaction.
+records through the process's shared `StoreThread` (`crawler.writer`), `NEWSWATCH_STORE_BATCH` per transaction.
 Settings read: NEWSWATCH_EXTRACTION_WORKERS, NEWSWATCH_STORE_BATCH.
 """
 

@@ -97,7 +97,7 @@ async def crawl_sources(
         One report per source, in the order given. Never raises for bad sources.
     """
     from crawler.spiders.news import NewsSpider
-    from crawler.writer import StoreThread
+    from crawler.writer import shared_store
 
     runs = {source.name: SourceRun(source.name) for source in sources}
     crawler = runner.create_crawler(NewsSpider)
@@ -108,13 +108,9 @@ async def crawl_sources(
         for run in runs.values():
             if run.status != "failed":
                 run.fail("internal", f"{type(exc).__name__}: {exc}")
-    spider = getattr(crawler, "spider", None)
-    store = spider.store if spider is not None else StoreThread(Path(db_path))
-    try:
-        for source in sources:
-            await store.call(_finish_source, source, runs[source.name])
-    finally:
-        await store.close()
+    store = shared_store(Path(db_path))  # the spider's too: one writer thread per process and file
+    for source in sources:
+        await store.call(_finish_source, source, runs[source.name])
     _release_memory()
     return [runs[source.name].report() for source in sources]
 
@@ -156,6 +152,7 @@ def crawl_blocking(sources: Sequence[SourceSpec], db_path: Path, options: CrawlO
     from twisted.internet import reactor as installed
 
     from crawler.pool import shutdown_pool
+    from crawler.writer import close_shared_stores
 
     # Twisted types the module-level reactor as a bare interface; the asyncio reactor has far more.
     reactor: Any = installed
@@ -177,6 +174,7 @@ def crawl_blocking(sources: Sequence[SourceSpec], db_path: Path, options: CrawlO
     reactor.callWhenRunning(lambda: loop.create_task(_main()))
     reactor.run(installSignalHandlers=False)
     shutdown_pool()
+    close_shared_stores()
     if failure:
         raise failure[0]
     return results

@@ -1,14 +1,19 @@
 """Run store calls on one dedicated thread, so SQLite never blocks the event loop.
 
-Each crawl opens its own `StoreThread`: one connection, used only from that thread, and every call
-awaited from the loop. Writes of several crawls in one process meet in SQLite's own locking (WAL,
-busy timeout 30 s). Settings read: the database path (passed in).
+A `StoreThread` is one connection, used only from its own thread; every call is awaited from the loop.
+All crawls of a process share one per database file (`shared_store`), so their reads and writes queue
+on one thread instead of meeting in SQLite's lock. A writer per crawl was the first design: with 400
+sources crawled every 10–30 s on two cores (bench/soak.py), hundreds of connections waited on the
+lock longer than the 30 s busy timeout ("database is locked"), and the articles of those batches had
+to be fetched again on the next crawl. `close_shared_stores()` ends them at shutdown.
+Settings read: the database path (passed in).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -52,3 +57,34 @@ class StoreThread:
         """Close the connection and stop the thread."""
         await asyncio.wrap_future(self._executor.submit(self._close_db))
         self._executor.shutdown(wait=False)
+
+    def close_blocking(self) -> None:
+        """Close the connection and stop the thread, waiting for queued calls (off the event loop)."""
+        self._executor.submit(self._close_db).result()
+        self._executor.shutdown(wait=True)
+
+
+_shared: dict[Path, StoreThread] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_store(db_path: Path) -> StoreThread:
+    """The process's one `StoreThread` for `db_path`, started on first use."""
+    key = Path(db_path).resolve()
+    with _shared_lock:
+        store = _shared.get(key)
+        if store is None:
+            store = _shared[key] = StoreThread(key)
+        return store
+
+
+def close_shared_stores() -> None:
+    """Close every shared store (at shutdown, once no crawl runs; the next use opens a new one)."""
+    with _shared_lock:
+        stores = list(_shared.values())
+        _shared.clear()
+    for store in stores:
+        try:
+            store.close_blocking()
+        except Exception:
+            logger.warning("closing the store thread for %s failed", store.db_path, exc_info=True)

@@ -40,7 +40,16 @@ from alerts import (
     enqueue_notice,
     process_new_articles,
 )
-from crawler import CrawlReport, SourceHealth, crawl_source, make_runner, open_store, shutdown_pool, source_health
+from crawler import (
+    CrawlReport,
+    SourceHealth,
+    close_shared_stores,
+    crawl_source,
+    make_runner,
+    open_store,
+    shutdown_pool,
+    source_health,
+)
 from scheduler.config import Config
 from scheduler.maintenance import prune
 from scheduler.metrics import Metrics
@@ -354,6 +363,7 @@ class Service:
         except Exception:
             logger.warning("could not clear the published job list", exc_info=True)
         shutdown_pool()
+        close_shared_stores()
         self._match_pool.shutdown(wait=True)
         self._delivery_pool.shutdown(wait=True)
         logger.info("newswatch stopped")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.writer import close_shared_stores
 from tests.loopback import LoopbackHTTPServer, SMTPSink, WebhookReceiver
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
@@ -20,6 +21,13 @@ def need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"shared test data not found at {path} (clone with ../shared beside the project)")
     return path
+
+
+@pytest.fixture(autouse=True)
+def _close_store_threads() -> Iterator[None]:
+    """Each test's crawls share one store thread per database (crawler.writer); end them with the test."""
+    yield
+    close_shared_stores()
 
 
 @pytest.fixture(autouse=True)

@@ -33,7 +33,7 @@ from crawler.listing import extract_links
 from crawler.options import CrawlOptions
 from crawler.sitemaps import parse_sitemap
 from crawler.store import SourceState, load_source_state, seen_urls
-from crawler.writer import StoreThread
+from crawler.writer import shared_store
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class NewsSpider(Spider):
         self.sources = {source.name: source for source in sources}
         self.options = options or CrawlOptions()
         self.runs = runs if runs is not None else {name: SourceRun(name) for name in self.sources}
-        self.store = StoreThread(Path(db_path or db))
+        self.store = shared_store(Path(db_path or db))
         self._queued: set[str] = set()
 
     async def start(self) -> AsyncIterator[Request]:

@@ -53,13 +53,8 @@ class StoreThread:
             self._db.conn.close()
             self._db = None
 
-    async def close(self) -> None:
-        """Close the connection and stop the thread."""
-        await asyncio.wrap_future(self._executor.submit(self._close_db))
-        self._executor.shutdown(wait=False)
-
-    def close_blocking(self) -> None:
-        """Close the connection and stop the thread, waiting for queued calls (off the event loop)."""
+    def close(self) -> None:
+        """Close the connection and stop the thread, after the calls already queued (off the event loop)."""
         self._executor.submit(self._close_db).result()
         self._executor.shutdown(wait=True)
 
@@ -85,6 +80,6 @@ def close_shared_stores() -> None:
         _shared.clear()
     for store in stores:
         try:
-            store.close_blocking()
+            store.close()
         except Exception:
             logger.warning("closing the store thread for %s failed", store.db_path, exc_info=True)

@@ -51,6 +51,7 @@ from bench._loopback_news import (  # noqa: E402
     MailSink,
     NewsSite,
     StoryFactory,
+    _quiet,
     alert_paths,
     tree_usage,
 )
@@ -545,6 +546,7 @@ def run_case(case: Case, factory: StoryFactory, timeout: float, max_rss_mb: floa
     with tempfile.TemporaryDirectory(prefix=f"nw-hostile-{case.name}-") as tmp:
         world = World(Path(tmp), factory)
         for server in (world.site, world.hostile, world.canary, world.webhook):
+            _quiet(server)  # a daemon stopped mid-request resets its connections: not worth a traceback
             server.__enter__()
         case.setup(world)
         if world.slack is not None:

@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +96,18 @@ class World:
 
     def received_paths(self) -> list[str]:
         """Article paths of every alert the counted receiver accepted (one entry per alert)."""
-        if self.counted == "mail":
-            assert self.mail is not None
-            bodies = [r.body for r in self.mail.snapshot()]
-        elif self.counted == "slack":
-            assert isinstance(self.slack, AlertSink)
-            bodies = [r.body for r in self.slack.snapshot()]
-        else:
-            bodies = [r.body for r in self.webhook.snapshot()]
-        return [path for body in bodies for path in alert_paths(body)]
+        return [path for receipt in _receipts(self) for path in self.paths_in(receipt.body)]
+
+    def paths_in(self, body: bytes) -> set[str]:
+        """The article paths one alert links to (an email's parts decoded first)."""
+        if self.counted != "mail":
+            return alert_paths(body)
+        paths: set[str] = set()
+        for part in message_from_bytes(body).walk():
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                paths |= alert_paths(payload)
+        return paths
 
     def database_bytes(self) -> bytes:
         """The database file and its write-ahead log, as bytes."""
@@ -581,7 +585,7 @@ def run_case(case: Case, factory: StoryFactory, timeout: float, max_rss_mb: floa
             outcome.lost = sum(1 for p in wanted if p not in paths)
             outcome.duplicated = sum(max(0, paths.count(p) - 1) for p in wanted)
             outcome.latencies = [
-                round(min(r.at for r in _receipts(world) if p.path in alert_paths(r.body)) - p.at, 1)
+                round(min(r.at for r in _receipts(world) if p.path in world.paths_in(r.body)) - p.at, 1)
                 for p in published if p.path in paths
             ]
             outcome.held, outcome.detail = case.check(world)

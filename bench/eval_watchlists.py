@@ -33,6 +33,7 @@ import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -212,9 +213,8 @@ def seen_while_writing_rules(baseline: Mapping[str, object]) -> frozenset[str]:
 
 def floors(baseline: Mapping[str, object]) -> dict[str, dict[str, dict[str, float]]]:
     """Floors by scope, watchlist and metric: ``watchlists`` is labels-dev's, ``floors`` the others'."""
-    by_scope: dict[str, dict[str, dict[str, float]]] = {"labels-dev": dict(baseline["watchlists"])}  # type: ignore[call-overload]
-    by_scope.update(baseline.get("floors") or {})  # type: ignore[call-overload]
-    return by_scope
+    by_scope = {"labels-dev": baseline["watchlists"], **(baseline.get("floors") or {})}  # type: ignore[dict-item]
+    return cast(dict[str, dict[str, dict[str, float]]], by_scope)
 
 
 def pooled(files: Sequence[LabelFile]) -> list[Item]:
@@ -299,7 +299,11 @@ def keyword_verdicts(items: Iterable[Item]) -> Verdicts:
 def score_all(items: Sequence[Item], verdicts: Verdicts) -> dict[str, Score]:
     """Scores per watchlist of the verdicts on the items (watchlists absent from the verdicts left out)."""
     names = next(iter(verdicts.values())).keys() if verdicts else LABELS.keys()
-    return {name: score(items, name, lambda it, n=name: verdicts[it.id][n]) for name in LABELS if name in names}
+
+    def flagged(name: str) -> Callable[[Item], bool]:
+        return lambda item: verdicts[item.id][name]
+
+    return {name: score(items, name, flagged(name)) for name in LABELS if name in names}
 
 
 def evaluate(items: list[Item], config: Path = ROOT / "config.yaml") -> dict[str, Score]:

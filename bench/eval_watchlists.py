@@ -335,11 +335,11 @@ def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = RO
     held_ids = {item.id for item in held_out(files, seen)}
     scopes: list[Scope] = []
 
-    def add(name: str, items: Sequence[Item], families: bool = True) -> None:
+    def add(name: str, items: Sequence[Item], families: str = "several") -> None:
         is_held = bool(items) and all(item.id in held_ids for item in items)
         scopes.append(Scope(name, len(items), is_held, score_all(items, ours), score_all(items, theirs)))
         groups = by_family(items)
-        if families and (len(groups) > 1 or is_held):
+        if families == "always" or (families == "several" and len(groups) > 1):
             for family, members in groups.items():
                 is_held = all(item.id in held_ids for item in members)
                 scopes.append(Scope(f"{name} / {family}", len(members), is_held,
@@ -350,8 +350,8 @@ def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = RO
     if len(files) > 1:
         add(POOLED, everything)
     if held_ids:
-        add(CROSS_SPLIT, [item for item in everything if item.id in held_ids])
-        add(DEV, [item for item in everything if item.id not in held_ids], families=False)
+        add(CROSS_SPLIT, [item for item in everything if item.id in held_ids], families="always")
+        add(DEV, [item for item in everything if item.id not in held_ids], families="never")
     return scopes
 
 
@@ -397,7 +397,8 @@ def _rows(scope: Scope, first_column: str) -> list[str]:
         for method, s in (("rules", ours), ("keywords", scope.keywords[name])):
             lines.append(
                 f"  {first_column:26} {name:18} {method:8} {_figure(s.precision, bool(s.tp + s.fp))} "
-                f"{_figure(s.recall, bool(s.tp + s.fn))} {_figure(s.f1, bool(s.tp))}  {s.tp:4} {s.fp:4} {s.fn:4}"
+                f"{_figure(s.recall, bool(s.tp + s.fn))} {_figure(s.f1, bool(s.tp + s.fp + s.fn))}  "
+                f"{s.tp:4} {s.fp:4} {s.fn:4}"
             )
             first_column = ""
     return lines

@@ -137,6 +137,9 @@ def test_errors_are_listed_for_dev_files_only(tmp_path: Path, config: Path) -> N
     dev = ev.read_label_file(_write(tmp_path / "labels-dev.jsonl", ["agnews-test-00002"]), TEXTS)
     new = ev.read_label_file(_write(tmp_path / "new2024.jsonl", ["rss2024-bbbb", "rss2024-cccc"]), TEXTS)
     scopes = ev.measure([dev, new], {"labels-dev"}, config)
+    # One family per file: no family rows for the files, but the cross-split always shows its families.
+    assert {"new2024 / RSS 2024", "labels-dev / AG News 2004"}.isdisjoint(s.name for s in scopes)
+    assert "cross-split / RSS 2024" in {s.name for s in scopes}
     listed = ev.render_errors(scopes, ["labels-dev", "new2024"])
     assert "agnews-test-00002" in listed
     assert "rss2024-" not in listed

@@ -18,11 +18,12 @@ import sys
 from pathlib import Path
 
 LABELS = ("maritime_dispute", "arms_deal")
+Labels = dict[str, dict[str, bool]]  # item id -> label name -> yes/no
 
 
-def read_labels(path: Path) -> dict[str, dict[str, bool]]:
+def read_labels(path: Path) -> Labels:
     """Labels by item id; a repeated id is an error (an annotator's file must list each item once)."""
-    labels: dict[str, dict[str, bool]] = {}
+    labels: Labels = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
@@ -34,12 +35,60 @@ def read_labels(path: Path) -> dict[str, dict[str, bool]]:
 
 
 def cohen_kappa(a: list[bool], b: list[bool]) -> float:
-    """Cohen's κ for two raters' yes/no judgements of the same items (1.0 when both are constant and equal)."""
+    """Cohen's κ for two raters' yes/no judgements of the same items.
+
+    Args:
+        a: the first rater's judgements.
+        b: the second rater's, item for item.
+
+    Returns:
+        (observed − expected agreement) / (1 − expected agreement); 1.0 when both raters say the same
+        thing for every item (the chance-corrected ratio is undefined there).
+
+    Raises:
+        ValueError: no items, or the lists differ in length.
+    """
     n = len(a)
+    if n == 0:
+        raise ValueError("Cohen's kappa needs at least one item judged by both raters")
     observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
     pa, pb = sum(a) / n, sum(b) / n
     expected = pa * pb + (1 - pa) * (1 - pb)
     return 1.0 if expected == 1 else (observed - expected) / (1 - expected)
+
+
+def disagreements(first: Labels, second: Labels) -> dict[str, list[str]]:
+    """The labels the two annotators disagree on, by item id (items in id order)."""
+    found: dict[str, list[str]] = {}
+    for item in sorted(first):
+        for name in LABELS:
+            if first[item][name] != second[item][name]:
+                found.setdefault(item, []).append(name)
+    return found
+
+
+def adjudicate(first: Labels, second: Labels, decided: Labels) -> Labels:
+    """The final labels: agreed items as both annotators said, the others as `decided` says.
+
+    Args:
+        first: one annotator's labels.
+        second: the other's, for the same items.
+        decided: the adjudicator's labels for (at least) every item with a disagreement.
+
+    Returns:
+        Labels by id, in id order.
+
+    Raises:
+        ValueError: the annotators labelled different items, or a disagreement has no decision.
+    """
+    if set(first) != set(second):
+        raise ValueError(f"the files label different items: {len(set(first) ^ set(second))} ids differ")
+    split = disagreements(first, second)
+    missing = set(split) - set(decided)
+    if missing:
+        raise ValueError(f"no decision for {len(missing)} disagreement(s), e.g. {sorted(missing)[0]}; "
+                         "add them to the adjudicated file")
+    return {item: decided[item] if item in split else first[item] for item in sorted(first)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,31 +102,27 @@ def main(argv: list[str] | None = None) -> int:
     if set(first) != set(second):
         raise SystemExit(f"the files label different items: {len(set(first) ^ set(second))} ids differ")
     ids = sorted(first)
-    disagreements: dict[str, list[str]] = {}
     for name in LABELS:
         a = [first[i][name] for i in ids]
         b = [second[i][name] for i in ids]
         agree = sum(x == y for x, y in zip(a, b, strict=True)) / len(ids)
         print(f"{name}: {len(ids)} items, yes {sum(a)} / {sum(b)}, agreement {agree:.3f}, "
               f"Cohen's kappa {cohen_kappa(a, b):.3f}")
-        for item in ids:
-            if first[item][name] != second[item][name]:
-                disagreements.setdefault(item, []).append(name)
-    print(f"{len(disagreements)} items with a disagreement")
+    split = disagreements(first, second)
+    print(f"{len(split)} items with a disagreement")
     if not args.adjudicated:
-        for item, names in disagreements.items():
+        for item, names in split.items():
             print(f"  {item}: {', '.join(names)}")
         return 0
-    decided = read_labels(args.adjudicated)
-    missing = set(disagreements) - set(decided)
-    if missing:
-        raise SystemExit(f"no decision for {len(missing)} disagreement(s), e.g. {sorted(missing)[0]}")
+    try:
+        final = adjudicate(first, second, read_labels(args.adjudicated))
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     out = args.out or Path("labels.jsonl")
     with out.open("w", encoding="utf-8") as f:
-        for item in ids:
-            final = decided[item] if item in disagreements else first[item]
-            f.write(json.dumps({"id": item, **final}) + "\n")
-    print(f"wrote {len(ids)} labels to {out}", file=sys.stderr)
+        for item, labels in final.items():
+            f.write(json.dumps({"id": item, **labels}) + "\n")
+    print(f"wrote {len(final)} labels to {out}", file=sys.stderr)
     return 0
 
 

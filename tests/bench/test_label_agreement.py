@@ -1,0 +1,71 @@
+"""bench/label_agreement.py: Cohen's kappa on textbook values, and the adjudicated label file it builds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.bench import BENCH, load_bench
+
+agreement = load_bench("label_agreement")
+ANNOTATORS = BENCH / "labels" / "annotators"
+
+
+def _raters(both_yes: int, only_a: int, only_b: int, both_no: int) -> tuple[list[bool], list[bool]]:
+    a = [True] * both_yes + [True] * only_a + [False] * only_b + [False] * both_no
+    b = [True] * both_yes + [False] * only_a + [True] * only_b + [False] * both_no
+    return a, b
+
+
+def test_kappa_of_the_textbook_example() -> None:
+    # 50 proposals: both yes 20, only A yes 5, only B yes 10, both no 15. Observed agreement 0.7, expected
+    # 0.5 * 0.6 + 0.5 * 0.4 = 0.5, so kappa = (0.7 - 0.5) / (1 - 0.5) = 0.4 (Wikipedia, "Cohen's kappa").
+    assert agreement.cohen_kappa(*_raters(20, 5, 10, 15)) == pytest.approx(0.4)
+
+
+@pytest.mark.parametrize(("counts", "kappa"), [
+    ((10, 0, 0, 40), 1.0),  # perfect agreement
+    ((0, 5, 5, 0), -1.0),  # perfect disagreement on a balanced label
+    ((25, 0, 25, 0), 0.0),  # A always yes: agreement no better than chance
+    ((0, 0, 0, 30), 1.0),  # both always no: agree on everything (kappa is defined as 1 here)
+])
+def test_kappa_limits(counts: tuple[int, int, int, int], kappa: float) -> None:
+    assert agreement.cohen_kappa(*_raters(*counts)) == pytest.approx(kappa)
+
+
+def test_kappa_needs_items_judged_by_both() -> None:
+    with pytest.raises(ValueError, match="at least one item"):
+        agreement.cohen_kappa([], [])
+    with pytest.raises(ValueError):
+        agreement.cohen_kappa([True, False], [True])
+
+
+def test_adjudication_keeps_agreements_and_applies_decisions() -> None:
+    yes_no = {"maritime_dispute": True, "arms_deal": False}
+    no_no = {"maritime_dispute": False, "arms_deal": False}
+    no_yes = {"maritime_dispute": False, "arms_deal": True}
+    first = {"x-1": yes_no, "x-2": no_no, "x-3": no_yes}
+    second = {"x-1": yes_no, "x-2": yes_no, "x-3": no_no}
+    assert agreement.disagreements(first, second) == {"x-2": ["maritime_dispute"], "x-3": ["arms_deal"]}
+    final = agreement.adjudicate(first, second, {"x-2": no_no, "x-3": no_yes, "x-1": no_no})
+    assert final == {"x-1": yes_no, "x-2": no_no, "x-3": no_yes}  # x-1 was agreed: its decision is ignored
+    with pytest.raises(ValueError, match="no decision for 1 disagreement"):
+        agreement.adjudicate(first, second, {"x-2": no_no})
+    with pytest.raises(ValueError, match="label different items"):
+        agreement.adjudicate(first, {"x-1": yes_no}, {})
+
+
+def test_the_rss2024_labels_are_rebuilt_from_the_annotators_files(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rss2024.jsonl"
+    code = agreement.main([str(ANNOTATORS / "rss2024-A.jsonl"), str(ANNOTATORS / "rss2024-B.jsonl"),
+                           "--adjudicated", str(ANNOTATORS / "rss2024-adjudicated.jsonl"), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "maritime_dispute: 1666 items" in printed and "Cohen's kappa 0.973" in printed
+    assert "arms_deal: 1666 items" in printed and "Cohen's kappa 0.889" in printed
+    assert out.read_text(encoding="utf-8") == (BENCH / "labels" / "rss2024.jsonl").read_text(encoding="utf-8")
+    assert all(set(json.loads(line)) == {"id", "maritime_dispute", "arms_deal"}
+               for line in out.read_text(encoding="utf-8").splitlines())

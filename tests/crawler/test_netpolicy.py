@@ -8,6 +8,7 @@ or connecting.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from scrapy import Request
 from crawler.middlewares import TRUSTED_META, NetPolicyMiddleware, RefusedURL
 from crawler.netpolicy import AllowList, parse_allow_networks, refusal
 from crawler.options import CrawlOptions
+
+ip_address = ipaddress.ip_address
 
 SOURCE = "https://news.example/feed.xml"
 NOTHING = AllowList()
@@ -57,22 +60,16 @@ def test_non_public_addresses_are_refused(url: str, kind: str) -> None:
 
 def test_a_resolved_address_is_what_counts() -> None:
     # the host name looks harmless; the address it resolved to decides
-    reason = refusal("http://metadata.news.example/", parse_ip("169.254.169.254"), trusted_url=SOURCE, allow=NOTHING)
+    reason = refusal("http://metadata.news.example/", ip_address("169.254.169.254"), trusted_url=SOURCE, allow=NOTHING)
     assert reason is not None and reason.startswith("link-local address 169.254.169.254")
-    assert refusal("http://cdn.news.example/a", parse_ip("93.184.216.34"), trusted_url=SOURCE, allow=NOTHING) is None
+    assert refusal("http://cdn.news.example/a", ip_address("93.184.216.34"), trusted_url=SOURCE, allow=NOTHING) is None
     assert refusal("https://[2606:4700::1111]/a", None, trusted_url=SOURCE, allow=NOTHING) is None
-
-
-def parse_ip(text: str):  # type: ignore[no-untyped-def]
-    import ipaddress
-
-    return ipaddress.ip_address(text)
 
 
 def test_the_sources_own_origin_is_trusted() -> None:
     feed = "http://127.0.0.1:8000/feed.xml"
     assert refusal("http://127.0.0.1:8000/news/1", None, trusted_url=feed, allow=NOTHING) is None
-    assert refusal("HTTP://127.0.0.1:8000/x", parse_ip("127.0.0.1"), trusted_url=feed, allow=NOTHING) is None
+    assert refusal("HTTP://127.0.0.1:8000/x", ip_address("127.0.0.1"), trusted_url=feed, allow=NOTHING) is None
     assert refusal("http://10.1.1.1/a", None, trusted_url="http://10.1.1.1:80/feed", allow=NOTHING) is None
     for other in ("http://127.0.0.1:8001/news/1", "https://127.0.0.1:8000/news/1", "http://127.0.0.2:8000/"):
         assert refusal(other, None, trusted_url=feed, allow=NOTHING) is not None, other
@@ -86,11 +83,11 @@ def test_allow_networks_lists_networks_and_host_names() -> None:
     assert refusal("http://[::ffff:127.0.0.1]:9/", None, trusted_url=SOURCE, allow=allow) is None
     assert refusal("http://10.2.3.4/", None, trusted_url=SOURCE, allow=allow) is None
     assert refusal("http://[fd12::1]/", None, trusted_url=SOURCE, allow=allow) is None
-    assert refusal("http://intranet.example/a", parse_ip("192.168.0.9"), trusted_url=SOURCE, allow=allow) is None
-    assert refusal("http://wiki.corp.example/a", parse_ip("192.168.0.9"), trusted_url=SOURCE, allow=allow) is None
+    assert refusal("http://intranet.example/a", ip_address("192.168.0.9"), trusted_url=SOURCE, allow=allow) is None
+    assert refusal("http://wiki.corp.example/a", ip_address("192.168.0.9"), trusted_url=SOURCE, allow=allow) is None
     assert refusal("http://127.0.0.2/", None, trusted_url=SOURCE, allow=allow) is not None
     assert refusal("http://169.254.169.254/", None, trusted_url=SOURCE, allow=allow) is not None
-    assert refusal("http://evil.example/a", parse_ip("192.168.0.9"), trusted_url=SOURCE, allow=allow) is not None
+    assert refusal("http://evil.example/a", ip_address("192.168.0.9"), trusted_url=SOURCE, allow=allow) is not None
     # the allow list never opens other schemes
     assert refusal("file://intranet.example/etc/passwd", None, trusted_url=SOURCE, allow=allow) is not None
 
@@ -144,3 +141,17 @@ def test_the_middleware_refuses_metadata_and_private_literals_before_any_connect
     assert _judge("http://10.0.0.1/admin", parse_allow_networks(["10.0.0.0/8"])) is None
     assert _judge("http://10.0.0.1/admin", trusted="http://10.0.0.1/feed.xml") is None
     assert isinstance(_judge("file:///etc/hostname"), RefusedURL)
+
+
+def test_a_response_from_a_non_public_peer_is_dropped() -> None:
+    # second line of defence (DNS rebinding): the connection's actual peer address is judged too
+    from scrapy.http import HtmlResponse
+
+    middleware = NetPolicyMiddleware(NOTHING)
+    request = Request("http://cdn.news.example/a", meta={"source": "bugle", TRUSTED_META: SOURCE})
+    rebound = HtmlResponse(request.url, body=b"<p>x</p>", request=request, ip_address=ipaddress.ip_address("10.0.0.7"))
+    with pytest.raises(RefusedURL, match="peer"):
+        middleware.process_response(request, rebound)
+    public = HtmlResponse(request.url, body=b"<p>x</p>", request=request,
+                          ip_address=ipaddress.ip_address("93.184.216.34"))
+    assert middleware.process_response(request, public) is public

@@ -74,11 +74,13 @@ def test_allow_networks_lets_a_listed_address_through(
 
 
 def test_a_redirect_from_the_sources_origin_to_another_port_is_refused(
-    site: LoopbackHTTPServer, internal: LoopbackHTTPServer, db_path: Path
+    site: LoopbackHTTPServer, internal: LoopbackHTTPServer, local_file: Path, db_path: Path
 ) -> None:
     good = _stories(site, 1)
     site.route("/news/moved", lambda _r: Response(302, b"", {"Location": internal.url("/secret")}))
-    site.add("/feed.xml", rss([(site.url("/news/moved"), "m", "s"), (good[0], "g", "s")]), "application/rss+xml")
+    site.route("/news/file", lambda _r: Response(302, b"", {"Location": f"file://{local_file}"}))
+    site.add("/feed.xml", rss([(site.url("/news/moved"), "m", "s"), (site.url("/news/file"), "f", "s"),
+                               (good[0], "g", "s")]), "application/rss+xml")
     (report,) = run_crawl(db_path, [SourceSpec("bugle", "feed", site.url("/feed.xml"))])
     assert len(site.requests_to("/news/moved")) == 1  # the same-origin hop is fetched...
     assert internal.requests == []  # ...its redirect to another service is not

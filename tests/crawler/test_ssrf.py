@@ -199,14 +199,17 @@ def test_child_sitemaps_elsewhere_are_not_fetched(
 def test_a_host_name_is_judged_by_the_address_it_resolves_to(
     site: LoopbackHTTPServer, internal: LoopbackHTTPServer, db_path: Path
 ) -> None:
-    # "localhost" is not an IP literal: only the lookup (to 127.0.0.1) shows it is loopback
+    # "localhost" and "2130706433" (127.0.0.1 as one number) are not IP literals to the URL parser:
+    # only the lookup shows they are loopback
     port = internal.base_url.rsplit(":", 1)[1]
     link = f"http://localhost:{port}/secret"
-    site.add("/feed.xml", rss([(link, "x", "s")]), "application/rss+xml")
+    site.add("/feed.xml", rss([(link, "x", "s"), (f"http://2130706433:{port}/secret?n", "y", "s")]),
+             "application/rss+xml")
     (report,) = run_crawl(db_path, [SourceSpec("bugle", "feed", site.url("/feed.xml"))])
     assert internal.requests == []
-    assert report["new_articles"] == 0 and "1 URLs refused" in report["note"]
+    assert report["new_articles"] == 0 and "2 URLs refused" in report["note"]
     assert "host localhost: loopback address 127.0.0.1" in report["_stderr"]
+    assert "host 2130706433: loopback address 127.0.0.1" in report["_stderr"]
     (allowed,) = run_crawl(db_path, [SourceSpec("bugle2", "feed", site.url("/feed.xml"))],
                            allow_networks=["127.0.0.0/8"])
-    assert allowed["new_articles"] == 1 and len(internal.requests_to("/secret")) == 1
+    assert allowed["new_articles"] >= 1 and len(internal.requests_to("/secret")) == 2

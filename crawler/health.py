@@ -80,6 +80,8 @@ class CrawlReport:
         error_class: the reason class when `status` is `failed` (see module docstring), else None.
         error: a human-readable message naming the URL, else None.
         duration: seconds from the first request to the last response of this source.
+        note: why the crawl stored less than the index listed (entries too old, links skipped or
+            refused, a sitemap index without `<loc>`), else None.
     """
 
     source: str
@@ -90,6 +92,7 @@ class CrawlReport:
     error_class: str | None
     error: str | None
     duration: float
+    note: str | None = None
 
 
 @dataclass(slots=True)
@@ -113,6 +116,21 @@ class SourceRun:
     body_hash: str | None = None
     validators_ready: bool = False
     settled_urls: list[str] = field(default_factory=list)  # permanently failed: never fetch again
+    skipped_schemes: int = 0  # entry links that are not http(s): never requested
+    malformed: int = 0  # entry links that are not valid URLs: never requested
+    refused: int = 0  # URLs refused by the network policy (crawler.netpolicy)
+    notes: list[str] = field(default_factory=list)  # why fewer articles than entries, in words
+
+    def note(self) -> str | None:
+        """The run's notes and skip counts in one line, or None when there is nothing to say."""
+        parts = list(dict.fromkeys(self.notes))
+        if self.skipped_schemes:
+            parts.append(f"{self.skipped_schemes} entries skipped: not http(s)")
+        if self.malformed:
+            parts.append(f"{self.malformed} entries skipped: malformed URL")
+        if self.refused:
+            parts.append(f"{self.refused} URLs refused: non-public address (see crawl.allow_networks)")
+        return "; ".join(parts) or None
 
     def touch(self) -> None:
         self.finished = time.monotonic()
@@ -136,4 +154,5 @@ class SourceRun:
             error_class=self.error_class,
             error=self.error,
             duration=round(max(0.0, end - self.started), 3),
+            note=self.note(),
         )

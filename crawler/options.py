@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from crawler.netpolicy import parse_allow_networks
+
 DEFAULT_USER_AGENT = "newswatch/0.1 (+https://github.com/newswatch)"
 
 
@@ -35,6 +37,9 @@ class CrawlOptions:
         seen_url_days: days a fetched article URL is remembered and never fetched again.
         max_articles_per_source: article pages fetched from one source in one crawl (newest first).
         store_batch_size: articles written to SQLite in one transaction.
+        allow_networks: CIDRs and host names that URLs found in content (entry links, child sitemaps,
+            redirects) may reach although they are not public (loopback, private, link-local...);
+            a source's own origin is always allowed (see `crawler.netpolicy`).
     """
 
     user_agent: str = DEFAULT_USER_AGENT
@@ -54,8 +59,15 @@ class CrawlOptions:
     seen_url_days: int = 30
     max_articles_per_source: int = 200
     store_batch_size: int = 50
+    allow_networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if isinstance(self.allow_networks, str):
+            raise ValueError(
+                f"allow_networks must be a list of CIDRs or host names, got the string {self.allow_networks!r}"
+            )
+        object.__setattr__(self, "allow_networks", tuple(self.allow_networks))  # a JSON/YAML list too
+        parse_allow_networks(self.allow_networks)  # raises ValueError naming a bad entry
         if self.download_timeout <= 0:
             raise ValueError(f"download_timeout must be positive, got {self.download_timeout!r}")
         if self.max_page_bytes < 1024:

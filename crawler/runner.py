@@ -76,9 +76,10 @@ def _finish_source(db: Any, source: SourceSpec, run: SourceRun) -> None:
         error=run.error,
         state=SourceState(run.etag, run.last_modified, run.body_hash) if keep_validators else None,
     )
+    note = run.note()
     logger.info(
-        "crawled %s: %s, %d new, %d fetched, %d failed",
-        source.name, run.status, run.new_articles, run.fetched, run.failed,
+        "crawled %s: %s, %d new, %d fetched, %d failed%s",
+        source.name, run.status, run.new_articles, run.fetched, run.failed, f" ({note})" if note else "",
     )
 
 

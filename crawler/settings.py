@@ -4,7 +4,9 @@
 the default options, so `scrapy crawl feed -a url=...` works from the project root for debugging.
 Notable choices (measured, see DESIGN.md): the asyncio reactor; cookies off (the cookies middleware
 downloads the public suffix list on first use, which fails offline, and news feeds need no cookies);
-CONCURRENT_ITEMS 8 (Scrapy's 100 costs 35-40% throughput); telnet console off.
+CONCURRENT_ITEMS 8 (Scrapy's 100 costs 35-40% throughput); telnet console off; only the http(s)
+download handlers exist (file, data, ftp and s3 are switched off, so no link can read a local file);
+`crawler.middlewares.NetPolicyMiddleware` checks every URL found in content (`crawl.allow_networks`).
 Settings read: every field of `CrawlOptions`.
 """
 
@@ -58,7 +60,9 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
             "Accept-Language": "en,*;q=0.5",
         },
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},
         "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.NetPolicyMiddleware": 50,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
@@ -68,6 +72,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
             "crawler.pipelines.ExtractPipeline": 300,
             "crawler.pipelines.StorePipeline": 800,
         },
+        "NEWSWATCH_ALLOW_NETWORKS": list(options.allow_networks),
         "NEWSWATCH_ROBOTS_TTL": options.robots_ttl,
         "NEWSWATCH_MAX_RETRY_AFTER": options.max_retry_after,
         "NEWSWATCH_EXTRACTION_WORKERS": options.workers,

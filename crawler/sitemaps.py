@@ -34,10 +34,16 @@ class SitemapRef:
 
 @dataclass(frozen=True, slots=True)
 class Sitemap:
-    """What one sitemap document lists: article entries, or child sitemaps (for an index)."""
+    """What one sitemap document lists: article entries, or child sitemaps (for an index).
+
+    `entries_without_loc` / `sitemaps_without_loc` count `<url>` / `<sitemap>` elements skipped for
+    lacking a `<loc>` (so a crawl can say why it found nothing).
+    """
 
     entries: list[FeedEntry] = field(default_factory=list)
     sitemaps: list[SitemapRef] = field(default_factory=list)
+    entries_without_loc: int = 0
+    sitemaps_without_loc: int = 0
 
 
 def gunzip_capped(body: bytes, max_bytes: int) -> bytes:
@@ -97,13 +103,18 @@ def parse_sitemap(
         raise FeedError(f"sitemap {url} has root <{found}>, expected <urlset> or <sitemapindex>")
     if _local(root.tag) == "sitemapindex":
         refs = []
+        missing = 0
         for node in root:
             if _local(node.tag) == "sitemap" and (loc := _child_text(node, "loc")):
                 refs.append(SitemapRef(urljoin(url, loc), iso_datetime(_child_text(node, "lastmod"))))
-        return Sitemap(sitemaps=refs)
+            elif _local(node.tag) == "sitemap":
+                missing += 1
+        return Sitemap(sitemaps=refs, sitemaps_without_loc=missing)
     entries = []
+    missing = 0
     for node in root:
         if _local(node.tag) != "url" or not (loc := _child_text(node, "loc")):
+            missing += _local(node.tag) == "url"
             continue
         date = _child_text(node, "publication_date") or _child_text(node, "lastmod")
         entries.append(
@@ -113,4 +124,4 @@ def parse_sitemap(
                 published=iso_datetime(date),
             )
         )
-    return Sitemap(entries=entries)
+    return Sitemap(entries=entries, entries_without_loc=missing)

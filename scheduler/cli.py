@@ -122,7 +122,8 @@ def crawl(config_path: Path, once: bool, sources: tuple[str, ...]) -> None:
 def _print_once(report: Any) -> None:
     for crawl_report in report.crawls:
         state = f"FAILED ({crawl_report.error_class}: {crawl_report.error})" if crawl_report.error_class else "ok"
-        click.echo(f"{crawl_report.source}: {crawl_report.new_articles} new articles, {state}")
+        note = f" ({crawl_report.note})" if getattr(crawl_report, "note", None) else ""  # why fewer articles
+        click.echo(f"{crawl_report.source}: {crawl_report.new_articles} new articles, {state}{note}")
     m, d = report.matching, report.delivery
     click.echo(f"matched {m.matched} of {m.articles} new articles; {m.alerts_enqueued} alerts queued")
     click.echo(f"delivered {d.delivered} of {d.attempted} attempted ({d.failed} failed, {d.dead} dead)")

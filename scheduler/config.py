@@ -450,6 +450,7 @@ def _crawl_options(raw: dict[str, Any], locator: _Locator, shown: str,
                              f"unknown crawl option {key!r}; known: {', '.join(sorted(known))}"))
             continue
         default = getattr(CrawlOptions(), key)
+        value = tuple(value) if isinstance(default, tuple) and isinstance(value, list) else value  # YAML list
         if default is not None and not isinstance(value, type(default)) and not (
             isinstance(default, float) and isinstance(value, int)
         ):

@@ -5,8 +5,12 @@ schedules them with per-host politeness). For each source the index is fetched w
 a 304 or an unchanged body hash ends that source's crawl with no article fetched. Otherwise the index is
 parsed by kind (`crawler.feeds`, `crawler.sitemaps`, `crawler.listing`), entries older than the source's
 `max_age_days` are dropped, URLs are canonicalised and checked against the store, and only unseen ones
-are requested. Every outcome lands in the source's `SourceRun`, which the runner turns into a report and
-a health row. Settings read: none directly (options arrive as spider arguments).
+are requested. Links that are not http(s) (`file:`, `javascript:`, `mailto:`, `tag:`...) are skipped
+one by one, never requested; every request carries the source's configured URL in
+`meta[TRUSTED_META]` so `NetPolicyMiddleware` can refuse non-public addresses (`crawler.netpolicy`).
+Every outcome lands in the source's `SourceRun`, which the runner turns into a report and a health row;
+its notes say why a run stored fewer articles than its index listed.
+Settings read: none directly (options arrive as spider arguments).
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from crawler.feeds import FeedEntry, parse_feed
 from crawler.health import SourceRun, classify_exception, classify_status, looks_like_bot_wall
 from crawler.items import SourceSpec
 from crawler.listing import extract_links
+from crawler.middlewares import TRUSTED_META, RefusedURL
+from crawler.netpolicy import is_fetchable_scheme, url_scheme
 from crawler.options import CrawlOptions
 from crawler.sitemaps import parse_sitemap
 from crawler.store import SourceState, load_source_state, seen_urls
@@ -89,7 +95,8 @@ class NewsSpider(Spider):
                 errback=self.index_failed,
                 dont_filter=True,
                 priority=100,
-                meta={"source": source.name, "state": state, "handle_httpstatus_list": [304]},
+                meta={"source": source.name, "state": state, "handle_httpstatus_list": [304],
+                      TRUSTED_META: source.url},
             )
 
     async def parse_index(self, response: Response) -> AsyncIterator[Request]:
@@ -120,6 +127,8 @@ class NewsSpider(Spider):
             run.fail(reason, str(exc))
             return
         run.validators_ready = True
+        if not entries and not children and not run.notes:
+            run.notes.append(f"the {source.kind} lists no entries")
         for child in children:
             yield child
         async for request in self._article_requests(source, entries):
@@ -135,8 +144,20 @@ class NewsSpider(Spider):
             logger.warning("child sitemap %s of source %s unreadable: %s", response.url, source.name, exc)
             self.runs[source.name].transient_failures += 1
             return
+        if sitemap.entries_without_loc and not sitemap.entries:
+            self.runs[source.name].notes.append(
+                f"child sitemap {response.url} lists {sitemap.entries_without_loc} URLs, none with a <loc>")
         async for request in self._article_requests(source, sitemap.entries):
             yield request
+
+    def _skip_scheme(self, source: SourceSpec, urls: list[str]) -> None:
+        """Count and log (once per index) links that are not http(s); they are never requested."""
+        if not urls:
+            return
+        self.runs[source.name].skipped_schemes += len(urls)
+        schemes = ", ".join(sorted({f"{url_scheme(url) or '(none)'}:" for url in urls}))
+        logger.warning("source %s: skipped %d links that are not http(s) (%s), e.g. %.100s",
+                       source.name, len(urls), schemes, urls[0])
 
     def _parse_entries(self, source: SourceSpec, response: Response) -> tuple[list[FeedEntry], list[Request]]:
         headers = _headers(response)
@@ -147,12 +168,27 @@ class NewsSpider(Spider):
                                     link_selector=source.link_selector, link_pattern=source.link_pattern)
             return entries, []
         sitemap = parse_sitemap(response.body, response.url, headers, max_bytes=self.options.max_page_bytes)
+        run = self.runs[source.name]
+        listed = len(sitemap.sitemaps) + sitemap.sitemaps_without_loc
+        if sitemap.sitemaps_without_loc:
+            run.notes.append(f"sitemap index lists {listed} child sitemaps, none with a <loc>"
+                             if not sitemap.sitemaps else
+                             f"{sitemap.sitemaps_without_loc} of {listed} child sitemaps have no <loc>")
+        if sitemap.entries_without_loc and not sitemap.entries:
+            run.notes.append(f"sitemap lists {sitemap.entries_without_loc} URLs, none with a <loc>")
+        self._skip_scheme(source, [ref.url for ref in sitemap.sitemaps if not is_fetchable_scheme(ref.url)])
         cutoff = (datetime.now(UTC) - timedelta(days=source.max_age_days)).isoformat()
-        refs = [ref for ref in sitemap.sitemaps if ref.lastmod is None or ref.lastmod >= cutoff]
+        refs = [ref for ref in sitemap.sitemaps if is_fetchable_scheme(ref.url)
+                and (ref.lastmod is None or ref.lastmod >= cutoff)]
+        if sitemap.sitemaps and not refs:
+            old = sum(1 for ref in sitemap.sitemaps if ref.lastmod is not None and ref.lastmod < cutoff)
+            if old:
+                run.notes.append(f"sitemap index lists {old} child sitemaps, all older than "
+                                 f"max_age_days={source.max_age_days}")
         refs.sort(key=lambda ref: ref.lastmod or "", reverse=True)
         children = [
             Request(ref.url, callback=self.parse_child_sitemap, errback=self.article_failed, priority=50,
-                    meta={"source": source.name, "child_sitemap": True})
+                    meta={"source": source.name, "child_sitemap": True, TRUSTED_META: source.url})
             for ref in refs[:_MAX_CHILD_SITEMAPS]
         ]
         return sitemap.entries, children
@@ -161,26 +197,49 @@ class NewsSpider(Spider):
         run = self.runs[source.name]
         cutoff = (datetime.now(UTC) - timedelta(days=source.max_age_days)).isoformat()
         fresh: dict[str, FeedEntry] = {}
+        too_old = 0
+        bad_scheme: list[str] = []
         for entry in entries:
-            if entry.published and entry.published < cutoff:
+            if not is_fetchable_scheme(entry.url):
+                bad_scheme.append(entry.url)
                 continue
-            key = canonicalize_url(entry.url)
+            if entry.published and entry.published < cutoff:
+                too_old += 1
+                continue
+            try:
+                key = canonicalize_url(entry.url)
+            except ValueError as exc:  # e.g. a bad port: skip this entry, keep the others
+                logger.warning("source %s: skipped malformed link %.200s: %s", source.name, entry.url, exc)
+                run.malformed += 1
+                continue
             if key not in fresh and key not in self._queued:
                 fresh[key] = entry
+        self._skip_scheme(source, bad_scheme)
+        if too_old and not fresh:
+            fetchable = len(entries) - len(bad_scheme)
+            run.notes.append(f"{too_old} entries, all older than max_age_days={source.max_age_days}"
+                             if too_old == fetchable else
+                             f"{too_old} of {fetchable} entries older than max_age_days={source.max_age_days}")
         seen = await self.store.call(seen_urls, list(fresh), self.options.seen_url_days)
         wanted = [(key, entry) for key, entry in fresh.items() if key not in seen]
         wanted.sort(key=lambda pair: pair[1].published or "", reverse=True)
         wanted = wanted[: self.options.max_articles_per_source]
         logger.info("source %s: %d entries, %d new", source.name, len(entries), len(wanted))
         for key, entry in wanted:
+            try:
+                request = Request(
+                    entry.url,
+                    callback=self.parse_article,
+                    errback=self.article_failed,
+                    meta={"source": source.name, "entry": entry, "key": key, TRUSTED_META: source.url},
+                )
+            except ValueError as exc:  # Scrapy rejects the URL: skip this entry, keep the others
+                logger.warning("source %s: skipped malformed link %.200s: %s", source.name, entry.url, exc)
+                run.malformed += 1
+                continue
             self._queued.add(key)
             run.pending += 1
-            yield Request(
-                entry.url,
-                callback=self.parse_article,
-                errback=self.article_failed,
-                meta={"source": source.name, "entry": entry, "key": key},
-            )
+            yield request
 
     def parse_article(self, response: Response) -> Iterable[dict[str, Any]]:
         source = self.sources[response.meta["source"]]
@@ -200,7 +259,10 @@ class NewsSpider(Spider):
         request = failure.request  # type: ignore[attr-defined]
         run = self.runs[request.meta["source"]]
         exc = cast(BaseException, failure.value)  # an errback's Failure always carries its exception
-        if isinstance(exc, HttpError):
+        if isinstance(exc, RefusedURL):  # the index redirected to a refused URL (already logged)
+            run.refused += 1
+            run.fail("blocked", f"{request.url} redirected to a refused URL: {exc}")
+        elif isinstance(exc, HttpError):
             status = exc.response.status
             run.http_status = status
             reason = classify_status(status)
@@ -215,6 +277,9 @@ class NewsSpider(Spider):
         run = self.runs[request.meta["source"]]
         run.touch()
         exc = cast(BaseException, failure.value)  # an errback's Failure always carries its exception
+        if isinstance(exc, RefusedURL):  # already logged by the middleware; not a failure of the source
+            run.refused += 1
+            return
         reason = classify_status(exc.response.status) if isinstance(exc, HttpError) else classify_exception(exc)
         if request.meta.get("child_sitemap"):
             run.transient_failures += 1

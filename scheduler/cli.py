@@ -106,17 +106,24 @@ def run(config_path: Path, once: bool, log_format: str, stop_timeout: float) -> 
 def crawl(config_path: Path, once: bool, sources: tuple[str, ...]) -> None:
     """Crawl every source (or the named ones) once, match, deliver, and exit.
 
+    Exits 1 when every selected source failed (nothing could be fetched), so cron and scripts notice;
+    0 when at least one source was fetched, even if it had nothing new (304 or unchanged).
+
     \b
     Example:
       newswatch crawl --once --source scmp-china
     """
     config = _load(config_path)
-    _setup_logging(config, level="WARNING")
+    # Warnings and errors only (the summary is on stdout), unless the config asks for DEBUG detail.
+    _setup_logging(config, level="DEBUG" if config.log_level == "DEBUG" else "WARNING")
     try:
         report = crawl_once(config, sources)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
     _print_once(report)
+    if report.nothing_fetched:
+        raise click.ClickException(f"all {len(report.crawls)} source(s) failed: nothing could be fetched "
+                                   "(see the reasons above; `newswatch status` keeps them)")
 
 
 def _print_once(report: Any) -> None:

@@ -40,6 +40,11 @@ class OnceReport:
     matching: ProcessReport
     delivery: DeliveryReport
 
+    @property
+    def nothing_fetched(self) -> bool:
+        """Every selected source failed (an `unchanged` source, 304 or same body, counts as fetched)."""
+        return bool(self.crawls) and all(c.status == "failed" for c in self.crawls)
+
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Any]:
     """The configured sources named (all when `names` is empty).

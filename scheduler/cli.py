@@ -29,8 +29,8 @@ from alerts import (
 from crawler import extract_article, extract_file, open_store
 from crawler.errors import NewswatchError
 from scheduler.config import Config, load_config, parse_duration
-from scheduler.errors import ConfigError
-from scheduler.tasks import backtest, crawl_once, match_documents, status_report
+from scheduler.errors import ConfigError, NoDatabaseError
+from scheduler.tasks import backtest, crawl_once, match_documents, require_database, status_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -278,17 +278,28 @@ def test_alert(config_path: Path, target: str) -> None:
 def status(config_path: Path, as_json: bool) -> None:
     """Show each source's health, the outbox and the targets.
 
+    The daemon counts as running only while its heartbeat is recent and its pid exists. Exits 1 when
+    the database has a problem (read-only file or folder), and with "no database yet" when there is
+    none (status never creates one).
+
     \b
     Example:
       newswatch status --json
     """
-    report = status_report(_load(config_path))
+    try:
+        report = status_report(_load(config_path))
+    except NoDatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
+        if report["problems"]:
+            sys.exit(1)
         return
-    daemon = report["daemon"]
+    daemon, liveness = report["daemon"], report["daemon_liveness"]
     click.echo(f"daemon: {daemon['process']}, last heartbeat {daemon['heartbeat']}" if daemon
-               else "daemon: not running")
+               else f"daemon: not running ({liveness['why']})")
+    for problem in report["problems"]:
+        click.echo(f"PROBLEM: {problem}")
     click.echo(f"database {report['database']} ({report['database_bytes'] / 1e6:.1f} MB, "
                f"{report['articles']} articles)")
     click.echo("sources:")
@@ -306,6 +317,8 @@ def status(config_path: Path, as_json: bool) -> None:
     click.echo("targets:")
     for name, state in report["targets"].items():
         click.echo(f"  {name:<28} {state}")
+    if report["problems"]:
+        sys.exit(1)
 
 
 @main.command()
@@ -331,6 +344,8 @@ def backtest_command(config_path: Path, watchlist: str, since: str, as_json: boo
         hits = backtest(config, watchlist, window)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    except NoDatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
     for article, verdict in hits:
         if as_json:
             click.echo(json.dumps({"id": article.id, "url": article.url, "title": article.title,
@@ -356,6 +371,10 @@ def stories(config_path: Path, limit: int) -> None:
       newswatch stories --limit 5
     """
     config = _load(config_path)
+    try:
+        require_database(config)
+    except NoDatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
     db = open_store(config.database)
     try:
         for story in list_stories(db, limit=limit):

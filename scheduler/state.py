@@ -3,11 +3,16 @@
 `newswatch status` runs in another process than the daemon, so the daemon writes a small table
 (`daemon_jobs`) every few seconds; status reads it and says whether a daemon is alive and when
 each source is crawled next. Settings read: none (the caller passes the database connection).
+
+A daemon killed with SIGKILL (or by the OOM killer, or a power cut) cannot clear its row, so the row
+alone does not prove a daemon runs: `daemon_liveness()` also checks that the heartbeat is recent (the
+daemon stamps it every `service.HEARTBEAT_SECONDS`) and that the process id still exists on this host.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +20,9 @@ from typing import Any
 import sqlite_utils
 
 DAEMON_ROW = "_daemon"
+# A heartbeat older than this means the daemon is gone or stuck (it beats every few seconds; a long
+# matching run in the same worker thread can delay a beat, hence the margin).
+STALE_AFTER_SECONDS = 30.0
 
 
 def _ensure(db: sqlite_utils.Database) -> None:
@@ -42,11 +50,51 @@ def clear_jobs(db: sqlite_utils.Database) -> None:
 
 
 def read_jobs(db: sqlite_utils.Database) -> dict[str, Any]:
-    """`{"daemon": {...} | None, "jobs": {id: next_run}}` as the daemon last published them."""
-    _ensure(db)
+    """`{"daemon": {...} | None, "jobs": {id: next_run}}` as the daemon last published them (read only)."""
+    if "daemon_jobs" not in db.table_names():
+        return {"daemon": None, "jobs": {}}
     rows = {row["id"]: row for row in db.query("SELECT * FROM daemon_jobs")}
     daemon = rows.pop(DAEMON_ROW, None)
     return {
         "daemon": {"process": daemon["name"], "heartbeat": daemon["updated_at"]} if daemon else None,
         "jobs": {job_id: row["next_run"] for job_id, row in sorted(rows.items())},
     }
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by another user
+    return True
+
+
+def daemon_liveness(daemon: dict[str, Any] | None, now: datetime | None = None) -> dict[str, Any]:
+    """Whether the daemon that published `daemon` (from `read_jobs`) still runs, and why not.
+
+    Args:
+        daemon: `read_jobs(db)["daemon"]`.
+        now: the current time (default: now, UTC).
+
+    Returns:
+        `{"running": bool, "pid": int | None, "heartbeat_age": seconds | None, "why": str}`; `why`
+        says what was seen (no daemon row, pid gone, heartbeat stale, or alive).
+    """
+    if daemon is None:
+        return {"running": False, "pid": None, "heartbeat_age": None, "why": "no daemon has published a heartbeat"}
+    match = re.match(r"pid (\d+)", daemon.get("process") or "")
+    pid = int(match.group(1)) if match else None
+    beat = datetime.fromisoformat(daemon["heartbeat"])
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=UTC)
+    age = max(0.0, ((now or datetime.now(UTC)) - beat).total_seconds())
+    if pid is not None and not _pid_exists(pid):
+        why = f"pid {pid} is gone (killed or crashed); last heartbeat {daemon['heartbeat']}, {age:.0f} s ago"
+        return {"running": False, "pid": pid, "heartbeat_age": age, "why": why}
+    if age > STALE_AFTER_SECONDS:
+        why = (f"heartbeat stale: last {daemon['heartbeat']}, {age:.0f} s ago (over {STALE_AFTER_SECONDS:.0f} s); "
+               f"pid {pid} exists but is not beating (hung, or another machine's process)")
+        return {"running": False, "pid": pid, "heartbeat_age": age, "why": why}
+    return {"running": True, "pid": pid, "heartbeat_age": age, "why": f"heartbeat {age:.0f} s ago"}

@@ -9,6 +9,8 @@ Settings read: `Config.database`, `.sources`, `.crawl`, `.watchlists`, `.targets
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,8 +28,9 @@ from alerts import (
 )
 from crawler import Article, CrawlReport, crawl_blocking, iter_articles_after, open_store, source_health
 from scheduler.config import Config
+from scheduler.errors import NoDatabaseError
 from scheduler.maintenance import database_bytes
-from scheduler.state import read_jobs
+from scheduler.state import daemon_liveness, read_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +91,36 @@ def crawl_once(config: Config, source_names: Sequence[str] = ()) -> OnceReport:
     return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
 
 
+def require_database(config: Config) -> None:
+    """Read-only commands call this first: they must not create an empty database by looking.
+
+    Raises:
+        NoDatabaseError: `config.database` does not exist.
+    """
+    if not config.database.is_file():
+        raise NoDatabaseError(config.database)
+
+
+def _not_writable(path: Any) -> bool:
+    # os.access alone says yes to root whatever the mode; a file or folder with no write bit at all
+    # is read-only on purpose (or by mistake) and a daemon under another user could not write it.
+    mode = path.stat().st_mode
+    return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def database_problems(config: Config) -> list[str]:
+    """What stops the daemon writing the database: the file or its folder not writable."""
+    problems = []
+    if _not_writable(config.database):
+        problems.append(f"database {config.database} is read-only (mode {config.database.stat().st_mode & 0o777:o}): "
+                        "crawls cannot store articles; make it writable by the daemon's user (chmod u+w)")
+    folder = config.database.parent
+    if _not_writable(folder):
+        problems.append(f"folder {folder} is not writable (mode {folder.stat().st_mode & 0o777:o}): SQLite needs "
+                        "it for its -wal and -shm files; make it writable by the daemon's user")
+    return problems
+
+
 def match_documents(config: Config, documents: Iterable[Document]) -> Iterable[list[WatchlistMatch]]:
     """Dry run: the verdict of every watchlist on each document, nothing stored or sent."""
     matcher = compile_matcher(config.watchlists, config.gazetteer)
@@ -105,6 +138,7 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
     if not chosen:
         known = ", ".join(w.name for w in config.watchlists)
         raise KeyError(f"no watchlist named {watchlist!r}; configured: {known}")
+    require_database(config)
     matcher = compile_matcher(chosen, config.gazetteer)
     cutoff = (datetime.now(UTC) - since).isoformat() if since else None
     hits: list[tuple[Article, WatchlistMatch]] = []
@@ -123,7 +157,12 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
 
 
 def status_report(config: Config) -> dict[str, Any]:
-    """Everything `newswatch status` shows: sources' health, the outbox, targets, database size."""
+    """Everything `newswatch status` shows: sources' health, the outbox, targets, database size.
+
+    Raises:
+        NoDatabaseError: there is no database yet (status never creates one).
+    """
+    require_database(config)
     db = open_store(config.database)
     try:
         health = [asdict(h) for h in source_health(db)]
@@ -134,11 +173,16 @@ def status_report(config: Config) -> dict[str, Any]:
         db.close()
     configured = {s.name for s in config.sources}
     size = database_bytes(config)
+    liveness = daemon_liveness(schedule["daemon"])
+    # A dead daemon's schedule is history, not a plan: no "next run" in the past.
+    jobs = schedule["jobs"] if liveness["running"] else {}
     for entry in health:
-        entry["next_run"] = schedule["jobs"].get(f"crawl:{entry['name']}")
+        entry["next_run"] = jobs.get(f"crawl:{entry['name']}")
     return {
-        "daemon": schedule["daemon"],
-        "jobs": schedule["jobs"],
+        "daemon": schedule["daemon"] if liveness["running"] else None,
+        "daemon_liveness": liveness,
+        "problems": database_problems(config),
+        "jobs": jobs,
         "database": str(config.database),
         "database_bytes": size,
         "articles": articles,

@@ -29,7 +29,7 @@ from alerts import (
 from crawler import extract_article, extract_file, open_store
 from crawler.errors import NewswatchError
 from scheduler.config import Config, load_config, parse_duration
-from scheduler.errors import ConfigError, NoDatabaseError
+from scheduler.errors import ConfigError, LockedError, NoDatabaseError
 from scheduler.tasks import backtest, crawl_once, match_documents, require_database, status_report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,7 +96,10 @@ def run(config_path: Path, once: bool, log_format: str, stop_timeout: float) -> 
         return
     from scheduler.app import run_daemon
 
-    sys.exit(run_daemon(config, stop_timeout))
+    try:
+        sys.exit(run_daemon(config, stop_timeout))
+    except LockedError as exc:  # another daemon holds this database (scheduler.lock)
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -120,6 +123,8 @@ def crawl(config_path: Path, once: bool, sources: tuple[str, ...]) -> None:
         report = crawl_once(config, sources)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    except LockedError as exc:
+        raise click.ClickException(str(exc)) from None
     _print_once(report)
     if report.nothing_fetched:
         raise click.ClickException(f"all {len(report.crawls)} source(s) failed: nothing could be fetched "

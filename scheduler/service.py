@@ -51,6 +51,7 @@ from crawler import (
     source_health,
 )
 from scheduler.config import Config
+from scheduler.lock import DatabaseLock
 from scheduler.maintenance import prune
 from scheduler.metrics import Metrics
 from scheduler.state import clear_jobs, publish_jobs
@@ -108,6 +109,9 @@ class Service:
     """Schedules crawls, matching and delivery for one Config on the running asyncio loop."""
 
     def __init__(self, config: Config, loop: asyncio.AbstractEventLoop) -> None:
+        # One daemon per database, for this Service's life (raises LockedError naming the holder).
+        self._lock = DatabaseLock(config.database, "daemon")
+        self._lock.acquire()
         self.config = config
         self.loop = loop
         self.stats = ServiceStats()
@@ -366,6 +370,7 @@ class Service:
         close_shared_stores()
         self._match_pool.shutdown(wait=True)
         self._delivery_pool.shutdown(wait=True)
+        self._lock.release()
         logger.info("newswatch stopped")
 
     async def _flush(self) -> None:

@@ -29,6 +29,7 @@ from alerts import (
 from crawler import Article, CrawlReport, crawl_blocking, iter_articles_after, open_store, source_health
 from scheduler.config import Config
 from scheduler.errors import NoDatabaseError
+from scheduler.lock import DatabaseLock
 from scheduler.maintenance import database_bytes
 from scheduler.state import daemon_liveness, read_jobs
 
@@ -85,10 +86,19 @@ def deliver_pending(config: Config, now: datetime | None = None) -> DeliveryRepo
 
 
 def crawl_once(config: Config, source_names: Sequence[str] = ()) -> OnceReport:
-    """Crawl the sources once (in this process: it installs the reactor), then match and deliver."""
+    """Crawl the sources once (in this process: it installs the reactor), then match and deliver.
+
+    Holds the database's lock meanwhile, like the daemon: it refuses to run beside a daemon on the same
+    database (both would fetch the same articles), and a daemon started meanwhile is refused.
+
+    Raises:
+        KeyError: an unknown source name.
+        LockedError: a daemon (or another `crawl --once`) is using the database.
+    """
     sources = select_sources(config, source_names)
-    crawls = crawl_blocking(sources, config.database, config.crawl) if sources else []
-    return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
+    with DatabaseLock(config.database, "crawl --once"):
+        crawls = crawl_blocking(sources, config.database, config.crawl) if sources else []
+        return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
 
 
 def require_database(config: Config) -> None:

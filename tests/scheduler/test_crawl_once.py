@@ -60,3 +60,14 @@ def test_tracebacks_are_kept_for_debug(tmp_path: Path) -> None:
     done = run_newswatch(["crawl", "--once", "--config", str(config)], _env(), tmp_path)
     assert done.returncode == 1
     assert "DEBUG scrapy.downloadermiddlewares.robotstxt" in done.stderr and "Traceback" in done.stderr
+
+
+def test_at_info_level_a_failed_source_is_one_warning_and_no_traceback(tmp_path: Path) -> None:
+    port = free_port()
+    config = _config(tmp_path, [("down-a", f"http://127.0.0.1:{port}/a.xml"),
+                                ("down-b", f"http://127.0.0.1:{port}/b.xml")], log_level="INFO")
+    done = run_newswatch(["run", "--once", "--config", str(config)], _env(), tmp_path)
+    assert "Traceback" not in done.stderr
+    problems = _problem_lines(done.stderr)
+    assert sorted(p.split("WARNING ", 1)[1].split(":", 2)[1].strip() for p in problems) == [
+        "source down-a failed (network)", "source down-b failed (network)"], done.stderr

@@ -104,3 +104,13 @@ def test_a_sigkilled_daemon_is_reported_not_running(site: LoopbackHTTPServer, tm
     assert f"daemon: not running (pid {process.pid} is gone" in result.output
     assert "next run" not in result.output
     assert os.path.exists(tmp_path / "data" / "nw.db")
+
+
+def test_a_pid_from_another_host_is_judged_by_the_heartbeat_alone() -> None:
+    from scheduler.state import daemon_liveness
+
+    now = datetime.now(UTC)
+    fresh = {"process": f"pid {2**22 + 12345} on some-other-container since x", "heartbeat": now.isoformat()}
+    assert daemon_liveness(fresh, now)["running"] is True
+    old = {**fresh, "heartbeat": (now - timedelta(seconds=75)).isoformat()}
+    assert daemon_liveness(old, now)["running"] is False

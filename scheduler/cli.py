@@ -92,7 +92,10 @@ def run(config_path: Path, once: bool, log_format: str, stop_timeout: float) -> 
     config = _load(config_path)
     _setup_logging(config, log_format)
     if once:
-        _print_once(crawl_once(config))
+        try:
+            _print_once(crawl_once(config))
+        except LockedError as exc:  # a daemon is using this database (scheduler.lock)
+            raise click.ClickException(str(exc)) from None
         return
     from scheduler.app import run_daemon
 

@@ -61,6 +61,9 @@ def test_second_daemon_and_crawl_once_are_refused_and_sigkill_leaves_no_stale_lo
 
         once = run_newswatch(["crawl", "--once", "--config", str(config)], _env(), tmp_path)
         assert once.returncode == 1 and f"pid {first.pid}" in once.stderr, once.stderr
+        run_once = run_newswatch(["run", "--once", "--config", str(config)], _env(), tmp_path)
+        assert run_once.returncode == 1 and f"pid {first.pid}" in run_once.stderr, run_once.stderr
+        assert "Traceback" not in once.stderr + run_once.stderr
         assert first.poll() is None, "the first daemon kept running"
 
         first.send_signal(signal.SIGKILL)

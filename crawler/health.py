@@ -40,31 +40,89 @@ def looks_like_bot_wall(body: bytes) -> bool:
     return any(marker in head for marker in _BOT_WALL_MARKERS)
 
 
-def classify_exception(exc: BaseException) -> str:
-    """The reason class of an exception raised while fetching or parsing."""
-    name = type(exc).__name__
-    text = str(exc).lower()
-    if isinstance(exc, FeedError):
-        return "too_large" if "inflates past" in text else "broken"
-    if "timeout" in name.lower() or "timed out" in text or "took longer than" in text:
-        return "timeout"
-    if "DNSLookupError" in name or "dns" in name.lower() or "no address" in text:
-        return "dns"
-    if "robots.txt" in text:
-        return "blocked"
-    if "max size" in text or "maxsize" in text or "larger than" in text or "warnsize" in text:
-        return "too_large"
-    if "redirect" in text or "redirection" in text:
+def _network_classes() -> list[tuple[tuple[type[BaseException], ...], str]]:
+    """(exception classes, reason class) pairs, most specific first; built once, on first use."""
+    import ssl
+
+    from OpenSSL.SSL import Error as OpenSSLError
+    from scrapy import exceptions as scrapy_errors
+    from scrapy.core.downloader.handlers.http11 import TunnelError
+    from twisted.internet import defer
+    from twisted.internet import error as tx
+    from twisted.web import _newclient as newclient
+
+    return [
+        ((scrapy_errors.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError, TimeoutError), "timeout"),
+        ((scrapy_errors.CannotResolveHostError, tx.DNSLookupError, tx.UnknownHostError,
+          tx.ServiceNameUnknownError), "dns"),
+        ((scrapy_errors.DownloadConnectionRefusedError, scrapy_errors.DownloadFailedError,
+          scrapy_errors.ResponseDataLossError, scrapy_errors.UnsupportedURLSchemeError, tx.ConnectError,
+          tx.ConnectionLost, tx.ConnectionDone, tx.ConnectionAborted, tx.ConnectionClosed, tx.NoRouteError,
+          tx.SSLError, tx.CertificateError, tx.VerifyError, newclient.ResponseNeverReceived,
+          newclient.ResponseFailed, newclient.ParseError, OpenSSLError, ssl.SSLError, TunnelError,
+          defer.CancelledError, ConnectionError), "network"),
+    ]
+
+
+_CLASSES: list[tuple[tuple[type[BaseException], ...], str]] = []
+
+
+def _ignore_request_reason(text: str) -> str:
+    # Scrapy raises the one IgnoreRequest class for several reasons; only its message tells them apart.
+    if "max redirections" in text:
         return "redirect_loop"
-    if name in ("IgnoreRequest",):
-        return "blocked"
-    if name in (
-        "ConnectionRefusedError", "ConnectError", "ConnectionLost", "ResponseNeverReceived",
-        "TCPTimedOutError", "ConnectionDone", "SSLError", "TunnelError", "ResponseFailed",
-        "PotentialDataLoss", "_DataLoss", "ConnectionAborted",
-    ):
-        return "network"
-    return "internal"
+    if "download_maxsize" in text or "max size" in text:
+        return "too_large"
+    return "blocked"  # robots.txt ("Forbidden by robots.txt"), offsite, and other refusals
+
+
+def _is_our_bug(exc: BaseException) -> bool:
+    """A Python error raised by newswatch's own code (its innermost frame is in crawler/alerts/scheduler)."""
+    if not isinstance(exc, (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, AssertionError,
+                            NameError, RuntimeError, ImportError)):
+        return False
+    tb = exc.__traceback__
+    if tb is None:
+        return True  # no frames to blame a library with: treat a plain Python error as ours
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__", "").split(".")[0] in ("crawler", "alerts", "scheduler")
+
+
+def classify_exception(exc: BaseException) -> str:
+    """The reason class of an exception raised while fetching or parsing.
+
+    Classifies by type, against Scrapy's download exceptions (2.13+), Twisted's connection and HTTP
+    client errors and the TLS libraries', then by the exception's cause. `internal` (a bug in newswatch)
+    is kept for Python errors raised by newswatch's own code; any other unknown exception is `network`
+    (it happened while talking to a site).
+    """
+    from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+
+    if not _CLASSES:
+        _CLASSES.extend(_network_classes())
+    if isinstance(exc, FeedError):
+        return "too_large" if "inflates past" in str(exc) else "broken"
+    if isinstance(exc, IgnoreRequest):
+        return _ignore_request_reason(str(exc).lower())
+    if isinstance(exc, DownloadCancelledError) and "max size" in str(exc).lower():
+        return "too_large"  # Scrapy cancels a download that announces or reaches DOWNLOAD_MAXSIZE
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and cause is not exc:
+        # Scrapy wraps Twisted's errors: a timeout or DNS failure inside a generic wrapper says more.
+        inner = classify_exception(cause)
+        if inner in ("timeout", "dns", "too_large"):
+            return inner
+    for reasons in (getattr(exc, "reasons", None) or ()):  # ResponseFailed / ResponseNeverReceived
+        inner_exc = getattr(reasons, "value", None)
+        if isinstance(inner_exc, BaseException) and classify_exception(inner_exc) in ("timeout", "dns"):
+            return classify_exception(inner_exc)
+    for classes, reason in _CLASSES:
+        if isinstance(exc, classes):
+            return reason
+    if _is_our_bug(exc):
+        return "internal"
+    return "network"
 
 
 @dataclass(frozen=True, slots=True)

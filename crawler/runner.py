@@ -45,8 +45,10 @@ def make_runner(options: CrawlOptions) -> Any:
     from scrapy.crawler import AsyncCrawlerRunner
     from scrapy.settings import Settings
 
+    from crawler.logfilters import install_log_filters
     from crawler.settings import scrapy_settings
 
+    install_log_filters()  # one WARNING per failed source, not Scrapy's traceback per request
     return AsyncCrawlerRunner(Settings(scrapy_settings(options)))
 
 

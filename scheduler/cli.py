@@ -29,8 +29,8 @@ from alerts import (
 from crawler import extract_article, extract_file, open_store
 from crawler.errors import NewswatchError
 from scheduler.config import Config, load_config, parse_duration
-from scheduler.errors import ConfigError
-from scheduler.tasks import backtest, crawl_once, match_documents, status_report
+from scheduler.errors import ConfigError, LockedError, NoDatabaseError
+from scheduler.tasks import backtest, crawl_once, match_documents, require_database, status_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,11 +92,17 @@ def run(config_path: Path, once: bool, log_format: str, stop_timeout: float) -> 
     config = _load(config_path)
     _setup_logging(config, log_format)
     if once:
-        _print_once(crawl_once(config))
+        try:
+            _print_once(crawl_once(config))
+        except LockedError as exc:  # a daemon is using this database (scheduler.lock)
+            raise click.ClickException(str(exc)) from None
         return
     from scheduler.app import run_daemon
 
-    sys.exit(run_daemon(config, stop_timeout))
+    try:
+        sys.exit(run_daemon(config, stop_timeout))
+    except LockedError as exc:  # another daemon holds this database (scheduler.lock)
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -106,17 +112,26 @@ def run(config_path: Path, once: bool, log_format: str, stop_timeout: float) -> 
 def crawl(config_path: Path, once: bool, sources: tuple[str, ...]) -> None:
     """Crawl every source (or the named ones) once, match, deliver, and exit.
 
+    Exits 1 when every selected source failed (nothing could be fetched), so cron and scripts notice;
+    0 when at least one source was fetched, even if it had nothing new (304 or unchanged).
+
     \b
     Example:
       newswatch crawl --once --source scmp-china
     """
     config = _load(config_path)
-    _setup_logging(config, level="WARNING")
+    # Warnings and errors only (the summary is on stdout), unless the config asks for DEBUG detail.
+    _setup_logging(config, level="DEBUG" if config.log_level == "DEBUG" else "WARNING")
     try:
         report = crawl_once(config, sources)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    except LockedError as exc:
+        raise click.ClickException(str(exc)) from None
     _print_once(report)
+    if report.nothing_fetched:
+        raise click.ClickException(f"all {len(report.crawls)} source(s) failed: nothing could be fetched "
+                                   "(see the reasons above; `newswatch status` keeps them)")
 
 
 def _print_once(report: Any) -> None:
@@ -272,17 +287,28 @@ def test_alert(config_path: Path, target: str) -> None:
 def status(config_path: Path, as_json: bool) -> None:
     """Show each source's health, the outbox and the targets.
 
+    The daemon counts as running only while its heartbeat is recent and its pid exists. Exits 1 when
+    the database has a problem (read-only file or folder), and with "no database yet" when there is
+    none (status never creates one).
+
     \b
     Example:
       newswatch status --json
     """
-    report = status_report(_load(config_path))
+    try:
+        report = status_report(_load(config_path))
+    except NoDatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
+        if report["problems"]:
+            sys.exit(1)
         return
-    daemon = report["daemon"]
+    daemon, liveness = report["daemon"], report["daemon_liveness"]
     click.echo(f"daemon: {daemon['process']}, last heartbeat {daemon['heartbeat']}" if daemon
-               else "daemon: not running")
+               else f"daemon: not running ({liveness['why']})")
+    for problem in report["problems"]:
+        click.echo(f"PROBLEM: {problem}")
     click.echo(f"database {report['database']} ({report['database_bytes'] / 1e6:.1f} MB, "
                f"{report['articles']} articles)")
     click.echo("sources:")
@@ -300,6 +326,8 @@ def status(config_path: Path, as_json: bool) -> None:
     click.echo("targets:")
     for name, state in report["targets"].items():
         click.echo(f"  {name:<28} {state}")
+    if report["problems"]:
+        sys.exit(1)
 
 
 @main.command()
@@ -325,6 +353,8 @@ def backtest_command(config_path: Path, watchlist: str, since: str, as_json: boo
         hits = backtest(config, watchlist, window)
     except KeyError as exc:
         raise click.UsageError(str(exc.args[0])) from None
+    except NoDatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
     for article, verdict in hits:
         if as_json:
             click.echo(json.dumps({"id": article.id, "url": article.url, "title": article.title,
@@ -350,6 +380,10 @@ def stories(config_path: Path, limit: int) -> None:
       newswatch stories --limit 5
     """
     config = _load(config_path)
+    try:
+        require_database(config)
+    except NoDatabaseError as exc:
+        raise click.ClickException(str(exc)) from None
     db = open_store(config.database)
     try:
         for story in list_stories(db, limit=limit):

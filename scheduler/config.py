@@ -252,6 +252,8 @@ class Config:
     disabled_targets: Mapping[str, str]  # name -> why it is off
     watchlists: tuple[WatchlistSpec, ...]
     gazetteer: Gazetteer = field(repr=False)
+    # The matcher validation compiled (an `alerts.Matcher`), so the daemon does not compile it again.
+    matcher: Any = field(default=None, repr=False, compare=False)
 
     def routes(self) -> dict[str, tuple[RouteSpec, ...]]:
         """Watchlist name -> routes to its enabled targets (target name, digest schedule, min_outlets)."""
@@ -402,11 +404,12 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         if name not in known_targets:
             problems.append((locator.where(shown, ("operations", "targets")),
                              f"operations names target {name!r}, which is not defined under targets"))
+    matcher = None
     if gazetteer is not None and watchlists:
         from alerts.matcher import compile_matcher
 
         try:
-            compile_matcher(watchlists, gazetteer)
+            matcher = compile_matcher(watchlists, gazetteer)
         except AlertsError as exc:
             problems.append((locator.where(shown, _parse_dotted(getattr(exc, "path", "watchlists"))),
                              getattr(exc, "detail", str(exc))))
@@ -437,6 +440,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         disabled_targets=disabled,
         watchlists=tuple(watchlists),
         gazetteer=gazetteer,
+        matcher=matcher,
     )
 
 

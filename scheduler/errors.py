@@ -2,8 +2,10 @@
 
     NewswatchError (crawler.errors)
     └── SchedulerError
-        └── ConfigError       config.yaml is missing, not YAML, or fails validation;
-                              `.problems` lists each (location, message)
+        ├── ConfigError       config.yaml is missing, not YAML, or fails validation;
+        │                     `.problems` lists each (location, message)
+        ├── NoDatabaseError   a read-only command found no database file (it never creates one)
+        └── LockedError       another daemon holds the database's lock; `.pid` is its process
 """
 
 from __future__ import annotations
@@ -24,3 +26,20 @@ class ConfigError(SchedulerError):
         lines = [f"{path}: {len(problems)} problem(s) in the configuration:"]
         lines += [f"  {where}: {message}" for where, message in problems]
         super().__init__("\n".join(lines))
+
+
+class NoDatabaseError(SchedulerError):
+    """A read-only command (status, stories, backtest) found no database file; it does not create one."""
+
+    def __init__(self, path: object) -> None:
+        self.path = path
+        super().__init__(f"no database yet at {path}: run `newswatch run` or `newswatch crawl --once` first "
+                         "(or check `database:` in the config)")
+
+
+class LockedError(SchedulerError):
+    """Another process holds the database's lock (one daemon per database)."""
+
+    def __init__(self, message: str, pid: int | None) -> None:
+        self.pid = pid
+        super().__init__(message)

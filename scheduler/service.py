@@ -12,12 +12,16 @@ schedules and runs jobs, and stops cleanly when asked:
 Crawls run in-process on the one long-lived Scrapy runner (a reactor cannot restart, scrapy#5026);
 blocking work (SQLite writes, requests, smtplib) runs in worker threads, never on the loop.
 
+A reload swaps everything between jobs, including a new Scrapy runner when `crawl:` changed; only
+`database` and `crawl.extraction_workers` need a restart (the lock and the extraction pool are per process).
+
 Settings read: `Config.sources`, `.crawl`, `.delivery`, `.database`, `.watchlists`, `.targets`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
@@ -51,6 +55,7 @@ from crawler import (
     source_health,
 )
 from scheduler.config import Config
+from scheduler.lock import DatabaseLock
 from scheduler.maintenance import prune
 from scheduler.metrics import Metrics
 from scheduler.state import clear_jobs, publish_jobs
@@ -82,6 +87,13 @@ def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime
     return late
 
 
+def _matcher_for(config: Config) -> Matcher:
+    # load_config compiled the watchlists to validate them; reuse that instead of compiling again.
+    if config.matcher is not None:
+        return config.matcher  # type: ignore[no-any-return]
+    return compile_matcher(config.watchlists, config.gazetteer)
+
+
 def _enqueue(db: Any, targets: tuple[str, ...], key: str, subject: str, text: str) -> int:
     return enqueue_notice(db, targets, key=key, subject=subject, text=text)
 
@@ -108,11 +120,14 @@ class Service:
     """Schedules crawls, matching and delivery for one Config on the running asyncio loop."""
 
     def __init__(self, config: Config, loop: asyncio.AbstractEventLoop) -> None:
+        # One daemon per database, for this Service's life (raises LockedError naming the holder).
+        self._lock = DatabaseLock(config.database, "daemon")
+        self._lock.acquire()
         self.config = config
         self.loop = loop
         self.stats = ServiceStats()
         self.metrics = Metrics()
-        self.matcher: Matcher = compile_matcher(config.watchlists, config.gazetteer)
+        self.matcher: Matcher = _matcher_for(config)
         self.runner = make_runner(config.crawl)
         # One thread owns matching (the alerts cursor), one owns delivery: no two writers race.
         self._match_pool = ThreadPoolExecutor(1, thread_name_prefix="newswatch-match")
@@ -170,13 +185,27 @@ class Service:
         return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
 
     def apply_config(self, config: Config) -> None:
-        """Swap in a new, already validated config: reschedule sources, recompile watchlists.
+        """Swap in a new, already validated config: reschedule sources, swap watchlists and crawl options.
 
-        Running jobs finish with the config they started with; the next ones use the new one.
+        Running jobs finish with the config (and Scrapy runner) they started with; the next ones use the
+        new one. Changed `crawl:` options get a new Scrapy runner (user agent, timeouts, concurrency...),
+        except `crawl.extraction_workers`, and `database`, which apply after a restart (logged).
         """
-        matcher = compile_matcher(config.watchlists, config.gazetteer)
+        if config.database != self.config.database:
+            logger.warning("database changed to %s: that applies after a restart; this daemon keeps using %s "
+                           "(and its lock)", config.database, self.config.database)
+            config = dataclasses.replace(config, database=self.config.database)
+        matcher = _matcher_for(config)  # compiled once, by validation
         old_sources = {s.name: s for s in self.config.sources}
         new_sources = {s.name: s for s in config.sources}
+        if config.crawl != self.config.crawl:
+            changed = [f.name for f in dataclasses.fields(config.crawl)
+                       if getattr(config.crawl, f.name) != getattr(self.config.crawl, f.name)]
+            self.runner = make_runner(config.crawl)
+            logger.info("crawl options changed (%s): crawls from now on use them", ", ".join(changed))
+            if "extraction_workers" in changed:
+                logger.warning("crawl.extraction_workers applies after a restart: the extraction pool is sized "
+                               "once per process")
         self.config, self.matcher = config, matcher
         for name in old_sources.keys() - new_sources.keys():
             self.scheduler.remove_job(_crawl_job_id(name))
@@ -366,6 +395,7 @@ class Service:
         close_shared_stores()
         self._match_pool.shutdown(wait=True)
         self._delivery_pool.shutdown(wait=True)
+        self._lock.release()
         logger.info("newswatch stopped")
 
     async def _flush(self) -> None:

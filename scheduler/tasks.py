@@ -9,6 +9,8 @@ Settings read: `Config.database`, `.sources`, `.crawl`, `.watchlists`, `.targets
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,8 +28,10 @@ from alerts import (
 )
 from crawler import Article, CrawlReport, crawl_blocking, iter_articles_after, open_store, source_health
 from scheduler.config import Config
+from scheduler.errors import NoDatabaseError
+from scheduler.lock import DatabaseLock
 from scheduler.maintenance import database_bytes
-from scheduler.state import read_jobs
+from scheduler.state import daemon_liveness, read_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +43,11 @@ class OnceReport:
     crawls: tuple[CrawlReport, ...]
     matching: ProcessReport
     delivery: DeliveryReport
+
+    @property
+    def nothing_fetched(self) -> bool:
+        """Every selected source failed (an `unchanged` source, 304 or same body, counts as fetched)."""
+        return bool(self.crawls) and all(c.status == "failed" for c in self.crawls)
 
 
 def select_sources(config: Config, names: Sequence[str]) -> list[Any]:
@@ -77,10 +86,49 @@ def deliver_pending(config: Config, now: datetime | None = None) -> DeliveryRepo
 
 
 def crawl_once(config: Config, source_names: Sequence[str] = ()) -> OnceReport:
-    """Crawl the sources once (in this process: it installs the reactor), then match and deliver."""
+    """Crawl the sources once (in this process: it installs the reactor), then match and deliver.
+
+    Holds the database's lock meanwhile, like the daemon: it refuses to run beside a daemon on the same
+    database (both would fetch the same articles), and a daemon started meanwhile is refused.
+
+    Raises:
+        KeyError: an unknown source name.
+        LockedError: a daemon (or another `crawl --once`) is using the database.
+    """
     sources = select_sources(config, source_names)
-    crawls = crawl_blocking(sources, config.database, config.crawl) if sources else []
-    return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
+    with DatabaseLock(config.database, "crawl --once"):
+        crawls = crawl_blocking(sources, config.database, config.crawl) if sources else []
+        return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
+
+
+def require_database(config: Config) -> None:
+    """Read-only commands call this first: they must not create an empty database by looking.
+
+    Raises:
+        NoDatabaseError: `config.database` does not exist.
+    """
+    if not config.database.is_file():
+        raise NoDatabaseError(config.database)
+
+
+def _not_writable(path: Any) -> bool:
+    # os.access alone says yes to root whatever the mode; a file or folder with no write bit at all
+    # is read-only on purpose (or by mistake) and a daemon under another user could not write it.
+    mode = path.stat().st_mode
+    return not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def database_problems(config: Config) -> list[str]:
+    """What stops the daemon writing the database: the file or its folder not writable."""
+    problems = []
+    if _not_writable(config.database):
+        problems.append(f"database {config.database} is read-only (mode {config.database.stat().st_mode & 0o777:o}): "
+                        "crawls cannot store articles; make it writable by the daemon's user (chmod u+w)")
+    folder = config.database.parent
+    if _not_writable(folder):
+        problems.append(f"folder {folder} is not writable (mode {folder.stat().st_mode & 0o777:o}): SQLite needs "
+                        "it for its -wal and -shm files; make it writable by the daemon's user")
+    return problems
 
 
 def match_documents(config: Config, documents: Iterable[Document]) -> Iterable[list[WatchlistMatch]]:
@@ -100,6 +148,7 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
     if not chosen:
         known = ", ".join(w.name for w in config.watchlists)
         raise KeyError(f"no watchlist named {watchlist!r}; configured: {known}")
+    require_database(config)
     matcher = compile_matcher(chosen, config.gazetteer)
     cutoff = (datetime.now(UTC) - since).isoformat() if since else None
     hits: list[tuple[Article, WatchlistMatch]] = []
@@ -118,7 +167,12 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
 
 
 def status_report(config: Config) -> dict[str, Any]:
-    """Everything `newswatch status` shows: sources' health, the outbox, targets, database size."""
+    """Everything `newswatch status` shows: sources' health, the outbox, targets, database size.
+
+    Raises:
+        NoDatabaseError: there is no database yet (status never creates one).
+    """
+    require_database(config)
     db = open_store(config.database)
     try:
         health = [asdict(h) for h in source_health(db)]
@@ -129,11 +183,16 @@ def status_report(config: Config) -> dict[str, Any]:
         db.close()
     configured = {s.name for s in config.sources}
     size = database_bytes(config)
+    liveness = daemon_liveness(schedule["daemon"])
+    # A dead daemon's schedule is history, not a plan: no "next run" in the past.
+    jobs = schedule["jobs"] if liveness["running"] else {}
     for entry in health:
-        entry["next_run"] = schedule["jobs"].get(f"crawl:{entry['name']}")
+        entry["next_run"] = jobs.get(f"crawl:{entry['name']}")
     return {
-        "daemon": schedule["daemon"],
-        "jobs": schedule["jobs"],
+        "daemon": schedule["daemon"] if liveness["running"] else None,
+        "daemon_liveness": liveness,
+        "problems": database_problems(config),
+        "jobs": jobs,
         "database": str(config.database),
         "database_bytes": size,
         "articles": articles,

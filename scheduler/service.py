@@ -34,6 +34,7 @@ from alerts import (
     DeliveryReport,
     Matcher,
     ProcessReport,
+    backfill_targets,
     compile_matcher,
     deliver_due,
     delivery_latencies,
@@ -142,6 +143,9 @@ class Service:
         self.scheduler.add_job(self.check_sources, IntervalTrigger(seconds=HEALTH_CHECK_SECONDS), id=_HEALTH_JOB,
                                name="check source health")
         self._schedule_housekeeping()
+        # Stories matched while a target was off are queued once now (alerts.backfill; idempotent).
+        self._with_db(backfill_targets, tuple(self.config.targets), self.config.routes(),
+                      self.config.delivery.backfill_seconds)
         self.scheduler.start()
         logger.info("newswatch started: %d sources, %d watchlists, %d targets (%s disabled), database %s",
                     len(self.config.sources), len(self.config.watchlists), len(self.config.targets),
@@ -177,6 +181,7 @@ class Service:
         matcher = compile_matcher(config.watchlists, config.gazetteer)
         old_sources = {s.name: s for s in self.config.sources}
         new_sources = {s.name: s for s in config.sources}
+        turned_on = tuple(t for t in config.targets if t not in self.config.targets)
         self.config, self.matcher = config, matcher
         for name in old_sources.keys() - new_sources.keys():
             self.scheduler.remove_job(_crawl_job_id(name))
@@ -193,6 +198,7 @@ class Service:
                         "changed" if name in old_sources else "added", source.every_seconds)
         self.scheduler.reschedule_job(_DELIVERY_JOB, trigger=IntervalTrigger(seconds=config.delivery.every_seconds))
         self._schedule_housekeeping()
+        self._with_db(backfill_targets, turned_on, config.routes(), config.delivery.backfill_seconds)
         logger.info("configuration reloaded: %d sources, %d watchlists", len(config.sources), len(config.watchlists))
 
     # -- jobs -------------------------------------------------------------------------------

@@ -89,3 +89,64 @@ def test_container_healthcheck_follows_the_daemon_heartbeat(tmp_path: Path) -> N
     db.close()
     old = subprocess.run(check, capture_output=True, text=True, timeout=120, check=False)
     assert old.returncode == 1 and "last heartbeat" in old.stdout, old.stdout + old.stderr
+
+
+_MDWE_RUN = '''\
+import ctypes, mmap, runpy, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN (Linux 6.3+)
+    sys.exit(77)
+try:  # in force: a writable and executable mapping is refused from now on
+    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    sys.exit(78)
+except OSError:
+    pass
+sys.argv = ["newswatch", *sys.argv[1:]]
+runpy.run_module("scheduler.cli", run_name="__main__")
+'''
+
+
+def test_memory_deny_write_execute_is_set_only_if_https_crawls_survive_it(tmp_path: Path) -> None:
+    """MemoryDenyWriteExecute= in the unit must not break crawling: run a real HTTPS crawl under the same
+    rule (the kernel's prctl PR_SET_MDWE stands in for systemd's seccomp filter).
+
+    Measured: CPython, lxml and the mypyc matcher are fine, but Twisted's TLS sets an ALPN callback via
+    pyOpenSSL's cffi `ffi.callback()`, which needs writable executable memory, so HTTPS fetches fail.
+    """
+    import ssl
+
+    from tests.alerts.test_email_tls import make_cert
+    from tests.conftest import SEED, need
+    from tests.e2e_site import SEED_TITLE, article_page, rss_feed, seed_paragraphs
+    from tests.loopback import LoopbackHTTPServer, WebhookReceiver
+
+    need(SEED)
+    cert = make_cert(tmp_path, "site")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert.cert, cert.key)
+    with LoopbackHTTPServer() as site, WebhookReceiver() as hook:
+        site._server.socket = tls.wrap_socket(site._server.socket, server_side=True)  # serve HTTPS
+        base = site.base_url.replace("http://", "https://")
+        site.add("/news/deal", article_page(SEED_TITLE, seed_paragraphs()))
+        feed = rss_feed(site, [("/news/deal", SEED_TITLE, "Japan and Vietnam signed a defence deal.")])
+        site.add("/feed.xml", feed.replace(site.base_url, base), content_type="application/rss+xml")
+        default = (ROOT / "config.yaml").read_text(encoding="utf-8")
+        watchlists = default[default.index("# WATCHLISTS-BEGIN"):default.index("# WATCHLISTS-END")]
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "database: nw.db\ncrawl: {download_delay: 0.0, download_timeout: 5}\n"
+            f"sources:\n  - {{name: tls-post, kind: feed, url: '{base}/feed.xml', every: 5m}}\n"
+            f"targets:\n  - {{name: hook, kind: webhook, url: '{hook.url('/hook')}'}}\n"
+            + watchlists.replace("[slack-analysts, email-analysts, webhook-archive]", "[hook]"), encoding="utf-8")
+        script = tmp_path / "mdwe_run.py"
+        script.write_text(_MDWE_RUN, encoding="utf-8")
+        done = subprocess.run([sys.executable, str(script), "crawl", "--once", "--config", str(config)],
+                              capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+        if done.returncode == 77:
+            pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3 or later has)")
+        assert done.returncode == 0, done.stdout + done.stderr
+        survives = "1 new articles, ok" in done.stdout and len(hook.received) == 1
+    if _unit_settings().get("MemoryDenyWriteExecute") == ["true"]:
+        assert survives, "MemoryDenyWriteExecute=true breaks HTTPS crawls:\n" + done.stdout + done.stderr[-2000:]
+    else:  # the unit's comment says why it is off; tell us when that stops being true
+        assert not survives, "HTTPS crawls now survive MDWE: set MemoryDenyWriteExecute=true in the unit"

@@ -1,9 +1,9 @@
 """Container health check: healthy while the daemon's heartbeat is fresh.
 
 The daemon stamps a heartbeat in the database every few seconds (`newswatch status` shows it); this
-script runs `newswatch status --json` (with the Python running it) and exits 0 when the heartbeat is younger than MAX_AGE seconds
-(argument 1, default 120), 1 otherwise (no daemon, a stale heartbeat, or status failing). It works
-whether or not the metrics server (`/healthz`) is enabled.
+script runs `newswatch status --json` (with the Python running it) and exits 0 when the heartbeat is
+younger than MAX_AGE seconds (argument 1, default 120), 1 otherwise (no daemon, a stale heartbeat, or
+status failing). It works whether or not the metrics server (`/healthz`) is enabled.
 
 Usage (Dockerfile HEALTHCHECK): python /usr/local/lib/newswatch-healthcheck.py [MAX_AGE] [--config PATH]
 """
@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 def main(argv: list[str]) -> int:
     max_age = float(argv[0]) if argv and not argv[0].startswith("-") else 120.0
     extra = argv[1:] if argv and not argv[0].startswith("-") else argv
-    done = subprocess.run([sys.executable, "-m", "scheduler.cli", "status", "--json", *extra], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run([sys.executable, "-m", "scheduler.cli", "status", "--json", *extra],
+                          capture_output=True, text=True, timeout=60, check=False)
     if done.returncode != 0:
         print(f"unhealthy: newswatch status failed: {done.stderr.strip()[-300:]}")
         return 1

@@ -136,6 +136,8 @@ def backfill_targets(
 
     Logs one INFO line per target saying how many stories were queued (and how many were already
     sent or queued, so were skipped). A window of 0 turns backfill off (one INFO line says so).
+    Never raises: a failing target is logged (ERROR, with the command that catches up by hand) and
+    skipped, so the daemon starts or reloads anyway.
 
     Args:
         db: the store.
@@ -155,7 +157,12 @@ def backfill_targets(
         return []
     reports = []
     for target in names:
-        report = backfill_target(db, target, routes, window=timedelta(seconds=window_seconds), now=now)
+        try:
+            report = backfill_target(db, target, routes, window=timedelta(seconds=window_seconds), now=now)
+        except Exception:  # the daemon must start (or reload) anyway; say how to catch up by hand
+            logger.exception("backfill of target %s failed; queue what it missed with `newswatch alerts send "
+                             "--since %s --target %s`", target, _span(window_seconds), target)
+            continue
         reports.append(report)
         if report.queued or report.waiting:
             logger.info("backfill: target %s is on: queued %d story match(es) from the last %s, in %d new "

@@ -9,6 +9,7 @@ Settings read: only what callers pass (watchlists, gazetteer entries, targets), 
 
 # First: decides whether alerts.matcher is imported compiled or from source (see alerts.compiled).
 import alerts.compiled  # noqa: F401
+from alerts.backfill import BackfillReport, backfill_target, backfill_targets
 from alerts.delivery import DeliveryReport, deliver_due, send_test_alert
 from alerts.errors import AlertsError, DeliveryError, WatchlistError
 from alerts.explain import format_matches
@@ -28,12 +29,15 @@ from alerts.models import (
 from alerts.normalize import normalize
 from alerts.outbox import delivery_latencies, enqueue_notice, outbox_summary, retry_dead
 from alerts.pipeline import ProcessReport, process_new_articles
+from alerts.retention import AlertsPruneReport, prune_alerts
 from alerts.shaping import check_timezone, parse_clock
 from alerts.store import StorySummary, list_stories
 from alerts.watchlist import WatchlistSpec, parse_watchlists
 
 __all__ = [
     "AlertsError",
+    "AlertsPruneReport",
+    "BackfillReport",
     "DeliveryError",
     "DeliveryReport",
     "DigestSchedule",
@@ -52,6 +56,8 @@ __all__ = [
     "WatchlistError",
     "WatchlistMatch",
     "WatchlistSpec",
+    "backfill_target",
+    "backfill_targets",
     "check_timezone",
     "compile_matcher",
     "deliver_due",
@@ -65,6 +71,7 @@ __all__ = [
     "parse_clock",
     "parse_watchlists",
     "process_new_articles",
+    "prune_alerts",
     "retry_dead",
     "send_test_alert",
 ]

@@ -2,7 +2,8 @@
 
 Only this module turns exceptions into exit codes: 2 for an invalid configuration or usage, 1 for
 other expected failures (a delivery refused, an unknown source); unexpected errors keep their
-traceback. Every command takes `--config PATH` (default `./config.yaml`, or `$NEWSWATCH_CONFIG`).
+traceback. Every command but `extract` takes `--config PATH` (default `./config.yaml`, or
+`$NEWSWATCH_CONFIG`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from alerts import (
     Document,
     StorySummary,
     WatchlistMatch,
+    backfill_target,
+    compile_matcher,
     format_matches,
     list_stories,
     retry_dead,
@@ -144,17 +147,35 @@ def _print_once(report: Any) -> None:
     click.echo(f"delivered {d.delivered} of {d.attempted} attempted ({d.failed} failed, {d.dead} dead)")
 
 
-def _read_documents_jsonl(stream: Any) -> Iterator[tuple[Any, Document]]:
+def _read_documents_jsonl(stream: Any) -> Iterator[tuple[int, Any, Document | str]]:
+    """(line number, id, Document) per input line, or (line number, id, why) for a bad line."""
     for number, line in enumerate(stream, 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise click.ClickException(f"line {number} of the input is not JSON: {exc}") from None
+            yield number, None, f"line {number} of the input is not JSON: {exc}"
+            continue
         if not isinstance(item, dict):
-            raise click.ClickException(f"line {number}: expected an object with id, title, text")
-        yield item.get("id"), Document(title=str(item.get("title") or ""), lead=str(item.get("text") or ""))
+            yield number, None, f"line {number} of the input is not an object with id, title, text"
+            continue
+        yield number, item.get("id"), Document(title=str(item.get("title") or ""), lead=str(item.get("text") or ""))
+
+
+def _match_stream(config: Config, stream: Any) -> int:
+    """Match JSON Lines one at a time, writing (and flushing) a line per input line; returns bad lines."""
+    matcher = compile_matcher(config.watchlists, config.gazetteer)
+    bad = 0
+    for number, item_id, document in _read_documents_jsonl(stream):
+        if isinstance(document, str):
+            bad += 1
+            click.echo(f"Error: {document}", err=True)
+            click.echo(json.dumps({"id": item_id, "line": number, "error": document}, ensure_ascii=False))
+        else:
+            click.echo(json.dumps({"id": item_id, **_match_json(matcher.match(document))}, ensure_ascii=False))
+        sys.stdout.flush()
+    return bad
 
 
 def _document_from_file(path: Path) -> Document:
@@ -192,8 +213,10 @@ def _match_json(matches: list[WatchlistMatch]) -> dict[str, Any]:
 def match(config_path: Path, file: Path | None, jsonl: Any, as_json: bool) -> None:
     """Dry run: which watchlists match a story, and why. Nothing is stored or sent.
 
-    FILE is a text or HTML file (.html.gz too). With --jsonl, one JSON line is written per input:
-    {"id", "watchlists": [...], "matches": [...]}.
+    FILE is a text or HTML file (.html.gz too). With --jsonl, one JSON line is written (and flushed)
+    per input line as it is read: {"id", "watchlists": [...], "matches": [...]}; a line that is not a
+    JSON object gives {"id": null, "line": N, "error": "..."} and a message on stderr, matching goes
+    on, and the exit code is 1 at the end.
 
     \b
     Examples:
@@ -205,9 +228,9 @@ def match(config_path: Path, file: Path | None, jsonl: Any, as_json: bool) -> No
         raise click.UsageError("give either FILE or --jsonl PATH (or '-' for stdin)")
     config = _load(config_path)
     if jsonl is not None:
-        items = list(_read_documents_jsonl(jsonl))
-        for (item_id, _doc), matches in zip(items, match_documents(config, [d for _i, d in items]), strict=True):
-            click.echo(json.dumps({"id": item_id, **_match_json(matches)}, ensure_ascii=False))
+        bad = _match_stream(config, jsonl)
+        if bad:
+            raise click.ClickException(f"{bad} input line(s) were not JSON objects (see the lines with \"error\")")
         return
     assert file is not None
     matches = next(iter(match_documents(config, [_document_from_file(file)])))
@@ -403,7 +426,10 @@ def _format_story(story: StorySummary) -> str:
 @config_option
 @click.option("--vacuum", is_flag=True, help="Also compact the database file (rewrites it; takes a while).")
 def prune_command(config_path: Path, vacuum: bool) -> None:
-    """Drop old article bodies and seen URLs now (the daemon also does it on its schedule).
+    """Apply the retention settings now (the daemon also does it on its schedule).
+
+    Drops old article bodies, seen URLs, send attempts, sent alerts and quiet stories' signatures;
+    never what keeps a story from alerting twice.
 
     \b
     Example:
@@ -413,6 +439,8 @@ def prune_command(config_path: Path, vacuum: bool) -> None:
 
     report = prune(_load(config_path), vacuum=vacuum)
     click.echo(f"emptied {report.articles_emptied} article bodies, forgot {report.seen_urls_forgotten} seen URLs; "
+               f"deleted {report.deliveries_dropped} send attempts and {report.sent_dropped} sent alerts; dropped "
+               f"the signatures of {report.signatures_dropped} story articles; "
                f"database {report.database_bytes / 1e6:.1f} MB")
 
 
@@ -438,6 +466,61 @@ def alerts_retry(config_path: Path, target: str | None) -> None:
     finally:
         db.close()
     click.echo(f"{count} dead alert(s) queued again")
+
+
+@alerts_group.command("send")
+@config_option
+@click.option("--target", required=True, help="The target to send to (must be enabled).")
+@click.option("--story", "story_id", type=int, default=None, help="This story (its id in `newswatch stories`).")
+@click.option("--since", default=None, help="Stories matched within this long (e.g. 1d).")
+@click.option("--watchlist", default=None, help="Only this watchlist's matches.")
+def alerts_send(config_path: Path, target: str, story_id: int | None, since: str | None,
+                watchlist: str | None) -> None:
+    """Queue alerts by hand: a story, or every story matched recently, for one target.
+
+    A (story, watchlist, target) already queued or sent is never queued again. Without --watchlist,
+    the watchlists routed to the target are used (for --story: those the story matched, routed or
+    not). The daemon (or `crawl --once`) sends what is queued.
+
+    \b
+    Examples:
+      newswatch alerts send --story 42 --target slack-analysts
+      newswatch alerts send --since 1d --target slack-analysts --watchlist arms-deals
+    """
+    if (story_id is None) == (since is None):
+        raise click.UsageError("give either --story ID or --since DURATION")
+    config = _load(config_path)
+    if target not in config.targets:
+        why = config.disabled_targets.get(target)
+        known = ", ".join(sorted([*config.targets, *config.disabled_targets])) or "none"
+        raise click.ClickException(f"target {target!r} is disabled ({why}); enable it first" if why
+                                   else f"no target named {target!r}; configured: {known}")
+    names = [w.name for w in config.watchlists]
+    if watchlist is not None and watchlist not in names:
+        raise click.UsageError(f"no watchlist named {watchlist!r}; configured: {', '.join(names)}")
+    window = None
+    if since is not None:
+        try:
+            window = timedelta(seconds=parse_duration(since))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--since") from None
+    if watchlist is not None:
+        chosen = [watchlist]
+    elif story_id is not None:
+        chosen = names  # by hand: whatever the story matched, routed to the target or not
+    else:
+        chosen = [w for w, specs in config.routes().items() if any(s.target == target for s in specs)]
+    routes = {w: [target] for w in chosen}  # by hand: sent at once, no digest, no min_outlets
+    db = open_store(config.database)
+    try:
+        report = backfill_target(db, target, routes, window=window, story_id=story_id)
+    finally:
+        db.close()
+    click.echo(f"queued {report.queued} story match(es) for {target} in {report.messages} new message(s); "
+               f"{report.already} already queued or sent (not queued again)")
+    if story_id is not None and not (report.queued or report.already):
+        raise click.ClickException(f"story {story_id} has no match for "
+                                   f"{watchlist or 'any watchlist'}; see `newswatch stories`")
 
 
 def run_main() -> None:  # pragma: no cover - console-script shim for `python -m scheduler.cli`

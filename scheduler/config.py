@@ -166,8 +166,12 @@ class _DeliveryModel(_Model):
     every: Duration = Field(default=15, description="how often the outbox is drained")
     max_attempts: int = Field(default=8, ge=1, description="attempts before an alert is dead-lettered")
     retry_base: Duration = Field(default=60, description="wait before the first retry; doubles each time")
+    backfill: Duration = Field(default=86400, ge=0, description="when a target comes on (start, reload), queue "
+                               "stories its watchlists matched this long before while it was off; 0 turns it off")
 
     _every = field_validator("every", "retry_base", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+    _backfill = field_validator("backfill", mode="before")(
+        classmethod(lambda cls, v: 0 if v in (0, "0") else parse_duration(v)))
 
 
 class _MetricsModel(_Model):
@@ -178,6 +182,11 @@ class _MetricsModel(_Model):
 class _RetentionModel(_Model):
     article_text_days: int = Field(default=90, ge=1, description="days article bodies are kept (title, URL, "
                                    "matches and stories are kept for ever)")
+    deliveries_days: int = Field(default=30, ge=1, description="days the log of send attempts is kept")
+    sent_days: int = Field(default=30, ge=1, description="days sent alerts, digests and thread replies stay in the "
+                           "outbox after they went out and their story went quiet (a story never alerts twice)")
+    signature_days: int = Field(default=7, ge=1, description="days the near-duplicate signatures of a quiet story "
+                                "are kept (at least 3: a story takes new articles for 3 days)")
     prune_every: Duration = Field(default=21600, description="how often old data is pruned (6h by default)")
     vacuum_every: Duration = Field(default=604800, description="how often the database is compacted (7d)")
 
@@ -214,6 +223,7 @@ class DeliverySettings:
     every_seconds: int = 15
     max_attempts: int = 8
     retry_base_seconds: int = 60
+    backfill_seconds: int = 86400
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +231,9 @@ class RetentionSettings:
     article_text_days: int = 90
     prune_every_seconds: int = 21600
     vacuum_every_seconds: int = 604800
+    deliveries_days: int = 30
+    sent_days: int = 30
+    signature_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,10 +442,12 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         database=database,
         log_level=env.get("NEWSWATCH_LOG_LEVEL", model.log_level).upper(),
         crawl=crawl,
-        delivery=DeliverySettings(model.delivery.every, model.delivery.max_attempts, model.delivery.retry_base),
+        delivery=DeliverySettings(model.delivery.every, model.delivery.max_attempts, model.delivery.retry_base,
+                                  model.delivery.backfill),
         metrics=MetricsSettings(model.metrics.host, model.metrics.port),
         retention=RetentionSettings(model.retention.article_text_days, model.retention.prune_every,
-                                    model.retention.vacuum_every),
+                                    model.retention.vacuum_every, model.retention.deliveries_days,
+                                    model.retention.sent_days, model.retention.signature_days),
         operations=OperationsSettings(tuple(t for t in model.operations.targets if t in targets),
                                       model.operations.source_failing_after),
         sources=sources,

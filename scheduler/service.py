@@ -38,6 +38,7 @@ from alerts import (
     DeliveryReport,
     Matcher,
     ProcessReport,
+    backfill_targets,
     compile_matcher,
     deliver_due,
     delivery_latencies,
@@ -157,6 +158,9 @@ class Service:
         self.scheduler.add_job(self.check_sources, IntervalTrigger(seconds=HEALTH_CHECK_SECONDS), id=_HEALTH_JOB,
                                name="check source health")
         self._schedule_housekeeping()
+        # Stories matched while a target was off are queued once now (alerts.backfill; idempotent).
+        self._with_db(backfill_targets, tuple(self.config.targets), self.config.routes(),
+                      self.config.delivery.backfill_seconds)
         self.scheduler.start()
         logger.info("newswatch started: %d sources, %d watchlists, %d targets (%s disabled), database %s",
                     len(self.config.sources), len(self.config.watchlists), len(self.config.targets),
@@ -206,6 +210,7 @@ class Service:
             if "extraction_workers" in changed:
                 logger.warning("crawl.extraction_workers applies after a restart: the extraction pool is sized "
                                "once per process")
+        turned_on = tuple(t for t in config.targets if t not in self.config.targets)
         self.config, self.matcher = config, matcher
         for name in old_sources.keys() - new_sources.keys():
             self.scheduler.remove_job(_crawl_job_id(name))
@@ -222,6 +227,7 @@ class Service:
                         "changed" if name in old_sources else "added", source.every_seconds)
         self.scheduler.reschedule_job(_DELIVERY_JOB, trigger=IntervalTrigger(seconds=config.delivery.every_seconds))
         self._schedule_housekeeping()
+        self._with_db(backfill_targets, turned_on, config.routes(), config.delivery.backfill_seconds)
         logger.info("configuration reloaded: %d sources, %d watchlists", len(config.sources), len(config.watchlists))
 
     # -- jobs -------------------------------------------------------------------------------

@@ -150,13 +150,13 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
         raise KeyError(f"no watchlist named {watchlist!r}; configured: {known}")
     require_database(config)
     matcher = compile_matcher(chosen, config.gazetteer)
-    cutoff = (datetime.now(UTC) - since).isoformat() if since else None
+    # By when the article was fetched (what the daemon would have seen), not its publication date.
+    cutoff = (datetime.now(UTC) - since).isoformat(timespec="seconds") if since else None
     hits: list[tuple[Article, WatchlistMatch]] = []
     db = open_store(config.database)
     try:
         for article in iter_articles_after(db, 0):
-            stamp = article.published or article.fetched_at
-            if cutoff and stamp and stamp < cutoff:
+            if cutoff and article.fetched_at and article.fetched_at < cutoff:
                 continue
             verdict = matcher.match(Document(title=article.title, lead=article.summary, body=article.text))[0]
             if verdict.matched:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from scheduler.cli import main
 from scheduler.config import load_config
 from scheduler.tasks import match_pending
 from tests.conftest import SEED, need
-from tests.e2e_site import CALM_TEXT, CALM_TITLE, SEED_TITLE, article_page, seed_paragraphs
+from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, SEED_TITLE, article_page, seed_paragraphs
 from tests.loopback import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -50,10 +53,43 @@ def test_match_jsonl_writes_one_line_per_input_with_the_watchlists() -> None:
     assert any(e["sentence"] for m in out[0]["matches"] for e in m["evidence"])
 
 
-def test_match_jsonl_reports_the_bad_line() -> None:
-    result = CliRunner().invoke(main, ["match", "--jsonl", "-", "--config", DEFAULT], input='{"id": 1}\nnot json\n')
+def test_match_jsonl_reports_a_bad_line_and_goes_on() -> None:
+    stdin = ('{"id": 1, "title": "Poland signs deal to buy 96 Apache helicopters from the US"}\nnot json\n'
+             '[1, 2]\n{"id": 4, "title": "Chinese coast guard fires water cannon near Second Thomas Shoal"}\n')
+    result = CliRunner().invoke(main, ["match", "--jsonl", "-", "--config", DEFAULT], input=stdin)
     assert result.exit_code == 1
-    assert "line 2 of the input is not JSON" in result.output
+    assert "Error: line 2 of the input is not JSON" in result.stderr
+    assert "Error: line 3 of the input is not an object" in result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == [1, None, None, 4], "one output line per input line, in order"
+    assert out[0]["watchlists"] == ["arms-deals"] and out[3]["watchlists"] == ["maritime-disputes"]
+    assert out[1]["line"] == 2 and "not JSON" in out[1]["error"]
+    assert "2 input line(s) were not JSON objects" in result.stderr
+
+
+def test_match_jsonl_writes_each_result_before_reading_the_next_line() -> None:
+    """A pipe stays open: the answer to the first line must come out before the second is written."""
+    with subprocess.Popen([*NEWSWATCH, "match", "--jsonl", "-", "--config", DEFAULT], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        stdout = proc.stdout
+        try:
+            proc.stdin.write('{"id": "first", "title": "Poland signs deal to buy 96 Apache helicopters"}\n')
+            proc.stdin.flush()
+            answer: list[str] = []
+            reader = threading.Thread(target=lambda: answer.append(stdout.readline()), daemon=True)
+            reader.start()
+            reader.join(timeout=90)  # generous: compiling the watchlists takes seconds on a busy machine
+            assert answer, "no answer to the first line while the input stays open"
+            first = json.loads(answer[0])
+            assert first["id"] == "first" and first["watchlists"] == ["arms-deals"]
+            proc.stdin.write('{"id": "second", "title": "Cat show draws record crowd"}\n')
+            proc.stdin.close()
+            assert json.loads(stdout.readline())["id"] == "second"
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_match_explains_an_html_page(tmp_path: Path) -> None:
@@ -112,6 +148,25 @@ def test_backtest_and_stories_on_stored_articles(tmp_path: Path, receiver: Webho
     assert stories.exit_code == 0, stories.output
     assert "2 article(s) from scmp, kyodo" in stories.output
     assert stories.output.count("#") == 1
+
+
+def test_backtest_since_counts_from_when_articles_were_fetched(tmp_path: Path, receiver: WebhookReceiver) -> None:
+    """An old story fetched today is in the window; a recent date on a page fetched 30 days ago is out."""
+    need(SEED)
+    config_path = _config_with_webhook(tmp_path, receiver.url("/hook"))
+    body = "\n".join(seed_paragraphs())
+    long_ago = (datetime.now(UTC) - timedelta(days=30)).isoformat(timespec="seconds")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+    db = open_store(tmp_path / "nw.db")
+    insert_article(db, {"url": "https://a.example/seed", "source": "scmp", "title": SEED_TITLE, "text": body,
+                        "published": "2019-01-01T00:00:00+00:00"})
+    insert_article(db, {"url": "https://b.example/seed-copy", "source": "kyodo", "title": SEED_TITLE, "text": body,
+                        "published": yesterday, "fetched_at": long_ago})
+    db.close()
+    week = CliRunner().invoke(main, ["backtest", "--watchlist", "arms-deals", "--since", "7d", "--json",
+                                     "--config", str(config_path)])
+    assert week.exit_code == 0, week.output
+    assert [json.loads(line)["url"] for line in week.output.splitlines()] == ["https://a.example/seed"]
 
 
 def test_alerts_retry_requeues_dead_letters(tmp_path: Path, receiver: WebhookReceiver) -> None:

@@ -58,3 +58,35 @@ def test_every_setting_is_documented(key: str, default: str, help_text: str) -> 
 @pytest.mark.parametrize("option", [f.name for f in dataclasses.fields(CrawlOptions)])
 def test_every_crawl_option_is_documented(option: str) -> None:
     assert f"| `{option}` |" in README, f"crawl option {option} is not in the README's table"
+
+
+def test_readme_stands_alone_without_the_team_notes() -> None:
+    assert "../shared" not in README, "users do not have ../shared: move the fact into the README"
+
+
+def _exported_metrics() -> list[str]:
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from scheduler.metrics import Metrics
+
+    found = []
+    for metric in vars(Metrics()).values():
+        if not isinstance(metric, MetricWrapperBase):
+            continue
+        (family,) = metric.describe()
+        name = family.name + ("_total" if family.type == "counter" else "")
+        labels = ",".join(metric._labelnames)
+        found.append(f"{name}{{{labels}}}" if labels else name)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("metric", _exported_metrics())
+def test_every_metric_is_listed_with_its_labels(metric: str) -> None:
+    assert f"`{metric}`" in README, f"metric {metric} is not in the README's Operations list"
+
+
+def test_only_extract_goes_without_config() -> None:
+    without = sorted(name for name, command in _commands(main)
+                     if not any(p.name == "config_path" for p in command.params))
+    assert without == ["extract"]
+    assert "every command but `extract`" in README

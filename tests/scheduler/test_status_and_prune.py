@@ -67,3 +67,25 @@ def test_prune_empties_old_bodies_and_keeps_recent_ones(tmp_path: Path) -> None:
     hits = sqlite3.connect(tmp_path / "nw.db").execute(
         "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'Senkaku'").fetchone()[0]
     assert hits == 0, "the full-text index forgets pruned bodies too"
+
+
+def test_prune_deletes_old_send_attempts_by_the_retention_setting(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.replace("{article_text_days: 30}", "{article_text_days: 30, deliveries_days: 10}"),
+                      encoding="utf-8")
+    db = open_store(tmp_path / "nw.db")
+    from alerts.store import ensure_alerts_schema
+
+    ensure_alerts_schema(db)
+    now = datetime.now(UTC)
+    for days in (40, 11, 2):
+        db.execute("INSERT INTO deliveries (outbox_id, target, attempt, started_at, outcome) VALUES (1, 'hook', 1, ?, "
+                   "'failed')", [(now - timedelta(days=days)).isoformat(timespec="seconds")])
+    db.conn.commit()
+    db.close()
+
+    result = CliRunner().invoke(main, ["prune", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 send attempts and 0 sent alerts" in result.output
+    left = sqlite3.connect(tmp_path / "nw.db").execute("SELECT count(*) FROM deliveries").fetchone()[0]
+    assert left == 1

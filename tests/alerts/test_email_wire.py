@@ -18,9 +18,11 @@ import sqlite_utils
 
 from alerts.delivery import deliver_due, send_test_alert
 from alerts.models import SmtpSettings, TargetSpec
+from alerts.outbox import enqueue_notice
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
+from tests.alerts.test_digests import MORNING, NIGHT, TOKYO_NIGHT
 from tests.loopback import _free_port
 
 RECIPIENTS = ("analyst@example.org", "desk@example.org")
@@ -132,3 +134,23 @@ def test_bidi_and_zero_width_characters_reach_no_part_of_the_email(db, sink):
         assert not set(text) & set(SPOOF), text
     assert "Coast guard clash at the shoal" in str(message["Subject"])
     assert "eviloutlet" in body_text(message)
+
+
+def test_digest_and_notice_emails_parse_without_defects(db, sink):
+    for n in range(8):
+        add_article(db, f"https://news.example/{n}?a=1&b=2", f"Coast guard report {n} =?utf-8?q?=0D=0AX:_1?= & <b>",
+                    f"Coast guard ships met at the shoal on day {n} {SPOOF}.")
+    spec = TargetSpec(name="mail", kind="email", smtp=target(sink).smtp, sender="newswatch@alerts.example",
+                      recipients=RECIPIENTS, quiet_hours=TOKYO_NIGHT)
+    process_new_articles(db, keyword_match, {"maritime-disputes": ["mail"]}, now=NIGHT)
+    deliver_due(db, {"mail": spec}, now=NIGHT)
+    enqueue_notice(db, ["mail"], key="source-failing:x", subject="Source x =?utf-8?q?=0D=0ABcc:_a@b.c?= fails",
+                   text="Line one.\nLine two\u202e.", now=MORNING)
+    assert deliver_due(db, {"mail": spec}, now=MORNING).delivered == 2
+    digest, notice = sink.messages()
+    for message in (digest, notice):
+        assert_no_defects(message)
+        assert message["Bcc"] is None and message["X"] is None
+    assert "Held during quiet hours" in str(digest["Subject"])
+    assert "Line one.\r\nLine two.\r\n" in body_text(notice)
+    assert [rcpt for _, rcpt, _ in sink.received] == [list(RECIPIENTS)] * 2

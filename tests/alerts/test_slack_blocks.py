@@ -65,8 +65,10 @@ def validate(payload: dict) -> None:
 
 
 def alert(title: str = "Coast guard standoff", url: str = "https://news.example/a", evidence=(),
-          outlet: str = "example") -> Alert:
+          outlet: str = "example", more_evidence=()) -> Alert:
     hits = (WatchlistHit("maritime-disputes", 2.0, ("any",), tuple(evidence)),)
+    if more_evidence:
+        hits += (WatchlistHit("arms-deals", 1.0, ("any",), tuple(more_evidence)),)
     return Alert(key="nw-" + "0" * 32, story_id=1, target="slack", created_at="2024-06-01T08:00:00+00:00",
                  title=title, url=url, outlet=outlet, published="2024-06-01T07:00:00+00:00",
                  summary="A summary.", watchlists=hits)
@@ -96,7 +98,7 @@ def test_ampersands_in_link_urls_are_escaped():
 def test_evidence_full_of_ampersands_is_never_cut_inside_an_entity():
     words = ["R&D", "Q&A", "M&A", "B&B", "P&L", "S&P", "AT&T", "H&M"]
     evidence = [ev(f"term {i}", f"Sentence {i} " + f"{w} " * 70 + ".") for i, w in enumerate(words)]
-    payload = slack_payload(alert(evidence=evidence))
+    payload = slack_payload(alert(evidence=evidence[:4], more_evidence=evidence[4:]))
     validate(payload)
     assert "R&amp;D" in "\n".join(texts(payload))
 

@@ -122,3 +122,17 @@ def _has_standardwebhooks() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_webhook_strings_carry_no_bidi_or_zero_width_characters(db, receiver):
+    spoof = "\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u2060\ufeff"
+    add_article(db, "https://news.example/spoof", f"Coast guard {spoof}clash at the shoal",
+                f"Coast guard ships{spoof} met at the shoal.", source=f"evil{spoof}outlet",
+                summary=f"Ships {spoof}met.")
+    process_new_articles(db, keyword_match, {"maritime-disputes": ["hook"]}, now=T0)
+    assert deliver_due(db, {"hook": hook(receiver)}, now=T0).delivered == 1
+    body = receiver.received[0].body.decode("utf-8")
+    assert not set(body) & set(spoof)
+    payload = json.loads(body)
+    assert payload["story"]["title"] == "Coast guard clash at the shoal"
+    assert payload["story"]["outlet"] == "eviloutlet"

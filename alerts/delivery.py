@@ -1,6 +1,9 @@
 """The delivery worker: drains due outbox rows through their channels, with retries and dead-letter.
 
-`deliver_due()` sends, per target and in outbox order, every row that is due. A row is claimed
+`deliver_due()` sends, per target and in outbox order, every row that is due; each target has its
+own worker thread (up to `WORKERS` at once, each with its own SQLite connection), so a receiver that
+hangs holds only its own rows, and every send is bounded by its target's `timeout` in total
+(`alerts.channels.deadline`). A row is claimed
 first (its attempt counted, its due time pushed `LEASE` ahead, so a crash mid-send retries it later
 instead of losing it) and marked delivered only after the channel returned. A failure that can heal
 (timeout, connection error, 5xx, 408, 429) schedules the row again after an exponential backoff with
@@ -30,7 +33,11 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
+import threading
+from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -54,6 +61,7 @@ logger = logging.getLogger(__name__)
 BACKOFF_BASE = 60.0
 BACKOFF_MAX = 6 * 3600.0
 LEASE = timedelta(minutes=5)
+WORKERS = 8  # targets served at once by one deliver_due() call
 
 _rng = random.Random()
 
@@ -170,6 +178,70 @@ def _send_one(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, c
     return "retry"
 
 
+class _Budget:
+    """The `limit` of send attempts of one `deliver_due()` call, shared by the target workers."""
+
+    def __init__(self, limit: int) -> None:
+        self._left = limit
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._left <= 0:
+                return False
+            self._left -= 1
+            return True
+
+
+def _db_file(db: sqlite_utils.Database) -> str | None:
+    """The main database's file, or None for an in-memory database (which other threads cannot open)."""
+    for row in db.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main" and row[2]:
+            return str(row[2])
+    return None
+
+
+def _own_connection(path: str) -> sqlite_utils.Database:
+    """A connection of the calling worker thread (SQLite connections are per thread)."""
+    conn = sqlite3.connect(path, timeout=30)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return sqlite_utils.Database(conn)
+
+
+def _drain_target(db: sqlite_utils.Database, entries: list[OutboxEntry], spec: TargetSpec, clock: datetime,
+                  max_attempts: int, backoff_base: float, budget: _Budget) -> Counter[str]:
+    """Send one target's due rows in outbox order until one fails (head of line); returns the counts."""
+    counts: Counter[str] = Counter()
+    stamp = iso(clock)
+    for entry in entries:
+        # Head of line: a younger row never overtakes an older one waiting for its retry.
+        if entry.next_attempt_at > stamp:
+            break
+        hold = hold_for(db, entry, spec, clock)
+        if hold is not None:
+            counts["held"] += fold_alert(db, entry, hold, clock)
+            continue
+        if not budget.take():
+            break
+        if not claim(db, entry, clock, clock + LEASE):
+            break
+        counts["attempted"] += 1
+        outcome = _send_one(db, entry, spec, clock, max_attempts, backoff_base)
+        counts["failed" if outcome == "retry" else outcome] += 1
+        if outcome == "retry":
+            break
+    return counts
+
+
+def _target_worker(path: str, entries: list[OutboxEntry], spec: TargetSpec, clock: datetime, max_attempts: int,
+                   backoff_base: float, budget: _Budget) -> Counter[str]:
+    db = _own_connection(path)
+    try:
+        return _drain_target(db, entries, spec, clock, max_attempts, backoff_base, budget)
+    finally:
+        db.conn.close()
+
+
 def deliver_due(
     db: sqlite_utils.Database,
     targets: Mapping[str, TargetSpec],
@@ -178,6 +250,7 @@ def deliver_due(
     max_attempts: int = 8,
     limit: int = 100,
     backoff_base: float = BACKOFF_BASE,
+    workers: int = WORKERS,
 ) -> DeliveryReport:
     """Send every due outbox row, oldest first per target, shaping alerts on the way.
 
@@ -185,7 +258,11 @@ def deliver_due(
     in quiet hours); an alert nobody has tried yet is folded into a digest instead of being sent
     when its target's quiet hours or rate limit say so (see `alerts.holding`).
 
-    Blocking (HTTP and SMTP calls with timeouts): run it in a worker thread from the daemon.
+    Each target is served by its own worker thread (at most `workers` at once, each with its own
+    SQLite connection), in outbox order within the target, so a slow or hanging receiver delays
+    only its own rows; every send is bounded by its target's `timeout` in total.
+
+    Blocking (HTTP and SMTP calls with deadlines): run it in a worker thread from the daemon.
 
     Args:
         db: the store.
@@ -195,43 +272,41 @@ def deliver_due(
         max_attempts: failed attempts after which a row is dead-lettered.
         limit: most send attempts in this call.
         backoff_base: seconds before the first retry; each later retry waits twice as long.
+        workers: most targets served at once.
 
     Returns:
         A DeliveryReport with the counts.
     """
     ensure_alerts_schema(db)
     clock = now or now_utc()
-    stamp = iso(clock)
     release_stale_leases(db, clock)
-    counts = {"attempted": 0, "delivered": 0, "failed": 0, "dead": 0, "held": 0,
-              "digests_due": close_due_digests(db, targets, clock)}
+    counts: Counter[str] = Counter(digests_due=close_due_digests(db, targets, clock))
     by_target: dict[str, list[OutboxEntry]] = {}
     for entry in pending_entries(db):
         by_target.setdefault(entry.target, []).append(entry)
+    work: list[tuple[list[OutboxEntry], TargetSpec]] = []
     for name, entries in by_target.items():
         spec = targets.get(name)
         if spec is None:
             logger.warning("delivery: %d alerts wait for target %s, which is not configured or disabled",
                            len(entries), name)
             continue
-        for entry in entries:
-            if counts["attempted"] >= limit:
-                break
-            # Head of line: a younger row never overtakes an older one waiting for its retry.
-            if entry.next_attempt_at > stamp:
-                break
-            hold = hold_for(db, entry, spec, clock)
-            if hold is not None:
-                counts["held"] += fold_alert(db, entry, hold, clock)
-                continue
-            if not claim(db, entry, clock, clock + LEASE):
-                break
-            counts["attempted"] += 1
-            outcome = _send_one(db, entry, spec, clock, max_attempts, backoff_base)
-            counts["failed" if outcome == "retry" else outcome] += 1
-            if outcome == "retry":
-                break
-    report = DeliveryReport(**counts)
+        work.append((entries, spec))
+    budget = _Budget(limit)
+    path = _db_file(db)
+    if path is None or len(work) <= 1 or workers <= 1:  # nothing to overlap, or no file to share
+        for entries, spec in work:
+            counts.update(_drain_target(db, entries, spec, clock, max_attempts, backoff_base, budget))
+    else:
+        if db.conn.in_transaction:
+            db.conn.commit()  # let the workers' connections write
+        with ThreadPoolExecutor(max_workers=min(workers, len(work)), thread_name_prefix="newswatch-delivery") as pool:
+            futures = [pool.submit(_target_worker, path, entries, spec, clock, max_attempts, backoff_base, budget)
+                       for entries, spec in work]
+            for future in futures:
+                counts.update(future.result())
+    report = DeliveryReport(**{field: counts[field] for field in
+                               ("attempted", "delivered", "failed", "dead", "held", "digests_due")})
     if report.attempted or report.held:
         logger.info("delivery: %d attempted, %d delivered, %d to retry, %d dead, %d held for a digest",
                     report.attempted, report.delivered, report.failed, report.dead, report.held)

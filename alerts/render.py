@@ -17,7 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import unicodedata
+import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import sqlite_utils
@@ -38,6 +41,25 @@ NOTICE_MAX = 2000  # characters of a notice's text
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+# Slack mrkdwn formatting characters, each shown as a look-alike that Slack does not interpret
+# (Slack has no escape for them): *bold*, _italic_, ~strike~, `code`.
+_MRKDWN = str.maketrans({"*": "\u2217", "_": "\uff3f", "~": "\u223c", "`": "\u02cb"})
+# An RFC 2047 encoded word starts with "=?"; in a header value we build, a parser would decode it
+# (CR/LF included: CVE-2024-6923), so the pair is split wherever it appears.
+_ENCODED_WORD = re.compile(r"=\s*\?")
+
+
+@lru_cache(maxsize=1)
+def _format_chars() -> re.Pattern[str]:
+    """Every Unicode "Cf" (format) character: bidi overrides and isolates, zero-width spaces and
+    joiners, soft hyphens, tag characters — invisible characters that can make text read otherwise."""
+    ranges = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+    return re.compile("[" + "".join(re.escape(c) for c in ranges) + "]+")
+
+
+def strip_format(text: str) -> str:
+    """`text` without Unicode format characters (category Cf: U+202E, U+2066–2069, U+200B, …)."""
+    return _format_chars().sub("", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +100,9 @@ class Alert:
 
 
 def truncate(text: str, limit: int) -> str:
-    """`text` with whitespace collapsed, cut to at most `limit` characters (ending in … when cut)."""
-    text = " ".join(text.split())
+    """`text` with whitespace collapsed and format characters removed, cut to at most `limit`
+    characters (ending in … when cut)."""
+    text = " ".join(strip_format(text).split())
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -93,16 +116,28 @@ def slack_text(text: str, limit: int = 3000) -> str:
     """Untrusted text made inert for Slack mrkdwn: no mentions, links or broadcasts survive.
 
     `&`, `<` and `>` become entities (so `<!channel>`, `<@U123>` and `<http://x|y>` show as typed),
-    and a bare `@here`/`@channel`/`@everyone` gets a word joiner after the `@`.
+    `*`, `_`, `~` and backticks become look-alikes Slack does not format with (∗ ＿ ∼ ˋ), and a bare
+    `@here`/`@channel`/`@everyone` gets a word joiner after the `@`. `limit` caps the text before
+    escaping; the result is at most 5 × `limit` characters (``&amp;``).
     """
-    text = truncate(text, limit)
+    text = truncate(text, limit).translate(_MRKDWN)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub(lambda m: "@\u2060" + m.group(1), text)
 
 
+def slack_url(url: str) -> str:
+    """A URL for a Slack ``<url|title>`` link: `safe_url()` with `&` written as ``&amp;`` ("" if unsafe)."""
+    return safe_url(url).replace("&", "&amp;")
+
+
+def plain(text: str) -> str:
+    """Untrusted text for a channel that shows it as typed (webhook JSON): format characters removed."""
+    return strip_format(text)
+
+
 def safe_url(url: str) -> str:
     """The URL if it is http(s) with a host, with characters that could break a link encoded; else ""."""
-    url = _CONTROL.sub("", url).strip()
+    url = strip_format(_CONTROL.sub("", url)).strip()
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return ""
@@ -110,8 +145,10 @@ def safe_url(url: str) -> str:
 
 
 def header_text(text: str, limit: int = 200) -> str:
-    """Text for an email header: CR, LF and other control characters removed, length capped."""
-    return truncate(_CONTROL.sub(" ", text), limit)
+    """Text for an email header: CR, LF, other control and format characters removed, RFC 2047
+    encoded words (``=?charset?q?…?=``, which a parser would decode, CR/LF included) split so they
+    stay literal text, length capped."""
+    return _ENCODED_WORD.sub("= ?", truncate(_CONTROL.sub(" ", text), limit))
 
 
 def _first_sentence_summary(summary: str, text: str) -> str:
@@ -194,7 +231,7 @@ def load_notice(entry: OutboxEntry) -> Notice:
 
 def notice_text(notice: Notice, limit: int = NOTICE_MAX) -> str:
     """The notice's text, control characters removed (line breaks kept), capped at `limit`."""
-    lines = [_CONTROL.sub(" ", line).rstrip() for line in notice.text.replace("\r\n", "\n").split("\n")]
+    lines = [strip_format(_CONTROL.sub(" ", line)).rstrip() for line in notice.text.replace("\r\n", "\n").split("\n")]
     text = "\n".join(lines).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -241,12 +278,13 @@ def load_update(db: sqlite_utils.Database, entry: OutboxEntry) -> StoryUpdate:
 
 
 def sample_alert(target: str) -> Alert:
-    """A harmless alert for `newswatch test-alert TARGET`."""
+    """A harmless alert for `newswatch test-alert TARGET`; its key has the usual ``nw-<32 hex>`` form
+    (a Message-ID and a webhook id take it as is)."""
     stamp = iso(now_utc())
     evidence = Evidence(rule="test", term="newswatch", entity=None, field="title",
                         sentence="This is a test alert from newswatch.", weight=1.0)
     return Alert(
-        key=f"nw-test-{stamp}", story_id=0, target=target, created_at=stamp,
+        key=f"nw-{uuid.uuid4().hex}", story_id=0, target=target, created_at=stamp,
         title="newswatch test alert", url="https://example.org/newswatch-test", outlet="newswatch",
         published=stamp, summary="If you can read this, the target is set up correctly.",
         watchlists=(WatchlistHit("test", 1.0, ("test",), (evidence,)),), outlets=("newswatch",), test=True,

@@ -10,28 +10,60 @@ parameters) from the target's `timeout` unless the URL sets them. Apprise logs t
 while sending, a filter on the `apprise` logger replaces the target's URL and secrets with `***`.
 Slack URLs should use the `slack` kind instead: Apprise's `slack://` always posts to Slack's own host.
 
+Many Apprise services render Markdown or HTML and act on mentions (Discord's ``@everyone``, ``<@id>``),
+so every line of the title and body except the article links passes through `apprise_text()`: format
+characters (bidi overrides, zero-width characters) removed, ``* _ ~ ` [ ] < > # |`` shown as
+look-alikes no service formats with, and a word joiner after the ``@`` of ``@everyone``/``@here``/
+``@channel``. It is sent as plain text (`body_format` text).
+
 Settings read: the target's `url` (an Apprise URL, a secret) and `timeout`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 import apprise
+from apprise import NotifyFormat
 
 from alerts.channels.base import Message, scrub
 from alerts.digest import Digest, digest_text
 from alerts.errors import DeliveryError
 from alerts.models import TargetSpec
-from alerts.render import TITLE_MAX, Notice, notice_text, plain_text, truncate
+from alerts.render import TITLE_MAX, Notice, notice_text, plain_text, safe_url, strip_format, truncate
 
 logger = logging.getLogger(__name__)
 
 DIGEST_MAX = 10000  # characters of a digest body; services cut long messages anyway
 
 
+# Characters that Markdown or HTML renderers act on, each shown as a look-alike.
+_RENDERED = str.maketrans({"*": "\u2217", "_": "\uff3f", "~": "\u223c", "`": "\u02cb", "[": "\uff3b",
+                           "]": "\uff3d", "<": "\u2039", ">": "\u203a", "#": "\uff03", "|": "\u2223"})
+_MENTION = re.compile(r"@(everyone|here|channel)\b", re.IGNORECASE)
+
+
+def apprise_text(text: str) -> str:
+    """Untrusted text made inert for services that render Markdown/HTML or act on mentions; lines that
+    are exactly a safe http(s) URL (the article links) are kept as they are."""
+    lines = []
+    for line in strip_format(text).split("\n"):
+        stripped = line.strip()
+        if stripped and " " not in stripped and safe_url(stripped) == stripped:
+            lines.append(line)
+            continue
+        lines.append(_MENTION.sub(lambda m: "@\u2060" + m.group(1), line.translate(_RENDERED)))
+    return "\n".join(lines)
+
+
 def _title_and_body(message: Message) -> tuple[str, str]:
+    title, body = _raw_title_and_body(message)
+    return apprise_text(title), apprise_text(body)
+
+
+def _raw_title_and_body(message: Message) -> tuple[str, str]:
     if isinstance(message, Digest):
         body = digest_text(message)
         return message.title, body if len(body) <= DIGEST_MAX else body[: DIGEST_MAX - 1] + "…"
@@ -76,7 +108,7 @@ class AppriseChannel:
             if not notifier.add(_with_timeouts(target.url, target.timeout)):
                 raise DeliveryError("the Apprise URL is not recognised", channel=target.name, retryable=False)
             title, body = _title_and_body(message)
-            ok = notifier.notify(title=title, body=body)
+            ok = notifier.notify(title=title, body=body, body_format=NotifyFormat.TEXT)
         finally:
             apprise_logger.removeFilter(scrubber)
         if not ok:

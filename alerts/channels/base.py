@@ -7,7 +7,10 @@ not retryable — a wrong URL (404), a revoked webhook (403/410) or a rejected p
 heal by itself, so the row goes to dead-letter at once and `newswatch alerts retry` revives it after
 the fix. Connection errors and timeouts are retryable.
 
-Settings read: each target's `timeout` (seconds per call).
+Every call is bounded by a total deadline of the target's `timeout` (`channels.deadline`): a
+receiver that drips its answer a byte at a time is cut off then, and the send fails as retryable.
+
+Settings read: each target's `timeout` (seconds a whole call may take).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from alerts.channels.deadline import Deadline, http_session
 from alerts.digest import Digest
 from alerts.errors import DeliveryError
 from alerts.models import Receipt, TargetSpec
@@ -106,8 +110,30 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return min(max(seconds, 0.0), RETRY_AFTER_MAX)
 
 
+def timed_post(target: TargetSpec, url: str, body: bytes, headers: Mapping[str, str],
+               what: str) -> requests.Response:
+    """POST within a total deadline of `target.timeout` seconds and read the whole answer.
+
+    Raises:
+        DeliveryError: no complete answer in time, or no connection (retryable); the URL, which may
+            hold a secret, is not named.
+    """
+    with http_session() as session, Deadline(target.timeout) as deadline:
+        try:
+            response = session.post(url, data=body, headers=headers, timeout=target.timeout,
+                                    allow_redirects=False)
+            response.content  # noqa: B018 -- read the body inside the deadline
+        except requests.RequestException as exc:
+            if deadline.expired or isinstance(exc, requests.Timeout):
+                raise DeliveryError(f"{what}no answer within {target.timeout:g} s",
+                                    channel=target.name) from None
+            # The exception text names the URL, which holds the secret: report the class only.
+            raise DeliveryError(f"{what}connection failed ({type(exc).__name__})", channel=target.name) from None
+    return response
+
+
 def post(target: TargetSpec, body: bytes, headers: Mapping[str, str]) -> requests.Response:
-    """POST `body` to the target's URL with a timeout; raise a classified DeliveryError unless 2xx.
+    """POST `body` to the target's URL within its deadline; raise a classified DeliveryError unless 2xx.
 
     Args:
         target: a slack or webhook target (its `url` and `timeout` are used).
@@ -122,14 +148,7 @@ def post(target: TargetSpec, body: bytes, headers: Mapping[str, str]) -> request
     """
     if not target.url:
         raise DeliveryError("no URL configured", channel=target.name, retryable=False)
-    try:
-        response = requests.post(target.url, data=body, headers={"User-Agent": USER_AGENT, **headers},
-                                 timeout=target.timeout, allow_redirects=False)
-    except requests.Timeout:
-        raise DeliveryError(f"no answer within {target.timeout:g} s", channel=target.name) from None
-    except requests.RequestException as exc:
-        # The exception text names the URL, which holds the secret: report the class only.
-        raise DeliveryError(f"connection failed ({type(exc).__name__})", channel=target.name) from None
+    response = timed_post(target, target.url, body, {"User-Agent": USER_AGENT, **headers}, "")
     status = response.status_code
     if 200 <= status < 300:
         return response

@@ -5,7 +5,9 @@ linking to one section per watchlist, and per watchlist a numbered list of stori
 title, outlet, time and other outlets, one line of evidence and a short summary. Its Subject reads
 ``[newswatch] Daily digest: 12 stories (arms-deals, maritime-disputes)``.
 
-Plain SMTP, STARTTLS or implicit TLS (`SmtpSettings.ssl`) with optional AUTH, a timeout on every
+Plain SMTP, STARTTLS or implicit TLS (`SmtpSettings.ssl`) with optional AUTH, a total deadline of
+`smtp.timeout` on the whole session (`channels.deadline`; a server that drips its replies is cut off and
+the send retried), a timeout on every
 connection. TLS always verifies the server's certificate and host name, against the system's CA store
 or, when `ca_file` is set, against the certificates in that PEM file (a private CA, or the server's
 self-signed certificate). A certificate that does not verify, a failed TLS handshake and an unreadable
@@ -14,7 +16,10 @@ a message saying what to fix, and `newswatch alerts retry` sends it after the fi
 
 The Message-ID is derived from the alert's idempotency key, so a retried alert carries the same
 Message-ID and mail clients fold a duplicate. Untrusted text is HTML-escaped in the HTML
-part and stripped of CR/LF in headers (the Subject comes from the article title). SMTP 4xx replies and
+part; in headers (the Subject comes from the article title) CR/LF, control and format characters are
+removed and RFC 2047 encoded words split, so no header value can decode to a line break (whatever the
+interpreter's email package does, CVE-2024-6923), and a message whose headers still hold one is
+refused before it is sent. SMTP 4xx replies and
 connection failures are retryable; 5xx replies (bad recipient, authentication refused) are not.
 When the server accepts some recipients and refuses others, the alert counts as delivered (resending
 would duplicate it for the ones who got it) and the refusals are logged.
@@ -27,12 +32,14 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from alerts.channels.base import Message, scrub
+from alerts.channels.deadline import Deadline
 from alerts.digest import Digest, best_evidence, digest_text, story_meta
 from alerts.errors import DeliveryError
 from alerts.models import SmtpSettings, TargetSpec
@@ -47,6 +54,7 @@ from alerts.render import (
     notice_text,
     plain_text,
     safe_url,
+    strip_format,
     truncate,
 )
 from alerts.store import now_utc
@@ -60,9 +68,21 @@ def _domain(sender: str) -> str:
     return "".join(c for c in domain if c.isalnum() or c in ".-") or "newswatch.invalid"
 
 
+def _e(text: str) -> str:
+    return html.escape(strip_format(text))
+
+
+_ID_CHARS = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+
+
+def message_id(key: str, sender: str) -> str:
+    """``<key@sender's domain>``, keeping only the characters RFC 5322 allows in a Message-ID's left part."""
+    return f"<{_ID_CHARS.sub('', key)[:100] or 'newswatch'}@{_domain(sender)}>"
+
+
 def html_body(alert: Alert) -> str:
     """The HTML part: every value escaped, links only to http(s) URLs."""
-    e = html.escape
+    e = _e
     url = safe_url(alert.url)
     title = e(truncate(alert.title, TITLE_MAX))
     heading = f'<a href="{e(url)}">{title}</a>' if url else title
@@ -90,7 +110,7 @@ _MUTED = "color:#666;font-size:90%"
 
 def digest_html(digest: Digest) -> str:
     """The HTML part of a digest: every value escaped, links only to http(s) URLs."""
-    e = html.escape
+    e = _e
     sections = digest.sections()
     contents = " · ".join(f'<a href="#w{i}">{e(name)}</a> ({len(stories)})'
                           for i, (name, stories) in enumerate(sections, 1))
@@ -129,14 +149,14 @@ def _envelope(key: str, subject: str, target: TargetSpec) -> EmailMessage:
     msg["From"] = header_text(target.sender or "", 200)
     msg["To"] = ", ".join(header_text(r, 200) for r in target.recipients)
     msg["Date"] = format_datetime(now_utc())
-    msg["Message-ID"] = f"<{header_text(key, 100)}@{_domain(target.sender or '')}>"
+    msg["Message-ID"] = message_id(key, target.sender or "")
     return msg
 
 
 def _multipart(key: str, subject: str, watchlists: str, text: str, html: str, target: TargetSpec) -> EmailMessage:
     msg = _envelope(key, f"[newswatch] {subject} ({watchlists})", target)
     msg["X-Newswatch-Watchlists"] = header_text(watchlists, 200)
-    msg.set_content(text)
+    msg.set_content(strip_format(text))
     msg.add_alternative(html, subtype="html")
     return msg
 
@@ -157,7 +177,7 @@ def build_notice_message(notice: Notice, target: TargetSpec) -> EmailMessage:
     """The email for one operations notice to `target`'s recipients."""
     msg = _envelope(notice.key, f"[newswatch] {notice.subject}", target)
     text = notice_text(notice)
-    msg.set_content(f"{text}\n\n-- \nnewswatch operations notice ({notice.notice_key})")
+    msg.set_content(f"{text}\n\n-- \nnewswatch operations notice ({strip_format(notice.notice_key)})")
     msg.add_alternative(
         f'<!DOCTYPE html><html><body style="{_STYLE}"><h2>{html.escape(truncate(notice.subject, TITLE_MAX))}</h2>'
         f'<pre style="white-space:pre-wrap;font-family:inherit">{html.escape(text)}</pre>'
@@ -197,6 +217,14 @@ def _tls_failure(target: TargetSpec, smtp: SmtpSettings, exc: ssl.SSLError) -> D
                  "ssl (implicit TLS, usually port 465) and starttls (usually port 587)", None, False)
 
 
+def _check_headers(msg: EmailMessage, target: TargetSpec) -> None:
+    """Refuse a message any of whose header values (decoded) holds a line break: a header injection."""
+    for name, value in msg.items():
+        if "\r" in str(value) or "\n" in str(value):
+            raise DeliveryError(f"header {name} would hold a line break; the message was not sent",
+                                channel=target.name, retryable=False)
+
+
 def send_email(msg: EmailMessage, target: TargetSpec) -> None:
     """Send `msg` through the target's SMTP server.
 
@@ -206,10 +234,27 @@ def send_email(msg: EmailMessage, target: TargetSpec) -> None:
     smtp = target.smtp
     if smtp is None or not target.sender or not target.recipients:
         raise DeliveryError("smtp, from and to must be set", channel=target.name, retryable=False)
+    _check_headers(msg, target)
     context = tls_context(target, smtp) if smtp.ssl or smtp.starttls else None
+    client = (smtplib.SMTP_SSL(timeout=smtp.timeout, context=context) if smtp.ssl
+              else smtplib.SMTP(timeout=smtp.timeout))
+    client._host = smtp.host  # type: ignore[attr-defined]  # the TLS server name; connect() does not set it
+    with Deadline(smtp.timeout) as deadline:
+        deadline.watch(lambda: getattr(client, "sock", None))
+        try:
+            _session(client, msg, target, smtp, context)
+        except DeliveryError:
+            if deadline.expired:  # the watchdog cut the session: whatever broke, it was the clock
+                raise _fail(target, f"{smtp.host}:{smtp.port} did not complete the exchange within "
+                            f"{smtp.timeout:g} s", None, True) from None
+            raise
+
+
+def _session(client: smtplib.SMTP, msg: EmailMessage, target: TargetSpec, smtp: SmtpSettings,
+             context: ssl.SSLContext | None) -> None:
+    """One SMTP session: connect, TLS, login, send; failures classified as in the module docstring."""
     try:
-        client = (smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=smtp.timeout, context=context) if smtp.ssl
-                  else smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout))
+        client.connect(smtp.host, smtp.port)
         with client:
             if smtp.starttls and not smtp.ssl:
                 client.starttls(context=context)

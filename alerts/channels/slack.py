@@ -2,13 +2,18 @@
 posted to an incoming webhook or, in bot-token mode, with the Web API's `chat.postMessage`.
 
 The message shows the linked title, outlet and publication time, the watchlists that matched, up to
-`EVIDENCE_MAX` evidence lines per watchlist (term and sentence), a short summary and the other
+`EVIDENCE_LINES` evidence lines (one per distinct sentence, with its terms and watchlists), a short
+summary and the other
 outlets that carried the story. A digest is one message: a heading, then per watchlist a numbered
 list of linked titles with outlet and time, packed into as few blocks as fit (a digest too long for
 Slack's 50 blocks ends with "… and N more stories"). A notice is a heading and its text. All
 article text passes through `render.slack_text()`, so nothing from the web can mention people,
-broadcast to a channel or forge a link. Slack's block limits (3000 characters per text object, 50
-blocks) are respected.
+broadcast to a channel, forge a link or turn on bold, italics, strike-through or code. Slack's block
+limits (3000 characters per text object, 50 blocks) are respected by dropping whole lines, never by
+cutting inside a link or an entity; a link whose URL would not fit is left out (the title stays).
+An incoming webhook answers ``ok`` (plain text) when it posted the message; any other answer, even
+with HTTP 200 (``invalid_blocks``, ``channel_not_found``, ``no_text``, …), is a failure: retryable
+only for Slack's temporary errors (`_RETRYABLE_ERRORS`).
 
 Two modes. With `url`, messages go to an incoming webhook, which answers without saying where the
 message landed. With `token` (a bot token) and `channel`, they go to `{api_url}/chat.postMessage`
@@ -31,14 +36,19 @@ import logging
 import re
 from typing import Any
 
-import requests
-
-from alerts.channels.base import RETRYABLE_STATUSES, USER_AGENT, Message, parse_retry_after, post, scrub
+from alerts.channels.base import (
+    RETRYABLE_STATUSES,
+    USER_AGENT,
+    Message,
+    parse_retry_after,
+    post,
+    scrub,
+    timed_post,
+)
 from alerts.digest import Digest, story_meta
 from alerts.errors import DeliveryError
 from alerts.models import Receipt, TargetSpec
 from alerts.render import (
-    EVIDENCE_MAX,
     SENTENCE_MAX,
     SUMMARY_MAX,
     TITLE_MAX,
@@ -46,23 +56,78 @@ from alerts.render import (
     Notice,
     StoryUpdate,
     notice_text,
-    safe_url,
     slack_text,
+    slack_url,
     truncate,
 )
 
 logger = logging.getLogger(__name__)
 
 
+SECTION_MAX = 3000  # characters of a section's text (Slack's limit)
+EVIDENCE_LINES = 6  # distinct evidence sentences shown per alert
+_PARTIAL = re.compile(r"(&[a-z]{0,4}|<[^>]*)$")
+
+
+def _fit(text: str, limit: int = SECTION_MAX) -> str:
+    """`text` within `limit` characters, cut at a line (else a space) and never inside an entity or a link."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    for sep in ("\n", " "):
+        at = cut.rfind(sep)
+        if at > limit // 2:
+            cut = cut[:at]
+            break
+    return _PARTIAL.sub("", cut).rstrip() + "…"
+
+
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _fit(text)}}
+
+
+def _heading_link(title: str, url: str, limit: int = SECTION_MAX - 10) -> str:
+    """``*<url|title>*``, or ``*title*`` when there is no safe URL or link and title would not fit."""
+    if url and len(url) + len(title) + 5 <= limit:
+        return f"*<{url}|{title}>*"
+    return f"*{title}*"
+
+
+def _evidence_lines(alert: Alert) -> list[str]:
+    """One line per distinct evidence sentence (its terms and watchlists gathered), in order."""
+    found: dict[str, tuple[str, list[str], list[str]]] = {}  # folded sentence → (sentence, terms, names)
+    for hit in alert.watchlists:
+        for ev in hit.evidence:
+            sentence = truncate(ev.sentence, SENTENCE_MAX)
+            _, terms, names = found.setdefault(sentence.casefold(), (sentence, [], []))
+            if ev.term not in terms:
+                terms.append(ev.term)
+            if hit.name not in names:
+                names.append(hit.name)
+    lines = []
+    for sentence, terms, names in list(found.values())[:EVIDENCE_LINES]:
+        shown = ", ".join(f"*{slack_text(t, 80)}*" for t in terms[:4])
+        lines.append(f"• {shown} ({', '.join(slack_text(n, 80) for n in names)}) — "
+                     f"_{slack_text(sentence, SENTENCE_MAX)}_")
+    return lines
+
+
+def _pack(lines: list[str], limit: int = SECTION_MAX) -> str:
+    """Whole lines, as many as fit in `limit` characters."""
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + 1 > limit - 40:
+            kept.append(f"… and {len(lines) - len(kept)} more")
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)
 
 
 def slack_payload(alert: Alert) -> dict[str, Any]:
     """The JSON body for Slack: Block Kit `blocks` plus a `text` fallback for notifications."""
-    title = slack_text(alert.title, TITLE_MAX)
-    url = safe_url(alert.url)
-    heading = f"*<{url}|{title}>*" if url else f"*{title}*"
+    heading = _heading_link(slack_text(alert.title, TITLE_MAX), slack_url(alert.url))
     if alert.test:
         heading = ":white_check_mark: " + heading
     meta = " · ".join(filter(None, [slack_text(alert.outlet, 80), slack_text(alert.host, 80)
@@ -73,28 +138,22 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
     if meta:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": meta}]})
     blocks.append(_section(f"*Watchlists:* {names}"))
-    lines = []
-    for hit in alert.watchlists:
-        for ev in hit.evidence[:EVIDENCE_MAX]:
-            lines.append(f"• *{slack_text(ev.term, 80)}* ({slack_text(hit.name, 80)}) — "
-                         f"_{slack_text(ev.sentence, SENTENCE_MAX)}_")
+    lines = _evidence_lines(alert)
     if lines:
-        blocks.append(_section("\n".join(lines)))
+        blocks.append(_section(_pack(lines)))
     if alert.summary:
         blocks.append(_section(slack_text(alert.summary, SUMMARY_MAX)))
     others = [o for o in alert.outlets if o != alert.outlet]
     if others:
         text = "Also reported by " + ", ".join(slack_text(o, 60) for o in others[:10])
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(text)}]})
     fallback = f"{slack_text(alert.title, TITLE_MAX)} — {slack_text(alert.outlet, 80)} " \
                f"[{', '.join(slack_text(n, 80) for n in alert.watchlist_names)}]"
-    return {"text": truncate(fallback, 3000), "blocks": blocks[:50], "unfurl_links": False}
+    return {"text": _fit(fallback), "blocks": blocks[:50], "unfurl_links": False}
 
 
 def _link(story: Alert) -> str:
-    title = slack_text(story.title, TITLE_MAX)
-    url = safe_url(story.url)
-    return f"*<{url}|{title}>*" if url else f"*{title}*"
+    return _heading_link(slack_text(story.title, TITLE_MAX), slack_url(story.url), 1500)
 
 
 def slack_digest_payload(digest: Digest, max_blocks: int = 50) -> dict[str, Any]:
@@ -131,7 +190,7 @@ def slack_digest_payload(digest: Digest, max_blocks: int = 50) -> dict[str, Any]
                        f"… and {len(digest.stories) - shown} more stories (`newswatch stories` lists them)"}]})
     titles = "; ".join(slack_text(s.title, 80) for s in digest.stories[:3])
     fallback = f"{slack_text(digest.title, 200)}: {titles}"
-    return {"text": truncate(fallback, 3000), "blocks": blocks[:max_blocks], "unfurl_links": False}
+    return {"text": _fit(fallback), "blocks": blocks[:max_blocks], "unfurl_links": False}
 
 
 def slack_notice_payload(notice: Notice) -> dict[str, Any]:
@@ -147,8 +206,8 @@ def slack_notice_payload(notice: Notice) -> dict[str, Any]:
 def slack_update_payload(update: StoryUpdate) -> dict[str, Any]:
     """The JSON body of a story update: a reply in the alert's thread, "Also reported by <outlet>: <title>"."""
     title = slack_text(update.title, TITLE_MAX)
-    url = safe_url(update.url)
-    link = f"<{url}|{title}>" if url else title
+    url = slack_url(update.url)
+    link = f"<{url}|{title}>" if url and len(url) < 2000 else title
     text = f"Also reported by *{slack_text(update.outlet, 80)}*: {link}"
     return {"channel": update.channel, "thread_ts": update.thread_ts, "text": text, "unfurl_links": False,
             "unfurl_media": False}
@@ -181,6 +240,28 @@ def _api_error(target: TargetSpec, method: str, code: str, status: int, retry_af
                          retry_after=retry_after)
 
 
+_WEBHOOK_FIXES = {
+    "invalid_blocks": "Slack refused the message's blocks; please report it as a newswatch bug",
+    "invalid_payload": "Slack refused the message; please report it as a newswatch bug",
+    "no_text": "Slack refused a message without text; please report it as a newswatch bug",
+    "channel_not_found": "the webhook's channel no longer exists: create a new incoming webhook",
+    "channel_is_archived": "the webhook's channel is archived: unarchive it or create a new webhook",
+    "no_service": "the incoming webhook was removed or disabled: create a new one and set the target's url",
+    "invalid_token": "the incoming webhook URL is not valid: create a new one and set the target's url",
+    "action_prohibited": "a Slack admin restricted posting to the channel: ask them, or use another channel",
+}
+
+
+def _webhook_error(target: TargetSpec, answer: str, status: int) -> DeliveryError:
+    """A 2xx answer of an incoming webhook other than ``ok``: Slack did not post the message."""
+    code = _CODE.sub("", answer.split()[0] if answer else "")[:60] or "empty_answer"
+    retryable = code in _RETRYABLE_ERRORS or code == "rollup_error"
+    fix = _WEBHOOK_FIXES.get(code, "Slack asked to try later" if retryable else
+                             "Slack did not post it; check the target's url")
+    return DeliveryError(scrub(f"Slack webhook answered {code!r} instead of 'ok' ({fix})", target),
+                         channel=target.name, status=status, retryable=retryable)
+
+
 def api_call(target: TargetSpec, method: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Call a Slack Web API method with the target's bot token; return Slack's answer when it says ok.
 
@@ -202,13 +283,7 @@ def api_call(target: TargetSpec, method: str, payload: dict[str, Any]) -> dict[s
     headers = {"User-Agent": USER_AGENT, "Content-Type": "application/json; charset=utf-8",
                "Authorization": f"Bearer {target.token}"}
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=target.timeout, allow_redirects=False)
-    except requests.Timeout:
-        raise DeliveryError(f"Slack {method}: no answer within {target.timeout:g} s", channel=target.name) from None
-    except requests.RequestException as exc:
-        raise DeliveryError(f"Slack {method}: connection to {target.api_url} failed ({type(exc).__name__})",
-                            channel=target.name) from None
+    response = timed_post(target, url, body, headers, f"Slack {method}: ")
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     try:
@@ -264,7 +339,10 @@ class SlackChannel:
             logger.debug("slack: message %s posted to target %s", message.key, target.name)
             return _receipt(target, answer)
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        post(target, body, {"Content-Type": "application/json; charset=utf-8"})
+        response = post(target, body, {"Content-Type": "application/json; charset=utf-8"})
+        reply = response.text.strip()
+        if reply != "ok":
+            raise _webhook_error(target, reply, response.status_code)
         logger.debug("slack: message %s sent to target %s", message.key, target.name)
         return None
 

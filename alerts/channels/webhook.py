@@ -1,32 +1,53 @@
 """Generic JSON webhook channel: the versioned payload of docs/webhook-payload.md, signed.
 
-Events: ``story.alert`` (one story), ``story.digest`` (many stories in one POST), ``notice`` (an
-operations message) and ``test``. Every POST carries `Idempotency-Key` (stable across retries of one
-message), `X-Newswatch-Event` and,
-when the target has a `secret`, `X-Newswatch-Signature: sha256=<hex>` — HMAC-SHA256 of the raw body
-with the secret. The body is built only from stored values, so a retry sends the same bytes.
+Events: ``story.alert`` (one story), ``story.digest`` (many stories, split into parts of at most
+`DIGEST_PART_STORIES` stories and about `DIGEST_PART_BYTES` bytes, one signed POST each, with `part` and
+`parts` fields), ``notice`` (an operations message) and ``test``. Every POST carries `Idempotency-Key`
+(stable across retries of one message; ``<key>-<part>`` for a digest part), `X-Newswatch-Event` and,
+when the target has a `secret`, the Standard Webhooks headers: `webhook-id` (the idempotency key),
+`webhook-timestamp` (Unix seconds at sending) and `webhook-signature: v1,<base64>` — HMAC-SHA256 of
+``{webhook-id}.{webhook-timestamp}.{raw body}`` keyed with the UTF-8 bytes of the secret (the Standard
+Webhooks secret is ``whsec_`` + base64 of those bytes), so a receiver can refuse old timestamps and
+captured deliveries cannot be replayed; plus, for receivers written before it, `X-Newswatch-Signature:
+sha256=<hex>` — HMAC-SHA256 of the raw body alone (no replay protection). The body is built only from
+stored values, so a retry sends the same bytes (with a fresh timestamp and signature). All article
+text has its Unicode format characters (bidi overrides, zero-width characters) removed.
 
 Settings read: the target's `url`, `secret` (both secrets) and `timeout`.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import logging
+import time
 from dataclasses import asdict
 from typing import Any
 
 from alerts.channels.base import Message, post
 from alerts.digest import Digest
 from alerts.models import TargetSpec
-from alerts.render import SENTENCE_MAX, SUMMARY_MAX, TITLE_MAX, Alert, Notice, notice_text, safe_url, truncate
+from alerts.render import (
+    SENTENCE_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
+    Alert,
+    Notice,
+    notice_text,
+    plain,
+    safe_url,
+    truncate,
+)
 
 logger = logging.getLogger(__name__)
 
 PAYLOAD_VERSION = 1
 SIGNATURE_HEADER = "X-Newswatch-Signature"
+DIGEST_PART_STORIES = 25  # stories per POST of a digest
+DIGEST_PART_BYTES = 256 * 1024  # body bytes a digest part aims to stay under (one story may exceed it)
 
 
 def _story(alert: Alert) -> dict[str, Any]:
@@ -34,11 +55,11 @@ def _story(alert: Alert) -> dict[str, Any]:
         "id": alert.story_id,
         "title": truncate(alert.title, TITLE_MAX),
         "url": safe_url(alert.url),
-        "outlet": alert.outlet,
+        "outlet": plain(alert.outlet),
         "published": alert.published,
         "summary": truncate(alert.summary, SUMMARY_MAX),
         "article_count": alert.article_count,
-        "outlets": list(alert.outlets),
+        "outlets": [plain(o) for o in alert.outlets],
     }
 
 
@@ -48,7 +69,8 @@ def _matches(alert: Alert) -> list[dict[str, Any]]:
             "watchlist": hit.name,
             "score": hit.score,
             "rules": list(hit.rules),
-            "evidence": [{**asdict(ev), "sentence": truncate(ev.sentence, SENTENCE_MAX)} for ev in hit.evidence],
+            "evidence": [{**asdict(ev), "term": plain(ev.term), "entity": plain(ev.entity) if ev.entity else ev.entity,
+                          "sentence": truncate(ev.sentence, SENTENCE_MAX)} for ev in hit.evidence],
         }
         for hit in alert.watchlists
     ]
@@ -69,10 +91,14 @@ def _envelope(event: str, key: str, created_at: str, target: str) -> dict[str, A
     return {"version": PAYLOAD_VERSION, "event": event, "id": key, "created_at": created_at, "target": target}
 
 
-def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
-    """The version-1 JSON payload of a digest: every story with its watchlists and matches."""
+def webhook_digest_payload(digest: Digest, stories: tuple[Alert, ...] | None = None, part: int = 1,
+                           parts: int = 1) -> dict[str, Any]:
+    """The version-1 JSON payload of a digest (or of one part of it: `stories`, numbered `part` of `parts`)."""
+    shown = digest.stories if stories is None else stories
     return {
         **_envelope("story.digest", digest.key, digest.created_at, digest.target),
+        "part": part,
+        "parts": parts,
         "digest": {
             "title": digest.title,
             "reasons": list(digest.reasons),
@@ -83,18 +109,40 @@ def webhook_digest_payload(digest: Digest) -> dict[str, Any]:
             "story_count": len(digest.stories),
         },
         "watchlists": list(digest.watchlist_names),
-        "stories": [
-            {**_story(story), "watchlists": list(story.watchlist_names), "matches": _matches(story)}
-            for story in digest.stories
-        ],
+        "stories": [_digest_story(story) for story in shown],
     }
+
+
+def _digest_story(story: Alert) -> dict[str, Any]:
+    return {**_story(story), "watchlists": list(story.watchlist_names), "matches": _matches(story)}
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def digest_bodies(digest: Digest, max_stories: int = DIGEST_PART_STORIES,
+                  max_bytes: int = DIGEST_PART_BYTES) -> list[bytes]:
+    """The POST bodies of a digest: its stories in order, at most `max_stories` and (unless one story
+    alone is larger) about `max_bytes` per body, each body numbered ``part`` of ``parts``."""
+    groups: list[list[Alert]] = [[]]
+    size = 0
+    for story in digest.stories:
+        story_size = len(_encode(_digest_story(story))) + 2
+        if groups[-1] and (len(groups[-1]) >= max_stories or size + story_size > max_bytes - 4096):
+            groups.append([])
+            size = 0
+        groups[-1].append(story)
+        size += story_size
+    return [_encode(webhook_digest_payload(digest, tuple(group), n, len(groups)))
+            for n, group in enumerate(groups, 1)]
 
 
 def webhook_notice_payload(notice: Notice) -> dict[str, Any]:
     """The version-1 JSON payload of an operations notice."""
     return {
         **_envelope("notice", notice.key, notice.created_at, notice.target),
-        "notice": {"key": notice.notice_key, "subject": truncate(notice.subject, TITLE_MAX),
+        "notice": {"key": plain(notice.notice_key), "subject": truncate(notice.subject, TITLE_MAX),
                    "text": notice_text(notice)},
     }
 
@@ -109,8 +157,20 @@ def event_of(message: Message) -> str:
 
 
 def sign(body: bytes, secret: str) -> str:
-    """The signature header value: ``sha256=`` + hex HMAC-SHA256 of `body` keyed with `secret`."""
+    """The legacy signature header value: ``sha256=`` + hex HMAC-SHA256 of `body` keyed with `secret`."""
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def sign_standard(message_id: str, timestamp: int, body: bytes, secret: str) -> str:
+    """The `webhook-signature` value (Standard Webhooks): ``v1,`` + base64 HMAC-SHA256 of
+    ``{message_id}.{timestamp}.{body}`` keyed with the UTF-8 bytes of `secret`."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).digest()).decode()
+
+
+def standard_secret(secret: str) -> str:
+    """The target's secret in Standard Webhooks form (``whsec_`` + base64), for receivers' libraries."""
+    return "whsec_" + base64.b64encode(secret.encode("utf-8")).decode()
 
 
 class WebhookChannel:
@@ -119,21 +179,29 @@ class WebhookChannel:
     kind = "webhook"
 
     def send(self, message: Message, target: TargetSpec) -> None:
-        """Post one message; raises DeliveryError (see `channels.base.post`) unless answered 2xx."""
+        """Post one message (a digest as one POST per part, in order); raises DeliveryError (see
+        `channels.base.post`) unless every POST is answered 2xx."""
         if isinstance(message, Digest):
-            payload = webhook_digest_payload(message)
+            bodies = digest_bodies(message)
         elif isinstance(message, Notice):
-            payload = webhook_notice_payload(message)
+            bodies = [_encode(webhook_notice_payload(message))]
         else:
-            payload = webhook_payload(message)
-        body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Idempotency-Key": message.key,
-            "X-Newswatch-Event": event_of(message),
-            "X-Newswatch-Payload-Version": str(PAYLOAD_VERSION),
-        }
-        if target.secret:
-            headers[SIGNATURE_HEADER] = sign(body, target.secret)
-        post(target, body, headers)
-        logger.debug("webhook: message %s sent to target %s", message.key, target.name)
+            bodies = [_encode(webhook_payload(message))]
+        for part, body in enumerate(bodies, 1):
+            message_id = message.key if len(bodies) == 1 else f"{message.key}-{part}"
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "Idempotency-Key": message_id,
+                "X-Newswatch-Event": event_of(message),
+                "X-Newswatch-Payload-Version": str(PAYLOAD_VERSION),
+            }
+            if target.secret:
+                timestamp = int(time.time())
+                headers.update({
+                    "webhook-id": message_id,
+                    "webhook-timestamp": str(timestamp),
+                    "webhook-signature": sign_standard(message_id, timestamp, body, target.secret),
+                    SIGNATURE_HEADER: sign(body, target.secret),
+                })
+            post(target, body, headers)
+        logger.debug("webhook: message %s sent to target %s in %d POST(s)", message.key, target.name, len(bodies))

@@ -44,3 +44,20 @@ def test_apprise_failure_is_retried(db, receiver):
     target = TargetSpec(name="ntfy", kind="apprise", url=receiver.url("/x").replace("http://", "json://"))
     assert deliver_due(db, {"ntfy": target}, now=T0).failed == 1
     assert outbox_summary(db)["ntfy"]["pending"] == 1
+
+
+def test_apprise_gets_no_markup_mentions_or_bidi_characters(db, receiver):
+    spoof = "\u202e\u2066\u200b"
+    title = f"Coast guard **standoff** {spoof}at the shoal <b>now</b>"
+    add_article(db, "https://news.example/a?x=1&y=2", title,
+                "The coast guard [said](https://evil.example) @everyone should look at the shoal.")
+    process_new_articles(db, keyword_match, {"maritime-disputes": ["ntfy"]}, now=T0)
+    url = receiver.url("/apprise/S3CRETTOKEN").replace("http://", "json://")
+    target = TargetSpec(name="ntfy", kind="apprise", url=url, timeout=5.0)
+    assert deliver_due(db, {"ntfy": target}, now=T0).delivered == 1
+    body = json.loads(receiver.received[0].body)
+    for text in (body["title"], body["message"]):
+        assert not set(text) & set(spoof + "*<>[]`"), text
+        assert "@everyone" not in text
+    assert "Coast guard" in body["title"] and "standoff" in body["title"] and "at the shoal" in body["title"]
+    assert "https://news.example/a?x=1&y=2" in body["message"].split("\n")  # the link line stays a link

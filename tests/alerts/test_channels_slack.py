@@ -13,6 +13,7 @@ from alerts.models import TargetSpec
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
+from tests.alerts.test_slack_blocks import validate
 from tests.conftest import SEED, need
 
 ROUTES = {"maritime-disputes": ["slack"], "arms-deals": ["slack"]}
@@ -48,6 +49,7 @@ def test_seed_story_is_one_message_naming_both_watchlists(db, receiver):
     (request,) = receiver.received
     assert request.headers["content-type"].startswith("application/json")
     payload = json.loads(request.body)
+    validate(payload)
     text = all_text(payload)
     assert "maritime-disputes" in text and "arms-deals" in text
     assert "<https://www.scmp.com/news/asia/article/3148323|Amid China worries, Japan-Vietnam sign defence " \
@@ -69,6 +71,7 @@ def test_mrkdwn_control_sequences_in_articles_are_inert(db, receiver):
     process_new_articles(db, keyword_match, {"maritime-disputes": ["slack"]}, now=T0)
     deliver_due(db, slack(receiver), now=T0)
     payload = json.loads(receiver.received[0].body)
+    validate(payload)
     text = all_text(payload)
     for live in ("<!channel>", "<!here>", "<!everyone>", "<@U0123ABC>", "<https://phish.example|"):
         assert live not in text
@@ -85,5 +88,6 @@ def test_long_text_is_capped_within_slack_limits(db, receiver):
     process_new_articles(db, keyword_match, {"maritime-disputes": ["slack"]}, now=T0)
     assert deliver_due(db, slack(receiver), now=T0).delivered == 1
     payload = json.loads(receiver.received[0].body)
+    validate(payload)
     assert all(len(b["text"]["text"]) <= 3000 for b in payload["blocks"] if "text" in b)
     assert len(payload["blocks"][0]["text"]["text"]) < 400

@@ -21,6 +21,7 @@ from crawler.store import open_store
 from scheduler.config import load_config
 from scheduler.errors import ConfigError
 from tests.alerts.test_delivery import T0, add_article, hook, keyword_match
+from tests.alerts.test_slack_blocks import validate
 from tests.loopback import FakeSlackAPI, Request, Response, WebhookReceiver
 
 TOKEN = "xoxb-1111-2222-s3cr3tT0kenValue"
@@ -63,6 +64,7 @@ def test_alert_goes_through_chat_post_message_and_keeps_its_ts(db, slack_api):
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.headers["content-type"].startswith("application/json")
     payload = json.loads(request.body)
+    validate(payload)
     assert payload["channel"] == CHANNEL and "Japan, Vietnam sign defence equipment deal" in payload["text"]
     assert payload["blocks"][0]["text"]["text"].startswith("*<https://www.scmp.com/deal|")
     row = db.execute("SELECT status, slack_ts, slack_channel FROM outbox").fetchone()

@@ -68,12 +68,12 @@ def _finish_source(db: Any, source: SourceSpec, run: SourceRun) -> None:
         db,
         name=source.name,
         kind=source.kind,
-        url=source.url,
+        url=source.display_url,
         ok=ok,
         http_status=run.http_status,
         new_articles=run.new_articles,
         error_class=run.error_class,
-        error=run.error,
+        error=source.redact(run.error) if run.error else run.error,
         state=SourceState(run.etag, run.last_modified, run.body_hash) if keep_validators else None,
     )
     logger.info(

@@ -382,21 +382,22 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     model = _validate(subst, locator, shown, problems)
     if model is None:
         _check_watchlists_alone(subst.data, locator, shown, problems)
-        raise ConfigError(shown, _redacted(problems, secrets))
+        raise ConfigError(shown, _redacted(problems, subst))
 
-    level = env.get("NEWSWATCH_LOG_LEVEL", model.log_level).upper()
+    level = (env.get("NEWSWATCH_LOG_LEVEL") or model.log_level).upper()  # set but empty counts as unset
     if level not in _LOG_LEVELS:
         problems.append(("environment NEWSWATCH_LOG_LEVEL",
                          f"{env.get('NEWSWATCH_LOG_LEVEL')!r} is not a log level; use one of "
                          f"{', '.join(_LOG_LEVELS)} (or unset it to use log_level from the file)"))
-    if not model.database.strip():
+    if not model.database.strip() and not subst.lacking(("database",)):
         problems.append((locator.where(shown, ("database",)),
                          "database must name a SQLite file, e.g. newswatch.db" + subst.note(("database",))))
-    for index, source in enumerate(model.sources):
-        for var, state in sorted(subst.lacking(("sources", index)).items()):
-            problems.append((locator.where(shown, ("sources", index)),
-                             f"source {source.name!r} uses ${{{var}}}, which is {state}; set it, or give a "
-                             "default with ${VAR:-value}"))
+    for state, lacking in (("not set", subst.unset), ("set but empty", subst.empty)):
+        for key_path, names in lacking.items():
+            if key_path[0] != "targets":  # a target is disabled instead (_targets)
+                for var in dict.fromkeys(names):
+                    problems.append((locator.where(shown, key_path), f"${{{var}}} is {state}; set it, or give "
+                                     "a default with ${VAR:-value}"))
     crawl = _crawl_options(model.crawl, locator, shown, problems)
     watchlists: list[WatchlistSpec] = []
     gazetteer: Gazetteer | None = None
@@ -434,7 +435,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             problems.append((locator.where(shown, _parse_dotted(getattr(exc, "path", "watchlists"))),
                              getattr(exc, "detail", str(exc))))
     if problems or gazetteer is None:
-        raise ConfigError(shown, _redacted(problems, secrets))
+        raise ConfigError(shown, _redacted(problems, subst))
 
     database = Path(env.get("NEWSWATCH_DATABASE") or model.database)
     if not database.is_absolute():
@@ -464,9 +465,21 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-def _redacted(problems: list[tuple[str, str]], secrets: list[str]) -> list[tuple[str, str]]:
-    """Problems with every ${VAR} value masked: an error message must never echo a secret."""
-    return [(where, redact(message, secrets)) for where, message in problems]
+def _redacted(problems: list[tuple[str, str]], subst: Substitution) -> list[tuple[str, str]]:
+    """Problems with every ${VAR} value masked: an error message must never echo a secret.
+
+    Values worth masking anywhere (scheduler.redact) are masked wherever they appear; any other value
+    from the environment, however short, is masked where a message quotes it ('value').
+    """
+    secrets = subst.shown_secrets()
+    quoted = sorted({repr(v) for v in subst.secrets()} | {f"'{v}'" for v in subst.secrets()}, key=len, reverse=True)
+    out = []
+    for where, message in problems:
+        message = redact(message, secrets)
+        for form in quoted:
+            message = message.replace(form, "'***'")
+        out.append((where, message))
+    return out
 
 
 def _validate(subst: Substitution, locator: _Locator, shown: str,

@@ -191,3 +191,26 @@ def test_unknown_entity_points_at_the_term_and_suggests_close_ids(tmp_path: Path
     message = str(caught.value)
     assert f"{path}:24 watchlists[0].rules[0].all[1].any[1]: unknown entity @scarborogh-shoal" in message
     assert "did you mean @scarborough-shoal" in message
+
+
+def test_short_values_from_variables_are_not_echoed_either(tmp_path: Path) -> None:
+    path = _write(tmp_path, MINIMAL + "crawl:\n  download_timeout: \"${TIMEOUT}\"\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={"TIMEOUT": "xyz"})
+    assert "crawl.download_timeout" in str(caught.value) and "xyz" not in str(caught.value)
+
+
+def test_empty_log_level_variable_counts_as_unset(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, MINIMAL), environ={"NEWSWATCH_LOG_LEVEL": ""})
+    assert config.log_level == "INFO"
+
+
+def test_unset_or_empty_variables_outside_targets_are_named_at_their_key(tmp_path: Path) -> None:
+    header = "    headers: {Authorization: \"Bearer ${FEED_TOKEN}\"}\n"
+    text = MINIMAL.replace("    every: 90s\n", "    every: 90s\n" + header)
+    path = _write(tmp_path, text.replace("database: data/nw.db", "database: ${DB_FILE}"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={"DB_FILE": ""})
+    message = str(caught.value)
+    assert f"{path}:7 sources[0].headers.Authorization: ${{FEED_TOKEN}} is not set" in message
+    assert f"{path}:1 database: ${{DB_FILE}} is set but empty" in message

@@ -105,9 +105,9 @@ async def crawl_sources(
         await runner.crawl(crawler, sources=list(sources), db_path=Path(db_path), options=options, runs=runs)
     except Exception as exc:
         logger.error("crawl of %s crashed", ", ".join(runs), exc_info=True)
-        for run in runs.values():
-            if run.status != "failed":
-                run.fail("internal", f"{type(exc).__name__}: {exc}")
+        for source in sources:
+            if runs[source.name].status != "failed":
+                runs[source.name].fail("internal", source.redact(f"{type(exc).__name__}: {exc}"))
     store = shared_store(Path(db_path))  # the spider's too: one writer thread per process and file
     for source in sources:
         await store.call(_finish_source, source, runs[source.name])

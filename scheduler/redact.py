@@ -86,12 +86,13 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string: let the handler report it as usual
             return True
+        if record.exc_info or record.exc_text:
+            # An exception's text may quote a URL. The masked traceback joins the message, so that every
+            # formatter (text or JSON) shows it, and none can format the original again.
+            text = record.exc_text or logging.Formatter().formatException(record.exc_info)  # type: ignore[arg-type]
+            message = f"{message}\n{text}"
+            record.exc_info, record.exc_text = None, None
         record.msg, record.args = redact(message), ()
-        if record.exc_info:
-            text = record.exc_text or logging.Formatter().formatException(record.exc_info)
-            record.exc_text, record.exc_info = redact(text), None
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True

@@ -401,12 +401,17 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     crawl = _crawl_options(model.crawl, locator, shown, problems)
     watchlists: list[WatchlistSpec] = []
     gazetteer: Gazetteer | None = None
+    errors: list[WatchlistError] = []
     try:
-        gazetteer = load_gazetteer(model.gazetteer)
+        gazetteer = load_gazetteer(model.gazetteer, errors)
     except AlertsError as exc:
         problems.append((locator.where(shown, _parse_dotted(getattr(exc, "path", "gazetteer"))),
                          getattr(exc, "detail", str(exc))))
-    errors: list[WatchlistError] = []
+    if errors:  # entries left out: references to them would be reported as unknown entities too
+        gazetteer = None
+    for error in errors:
+        problems.append((locator.where(shown, _parse_dotted(error.path or "gazetteer")), error.detail))
+    errors = []
     watchlists = parse_watchlists(model.watchlists, errors)
     for error in errors:
         problems.append((locator.where(shown, _parse_dotted(error.path or "watchlists")), error.detail))

@@ -214,3 +214,13 @@ def test_unset_or_empty_variables_outside_targets_are_named_at_their_key(tmp_pat
     message = str(caught.value)
     assert f"{path}:7 sources[0].headers.Authorization: ${{FEED_TOKEN}} is not set" in message
     assert f"{path}:1 database: ${{DB_FILE}} is set but empty" in message
+
+
+def test_every_bad_gazetteer_entry_is_reported(tmp_path: Path) -> None:
+    text = MINIMAL + ("gazetteer:\n  - {id: Bad Id, type: state, aliases: [x]}\n"
+                      "  - {id: fine, type: state, aliases: [y]}\n  - {id: other, type: planet, aliases: [z]}\n")
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, environ={})
+    message = str(caught.value)
+    assert f"{path}:18 gazetteer[0].id" in message and f"{path}:20 gazetteer[2].type" in message

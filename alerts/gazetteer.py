@@ -160,30 +160,39 @@ def _parse_entry(raw: Any, path: str, known: Mapping[str, Entity]) -> Entity:
     return Entity(entity_id, etype, name.strip(), tuple(aliases), tuple(exclude))
 
 
-def parse_gazetteer(raw: Sequence[Any], base: Gazetteer | None = None, label: str = "gazetteer") -> Gazetteer:
+def parse_gazetteer(raw: Sequence[Any], base: Gazetteer | None = None, label: str = "gazetteer",
+                    errors: list[WatchlistError] | None = None) -> Gazetteer:
     """Build a gazetteer from entity dicts, on top of an existing one.
 
     Args:
         raw: entity mappings (see the module docstring).
         base: entities to extend; an entry with a known id adds aliases and exclusions to it.
         label: the config path prefix used in error messages.
+        errors: when given, each malformed entry's problem is appended here and the entry left out.
 
     Returns:
         The combined gazetteer.
 
     Raises:
-        WatchlistError: an entry is malformed; ``path`` is like ``gazetteer[3].aliases``.
+        WatchlistError: an entry is malformed (when ``errors`` is None); ``path`` is like
+            ``gazetteer[3].aliases``.
     """
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
         raise WatchlistError("must be a list of entities", label)
     entities: dict[str, Entity] = dict(base.entities) if base else {}
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        entity = _parse_entry(item, f"{label}[{i}]", entities)
-        if entity.id in seen:
-            raise WatchlistError(
-                f"entity id {entity.id!r} appears twice; merge the two entries", f"{label}[{i}].id"
-            )
+        try:
+            entity = _parse_entry(item, f"{label}[{i}]", entities)
+            if entity.id in seen:
+                raise WatchlistError(
+                    f"entity id {entity.id!r} appears twice; merge the two entries", f"{label}[{i}].id"
+                )
+        except WatchlistError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
         seen.add(entity.id)
         entities[entity.id] = entity
     return Gazetteer(entities)
@@ -195,19 +204,21 @@ def _shipped() -> list[Any]:
     return list(data["entities"])
 
 
-def load_gazetteer(extra: Sequence[Mapping[str, Any]] = ()) -> Gazetteer:
+def load_gazetteer(extra: Sequence[Mapping[str, Any]] = (), errors: list[WatchlistError] | None = None) -> Gazetteer:
     """Load the shipped gazetteer plus entities (or extra aliases) from config.
 
     Args:
         extra: the config's ``gazetteer`` list, entity dicts in the data-file format.
+        errors: when given, every invalid entry of ``extra`` is reported here instead of raised.
 
     Returns:
         The gazetteer the matcher compiles against.
 
     Raises:
-        WatchlistError: an entry is invalid; ``path`` is like ``gazetteer[3].aliases``.
+        WatchlistError: an entry is invalid (when ``errors`` is None); ``path`` is like
+            ``gazetteer[3].aliases``.
     """
     base = parse_gazetteer(_shipped(), label="alerts/data/gazetteer.yaml")
-    gazetteer = parse_gazetteer(list(extra), base=base) if extra else base
+    gazetteer = parse_gazetteer(list(extra), base=base, errors=errors) if extra else base
     logger.debug("gazetteer loaded: %d entities (%d from config)", len(gazetteer), len(extra))
     return gazetteer

@@ -74,6 +74,7 @@ _GROUP_KEYS = ("any", "all", "none", "near", "min")
 _EXCLUDE_KEYS = ("terms", "context", "near")
 _TERM_KEYS = ("term", "weight", "case")
 _OPS: tuple[Literal["any", "all", "none"], ...] = ("any", "all", "none")
+MAX_RULE_DEPTH = 10  # nested any/all/none groups (sets count as a level); real rules use 2 or 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -305,9 +306,32 @@ def parse_term(raw: Any, path: str) -> Term:
     return Term(body, weight, prefix, auto_case if case is None else case)
 
 
+class _AlreadyReported(WatchlistError):
+    """A watchlist left out because of problems already appended to the caller's list."""
+
+
+def _group_depth(items: Sequence[Term | Group], depths: dict[int, int]) -> int:
+    """Levels of a group made of `items`: one more than its deepest child group (children are known)."""
+    return 1 + max((depths.get(id(item), 1) for item in items if isinstance(item, Group)), default=0)
+
+
 class _Parser:
-    def __init__(self, sets: Mapping[str, tuple[Term | Group, ...]]) -> None:
+    def __init__(self, sets: Mapping[str, tuple[Term | Group, ...]],
+                 depths: tuple[dict[int, int], list[Group]] | None = None) -> None:
         self.sets = sets
+        # id(group) -> its nesting depth, shared by the parsers of one watchlist (sets, then rules);
+        # `_keep` holds every group so that no id is reused while the watchlist is parsed.
+        self.depths, self._keep = ({}, []) if depths is None else depths
+
+    def _made(self, group: Group, path: str) -> Group:
+        depth = _group_depth(group.items, self.depths)
+        if depth > MAX_RULE_DEPTH:
+            raise WatchlistError(
+                f"groups (any/all/none, and $sets) nest {depth} levels deep here; the limit is "
+                f"{MAX_RULE_DEPTH} levels: split the rule into several rules or use sets", path)
+        self.depths[id(group)] = depth
+        self._keep.append(group)  # ids stay unique while the parser lives
+        return group
 
     def items(self, raw: Any, path: str) -> list[Term | Group]:
         if isinstance(raw, str | Mapping):
@@ -324,7 +348,7 @@ class _Parser:
                     raise WatchlistError(
                         f"unknown set {item!r}; define it under 'sets' (known: {known})", ipath
                     )
-                out.append(Group("any", self.sets[name]))
+                out.append(self._made(Group("any", self.sets[name]), ipath))
             elif isinstance(item, Mapping) and any(op in item for op in _OPS):
                 out.append(self.group(item, ipath, _GROUP_KEYS))
             else:
@@ -371,10 +395,11 @@ class _Parser:
             minimum = value
         if op == "all" and all(isinstance(i, Group) and i.op == "none" for i in items):
             raise WatchlistError("an 'all' group needs at least one item that is not 'none'", f"{path}.all")
-        return Group(op, items, near, minimum)
+        return self._made(Group(op, items, near, minimum), path)
 
 
-def _parse_sets(raw: Any, path: str) -> dict[str, tuple[Term | Group, ...]]:
+def _parse_sets(raw: Any, path: str,
+                depths: tuple[dict[int, int], list[Group]]) -> dict[str, tuple[Term | Group, ...]]:
     if not isinstance(raw, Mapping):
         raise WatchlistError("sets must be a mapping of set name to a list of terms", path)
     sets: dict[str, tuple[Term | Group, ...]] = {}
@@ -384,7 +409,7 @@ def _parse_sets(raw: Any, path: str) -> dict[str, tuple[Term | Group, ...]]:
                 f"set name {name!r} must be letters, digits, '-', '_' or '.'", f"{path}.{name}"
             )
         # A set may use sets defined before it.
-        sets[name] = tuple(_Parser(sets).items(terms, f"{path}.{name}"))
+        sets[name] = tuple(_Parser(sets, depths).items(terms, f"{path}.{name}"))
     return sets
 
 
@@ -437,7 +462,30 @@ def _flatten(items: Sequence[Term | Group], path: str) -> list[Term]:
     return out
 
 
-def _parse_one(raw: Any, path: str) -> WatchlistSpec:
+def _parse_rule(rule_raw: Any, rpath: str, i: int, parser: _Parser, name: str, rules: list[Rule]) -> Rule:
+    if not isinstance(rule_raw, Mapping):
+        raise WatchlistError("a rule is a mapping with name, weight and one of any/all", rpath)
+    group = parser.group(rule_raw, rpath, _RULE_KEYS)
+    if group.op == "none":
+        raise WatchlistError(
+            "a rule cannot be only 'none' (nothing to score); put it in the "
+            "watchlist's 'none' list or inside an 'all'",
+            f"{rpath}.none",
+        )
+    rule_name = rule_raw.get("name", f"rule-{i + 1}")
+    if not isinstance(rule_name, str) or not _NAME.match(rule_name):
+        raise WatchlistError(
+            f"rule name {rule_name!r} must be letters, digits, '-', '_' or '.'", f"{rpath}.name"
+        )
+    if any(r.name == rule_name for r in rules):
+        raise WatchlistError(
+            f"rule name {rule_name!r} is used twice in watchlist {name!r}", f"{rpath}.name"
+        )
+    weight = _number(rule_raw.get("weight", 1.0), f"{rpath}.weight", "weight")
+    return Rule(rule_name, group, weight, rpath)
+
+
+def _parse_one(raw: Any, path: str, errors: list[WatchlistError] | None = None) -> WatchlistSpec:
     if not isinstance(raw, Mapping):
         raise WatchlistError("a watchlist must be a mapping with name, targets and rules", path)
     _check_keys(raw, _WATCHLIST_KEYS, path, "a watchlist")
@@ -453,36 +501,27 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
     if not isinstance(description, str):
         raise WatchlistError("description must be text", f"{path}.description")
     fields = _parse_fields(raw["fields"], f"{path}.fields") if "fields" in raw else DEFAULT_FIELD_WEIGHTS
-    sets = _parse_sets(raw["sets"], f"{path}.sets") if "sets" in raw else {}
-    parser = _Parser(sets)
+    depths: tuple[dict[int, int], list[Group]] = ({}, [])
+    sets = _parse_sets(raw["sets"], f"{path}.sets", depths) if "sets" in raw else {}
+    parser = _Parser(sets, depths)
     rules_raw = raw.get("rules")
     if not isinstance(rules_raw, list) or not rules_raw:
         raise WatchlistError(
             "rules must be a non-empty list, e.g. [{name: r1, any: [term]}]", f"{path}.rules"
         )
     rules: list[Rule] = []
+    failed = 0
     for i, rule_raw in enumerate(rules_raw):
         rpath = f"{path}.rules[{i}]"
-        if not isinstance(rule_raw, Mapping):
-            raise WatchlistError("a rule is a mapping with name, weight and one of any/all", rpath)
-        group = parser.group(rule_raw, rpath, _RULE_KEYS)
-        if group.op == "none":
-            raise WatchlistError(
-                "a rule cannot be only 'none' (nothing to score); put it in the "
-                "watchlist's 'none' list or inside an 'all'",
-                f"{rpath}.none",
-            )
-        rule_name = rule_raw.get("name", f"rule-{i + 1}")
-        if not isinstance(rule_name, str) or not _NAME.match(rule_name):
-            raise WatchlistError(
-                f"rule name {rule_name!r} must be letters, digits, '-', '_' or '.'", f"{rpath}.name"
-            )
-        if any(r.name == rule_name for r in rules):
-            raise WatchlistError(
-                f"rule name {rule_name!r} is used twice in watchlist {name!r}", f"{rpath}.name"
-            )
-        weight = _number(rule_raw.get("weight", 1.0), f"{rpath}.weight", "weight")
-        rules.append(Rule(rule_name, group, weight, rpath))
+        try:
+            rules.append(_parse_rule(rule_raw, rpath, i, parser, name, rules))
+        except WatchlistError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            failed += 1
+    if failed:
+        raise _AlreadyReported(f"{failed} rule(s) of watchlist {name!r} are invalid", f"{path}.rules")
     exclude_raw = raw.get("exclude", [])
     if not isinstance(exclude_raw, list):
         raise WatchlistError("exclude must be a list of {terms, context, near}", f"{path}.exclude")
@@ -496,7 +535,8 @@ def _parse_one(raw: Any, path: str) -> WatchlistSpec:
     )
 
 
-def parse_watchlists(raw: Sequence[Mapping[str, Any]]) -> list[WatchlistSpec]:
+def parse_watchlists(raw: Sequence[Mapping[str, Any]],
+                     errors: list[WatchlistError] | None = None) -> list[WatchlistSpec]:
     """Validate the config's ``watchlists`` list.
 
     Args:
@@ -505,8 +545,11 @@ def parse_watchlists(raw: Sequence[Mapping[str, Any]]) -> list[WatchlistSpec]:
     Returns:
         The watchlists, in config order.
 
+        errors: when given, every problem is appended here (one per invalid rule, or per watchlist
+            when the problem is outside its rules) and parsing goes on; invalid watchlists are left out.
+
     Raises:
-        WatchlistError: the first problem found; ``path`` points at it, e.g.
+        WatchlistError: the first problem found (when ``errors`` is None); ``path`` points at it, e.g.
             ``watchlists[1].rules[0].near``, and the message says how to fix it.
     """
     if raw is None:
@@ -515,9 +558,49 @@ def parse_watchlists(raw: Sequence[Mapping[str, Any]]) -> list[WatchlistSpec]:
         raise WatchlistError("watchlists must be a list", "watchlists")
     specs: list[WatchlistSpec] = []
     for i, item in enumerate(raw):
-        spec = _parse_one(item, f"watchlists[{i}]")
+        try:
+            spec = _parse_one(item, f"watchlists[{i}]", errors)
+        except WatchlistError as exc:
+            if errors is None:
+                raise
+            if not isinstance(exc, _AlreadyReported):
+                errors.append(exc)
+            continue
         if any(s.name == spec.name for s in specs):
-            raise WatchlistError(f"watchlist name {spec.name!r} is used twice", f"watchlists[{i}].name")
+            twice = WatchlistError(f"watchlist name {spec.name!r} is used twice", f"watchlists[{i}].name")
+            if errors is None:
+                raise twice
+            errors.append(twice)
+            continue
         specs.append(spec)
     logger.debug("parsed %d watchlists", len(specs))
     return specs
+
+
+def entity_references(raw: Any, path: str = "watchlists") -> list[tuple[str, str]]:
+    """Every ``@entity`` term written in the config's watchlists, with the key path of the term itself.
+
+    Args:
+        raw: the ``watchlists`` list as loaded from YAML (unvalidated; anything else yields nothing).
+        path: the key path of ``raw``.
+
+    Returns:
+        ``(path, entity id)`` pairs, e.g. ``("watchlists[0].rules[1].all[0]", "senkaku")``, in file order.
+    """
+    found: list[tuple[str, str]] = []
+    stack: list[tuple[Any, str]] = [(raw, path)]
+    while stack:  # iterative: the depth of the data is bounded by the YAML loader, but need not be trusted
+        value, where = stack.pop()
+        if isinstance(value, str):
+            text = _WEIGHT.sub("", value.strip()).strip()
+            if text.startswith("@") and _ENTITY.match(text[1:]):
+                found.append((where, text[1:]))
+        elif isinstance(value, Mapping):
+            for key, item in reversed(list(value.items())):
+                if key in ("name", "targets", "description", "threshold", "fields", "weight", "case", "near", "min"):
+                    continue
+                stack.append((item, f"{where}.{key}"))
+        elif isinstance(value, list):
+            for index in range(len(value) - 1, -1, -1):
+                stack.append((value[index], f"{where}[{index}]"))
+    return found

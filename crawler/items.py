@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
+from urllib.parse import quote, quote_plus
 
 SourceKind = Literal["feed", "sitemap", "listing"]
 
@@ -25,16 +26,37 @@ class SourceSpec:
         link_pattern: for `listing`, a URL regex that article links match.
         link_selector: for `listing`, a CSS selector for article links.
         max_age_days: entries older than this (by feed/sitemap date) are not fetched.
+        display_url: `url` with its secrets (`${VAR}` values, a password in it) replaced by `***`:
+            the only form of the URL that may be logged, shown or stored. Defaults to `url`.
+        headers: extra request headers for the index request (e.g. `Authorization`), sent only to
+            the source's own origin; never shown.
+        secrets: the values to mask in anything shown about this source (`redact()`).
     """
 
     name: str
     kind: SourceKind
-    url: str
+    url: str = field(repr=False)
     every_seconds: int = 600
     tags: tuple[str, ...] = ()
     link_pattern: str | None = None
     link_selector: str | None = None
     max_age_days: int = 3
+    display_url: str = ""
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.display_url:
+            object.__setattr__(self, "display_url", self.url)
+        object.__setattr__(self, "headers", tuple((str(k), str(v)) for k, v in self.headers))  # from JSON too
+        object.__setattr__(self, "secrets", tuple(self.secrets))
+
+    def redact(self, text: str) -> str:
+        """`text` with this source's secrets (and their URL-encoded forms) replaced by `***`."""
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            for form in dict.fromkeys((secret, quote(secret, safe=""), quote(secret), quote_plus(secret))):
+                text = text.replace(form, "***")
+        return text
 
 
 @dataclass(frozen=True, slots=True)

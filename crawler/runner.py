@@ -70,12 +70,12 @@ def _finish_source(db: Any, source: SourceSpec, run: SourceRun) -> None:
         db,
         name=source.name,
         kind=source.kind,
-        url=source.url,
+        url=source.display_url,
         ok=ok,
         http_status=run.http_status,
         new_articles=run.new_articles,
         error_class=run.error_class,
-        error=run.error,
+        error=source.redact(run.error) if run.error else run.error,
         state=SourceState(run.etag, run.last_modified, run.body_hash) if keep_validators else None,
     )
     note = run.note()
@@ -108,9 +108,9 @@ async def crawl_sources(
         await runner.crawl(crawler, sources=list(sources), db_path=Path(db_path), options=options, runs=runs)
     except Exception as exc:
         logger.error("crawl of %s crashed", ", ".join(runs), exc_info=True)
-        for run in runs.values():
-            if run.status != "failed":
-                run.fail("internal", f"{type(exc).__name__}: {exc}")
+        for source in sources:
+            if runs[source.name].status != "failed":
+                runs[source.name].fail("internal", source.redact(f"{type(exc).__name__}: {exc}"))
     store = shared_store(Path(db_path))  # the spider's too: one writer thread per process and file
     for source in sources:
         await store.call(_finish_source, source, runs[source.name])

@@ -61,8 +61,10 @@ def _load(config_path: Path) -> Config:
 
 def _setup_logging(config: Config, fmt: str = "text", level: str | None = None) -> None:
     from scheduler.app import configure_logging
+    from scheduler.redact import install_redaction
 
     configure_logging(level or config.log_level, fmt)
+    install_redaction(config.secrets)  # ${VAR} values never reach a log line (scheduler.redact)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

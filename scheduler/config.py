@@ -16,6 +16,7 @@ variable named by `${...}` in the file.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -39,17 +41,21 @@ from alerts import (
     check_timezone,
     parse_clock,
 )
+from alerts.errors import WatchlistError
 from alerts.gazetteer import load_gazetteer
-from alerts.watchlist import parse_watchlists
+from alerts.watchlist import entity_references, parse_watchlists
 from crawler import CrawlOptions, SourceSpec
+from scheduler.bounded_yaml import LimitError, compose_and_load, read_limited
 from scheduler.errors import ConfigError
+from scheduler.redact import redact, register_secrets, worth_redacting
+from scheduler.substitute import Substitution, substitute
 
 logger = logging.getLogger(__name__)
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
 _UNIT_SECONDS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 def parse_duration(value: str | int | float) -> int:
@@ -89,8 +95,35 @@ class _SourceModel(_Model):
     link_selector: str | None = Field(default=None, description="listing: CSS selector of article links")
     max_age_days: int = Field(default=3, ge=1, description="skip entries older than this")
     enabled: bool = Field(default=True, description="false keeps the source but does not crawl it")
+    headers: dict[str, str] = Field(default_factory=dict, description="extra request headers for the feed, "
+                                    "sitemap or page, e.g. {Authorization: 'Bearer ${TOKEN}'}; sent only to "
+                                    "the source's own origin, never shown")
 
     _every = field_validator("every", mode="before")(classmethod(lambda cls, v: parse_duration(v)))
+
+    @field_validator("headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not a valid HTTP header name (letters, digits and -)")
+            if "\r" in text or "\n" in text:
+                raise ValueError(f"the value of header {name!r} must be one line")
+        return value
+
+    @field_validator("link_selector")
+    @classmethod
+    def _selector_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            # The crawler selects links with parsel, which translates CSS with cssselect: the same here.
+            from cssselect import SelectorError
+            from parsel.csstranslator import HTMLTranslator
+
+            try:
+                HTMLTranslator().css_to_xpath(value)
+            except SelectorError as exc:
+                raise ValueError(f"not a valid CSS selector: {exc}; e.g. 'h3 a' or 'a.headline'") from None
+        return value
 
     @field_validator("link_pattern")
     @classmethod
@@ -267,6 +300,7 @@ class Config:
     gazetteer: Gazetteer = field(repr=False)
     # The matcher validation compiled (an `alerts.Matcher`), so the daemon does not compile it again.
     matcher: Any = field(default=None, repr=False, compare=False)
+    secrets: tuple[str, ...] = field(default=(), repr=False)  # ${VAR} values: never shown (scheduler.redact)
 
     def routes(self) -> dict[str, tuple[RouteSpec, ...]]:
         """Watchlist name -> routes to its enabled targets (target name, digest schedule, min_outlets)."""
@@ -282,12 +316,8 @@ class Config:
 class _Locator:
     """Maps a key path such as ('sources', 0, 'every') to the line it stands on in the file."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, root: yaml.Node | None) -> None:
         self.lines: dict[tuple[Any, ...], int] = {}
-        try:
-            root = yaml.compose(text)
-        except yaml.YAMLError:
-            root = None
         if root is not None:
             self._walk(root, ())
 
@@ -295,6 +325,8 @@ class _Locator:
         self.lines[path] = node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    continue  # a complex key (? [a, b]); validation reports it
                 key = key_node.value
                 self.lines[(*path, key)] = key_node.start_mark.line + 1
                 self._walk(value_node, (*path, key))
@@ -321,26 +353,6 @@ def _parse_dotted(path: str) -> tuple[Any, ...]:
     return tuple(parts)
 
 
-def _substitute(value: Any, environ: Mapping[str, str], missing: dict[tuple[Any, ...], str],
-                path: tuple[Any, ...] = ()) -> Any:
-    """Replace ${VAR} in every string; remember which paths named a variable that is not set."""
-    if isinstance(value, str):
-        def replace(found: re.Match[str]) -> str:
-            name, default = found.group(1), found.group(2)
-            if name in environ:
-                return environ[name]
-            if default is not None:
-                return default
-            missing[path] = name
-            return ""
-        return _ENV_REF.sub(replace, value)
-    if isinstance(value, dict):
-        return {k: _substitute(v, environ, missing, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v, environ, missing, (*path, i)) for i, v in enumerate(value)]
-    return value
-
-
 def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> Config:
     """Read, substitute, validate and convert a configuration file.
 
@@ -358,54 +370,71 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     file = Path(path)
     shown = str(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_limited(file)
     except FileNotFoundError:
         raise ConfigError(shown, [(shown, "file not found; pass --config PATH or create config.yaml")]) from None
+    except LimitError as exc:
+        raise ConfigError(shown, [(shown, str(exc.problem))]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(shown, [(shown, f"cannot read the file: {exc}")]) from None
     try:
-        raw = yaml.safe_load(text)
+        root, raw = compose_and_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{shown}:{mark.line + 1}" if mark else shown
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(shown, [(where, f"not valid YAML: {problem}")]) from None
+        message = str(problem) if isinstance(exc, LimitError) else f"not valid YAML: {problem}"
+        raise ConfigError(shown, [(where, message)]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(shown, [(shown, "the top level must be a mapping of keys (database, sources, ...)")])
 
-    locator = _Locator(text)
-    missing: dict[tuple[Any, ...], str] = {}
-    data = _substitute(raw, env, missing)
+    locator = _Locator(root)
+    subst = substitute(raw, env)
+    secrets = subst.shown_secrets()
     problems: list[tuple[str, str]] = []
-    try:
-        model = _FileModel.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors(include_input=False, include_url=False):
-            loc = tuple("from" if part == "from_" else part for part in error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = f"unknown key {loc[-1]!r}; check its spelling against the README's config reference"
-            problems.append((locator.where(shown, loc), message))
-        raise ConfigError(shown, problems) from None
+    model = _validate(subst, locator, shown, problems)
+    if model is None:
+        _check_watchlists_alone(subst.data, locator, shown, problems)
+        raise ConfigError(shown, _redacted(problems, subst))
 
+    level = (env.get("NEWSWATCH_LOG_LEVEL") or model.log_level).upper()  # set but empty counts as unset
+    if level not in _LOG_LEVELS:
+        problems.append(("environment NEWSWATCH_LOG_LEVEL",
+                         f"{env.get('NEWSWATCH_LOG_LEVEL')!r} is not a log level; use one of "
+                         f"{', '.join(_LOG_LEVELS)} (or unset it to use log_level from the file)"))
+    if not model.database.strip() and not subst.lacking(("database",)):
+        problems.append((locator.where(shown, ("database",)),
+                         "database must name a SQLite file, e.g. newswatch.db" + subst.note(("database",))))
+    for state, lacking in (("not set", subst.unset), ("set but empty", subst.empty)):
+        for key_path, names in lacking.items():
+            if key_path[0] != "targets":  # a target is disabled instead (_targets)
+                for var in dict.fromkeys(names):
+                    problems.append((locator.where(shown, key_path), f"${{{var}}} is {state}; set it, or give "
+                                     "a default with ${VAR:-value}"))
     crawl = _crawl_options(model.crawl, locator, shown, problems)
     watchlists: list[WatchlistSpec] = []
     gazetteer: Gazetteer | None = None
+    errors: list[WatchlistError] = []
     try:
-        gazetteer = load_gazetteer(model.gazetteer)
+        gazetteer = load_gazetteer(model.gazetteer, errors)
     except AlertsError as exc:
         problems.append((locator.where(shown, _parse_dotted(getattr(exc, "path", "gazetteer"))),
                          getattr(exc, "detail", str(exc))))
-    try:
-        watchlists = parse_watchlists(model.watchlists)
-    except AlertsError as exc:
-        problems.append((locator.where(shown, _parse_dotted(getattr(exc, "path", "watchlists"))),
-                         getattr(exc, "detail", str(exc))))
+    if errors:  # entries left out: references to them would be reported as unknown entities too
+        gazetteer = None
+    for error in errors:
+        problems.append((locator.where(shown, _parse_dotted(error.path or "gazetteer")), error.detail))
+    errors = []
+    watchlists = parse_watchlists(model.watchlists, errors)
+    for error in errors:
+        problems.append((locator.where(shown, _parse_dotted(error.path or "watchlists")), error.detail))
+    unknown = _unknown_entities(model.watchlists, gazetteer, locator, shown) if gazetteer is not None else []
+    problems.extend(unknown)
 
     _check_unique(model, watchlists, locator, shown, problems)
-    targets, disabled = _targets(model.targets, missing, locator, shown, problems)
+    targets, disabled = _targets(model.targets, subst, locator, shown, problems)
     known_targets = {t.name for t in model.targets}
     for index, watchlist in enumerate(watchlists):
         for name in watchlist.targets:
@@ -418,7 +447,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             problems.append((locator.where(shown, ("operations", "targets")),
                              f"operations names target {name!r}, which is not defined under targets"))
     matcher = None
-    if gazetteer is not None and watchlists:
+    if gazetteer is not None and watchlists and not unknown:
         from alerts.matcher import compile_matcher
 
         try:
@@ -427,20 +456,17 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             problems.append((locator.where(shown, _parse_dotted(getattr(exc, "path", "watchlists"))),
                              getattr(exc, "detail", str(exc))))
     if problems or gazetteer is None:
-        raise ConfigError(shown, problems)
+        raise ConfigError(shown, _redacted(problems, subst))
 
     database = Path(env.get("NEWSWATCH_DATABASE") or model.database)
     if not database.is_absolute():
         database = file.resolve().parent / database
-    sources = tuple(
-        SourceSpec(name=s.name, kind=s.kind, url=s.url, every_seconds=s.every, tags=tuple(s.tags),
-                   link_pattern=s.link_pattern, link_selector=s.link_selector, max_age_days=s.max_age_days)
-        for s in model.sources if s.enabled
-    )
+    sources = tuple(_source_spec(index, s, subst) for index, s in enumerate(model.sources) if s.enabled)
+    register_secrets(secrets)  # masked in every log line from now on (scheduler.redact)
     return Config(
         path=file,
         database=database,
-        log_level=env.get("NEWSWATCH_LOG_LEVEL", model.log_level).upper(),
+        log_level=level,
         crawl=crawl,
         delivery=DeliverySettings(model.delivery.every, model.delivery.max_attempts, model.delivery.retry_base,
                                   model.delivery.backfill),
@@ -456,7 +482,119 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         watchlists=tuple(watchlists),
         gazetteer=gazetteer,
         matcher=matcher,
+        secrets=tuple(secrets),
     )
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _redacted(problems: list[tuple[str, str]], subst: Substitution) -> list[tuple[str, str]]:
+    """Problems with every ${VAR} value masked: an error message must never echo a secret.
+
+    Values worth masking anywhere (scheduler.redact) are masked wherever they appear; any other value
+    from the environment, however short, is masked where a message quotes it ('value').
+    """
+    secrets = subst.shown_secrets()
+    quoted = sorted({repr(v) for v in subst.secrets()} | {f"'{v}'" for v in subst.secrets()}, key=len, reverse=True)
+    out = []
+    for where, message in problems:
+        message = redact(message, secrets)
+        for form in quoted:
+            message = message.replace(form, "'***'")
+        out.append((where, message))
+    return out
+
+
+def _validate(subst: Substitution, locator: _Locator, shown: str,
+              problems: list[tuple[str, str]]) -> _FileModel | None:
+    """The validated file model, or None with every problem appended.
+
+    A type error in a target key whose ${VAR} is unset or empty is not a problem: that target is
+    disabled (like any other target whose variables are missing), so the key is dropped and the
+    file validated again.
+    """
+    data = subst.data
+    for attempt in (1, 2):
+        try:
+            return _FileModel.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors(include_input=False, include_url=False)
+        forgiven = [e["loc"] for e in errors if _disables_target(tuple(e["loc"]), subst)]
+        if attempt == 1 and forgiven and isinstance(data, dict):
+            for loc in forgiven:
+                _drop(data, tuple("from" if part == "from_" else part for part in loc))
+            continue
+        for error in errors:
+            loc = tuple("from" if part == "from_" else part for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {loc[-1]!r}; check its spelling against the README's config reference"
+            problems.append((locator.where(shown, loc), message + subst.note(loc)))
+        return None
+    return None  # pragma: no cover - the loop returns
+
+
+def _disables_target(loc: tuple[Any, ...], subst: Substitution) -> bool:
+    path = tuple("from" if part == "from_" else part for part in loc)
+    return len(path) > 2 and path[0] == "targets" and (path in subst.unset or path in subst.empty)
+
+
+def _drop(data: dict[str, Any], path: tuple[Any, ...]) -> None:
+    node: Any = data
+    for part in path[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(node, dict):
+        node.pop(path[-1], None)
+
+
+def _check_watchlists_alone(data: Any, locator: _Locator, shown: str, problems: list[tuple[str, str]]) -> None:
+    """Report watchlist problems too when the rest of the file is invalid (check-config lists all)."""
+    raw = data.get("watchlists") if isinstance(data, dict) else None
+    if not isinstance(raw, list) or any(p[0].split(" ", 1)[-1].startswith("watchlists") for p in problems):
+        return
+    errors: list[WatchlistError] = []
+    parse_watchlists(raw, errors)
+    for error in errors:
+        problems.append((locator.where(shown, _parse_dotted(error.path or "watchlists")), error.detail))
+
+
+def _unknown_entities(raw: list[dict[str, Any]], gazetteer: Gazetteer, locator: _Locator,
+                      shown: str) -> list[tuple[str, str]]:
+    """A problem for each @entity term that the gazetteer lacks, at the term, with close ids suggested."""
+    found: list[tuple[str, str]] = []
+    known = list(gazetteer.entities)
+    for path, entity_id in entity_references(raw):
+        if entity_id in gazetteer:
+            continue
+        close = difflib.get_close_matches(entity_id, known, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join('@' + c for c in close)}?" if close else \
+            "; add it under gazetteer: or fix the id"
+        found.append((locator.where(shown, _parse_dotted(path)), f"unknown entity @{entity_id}{hint}"))
+    return found
+
+
+def _source_spec(index: int, source: _SourceModel, subst: Substitution) -> SourceSpec:
+    """A SourceSpec whose shown URL has every ${VAR} value (and any password in it) masked."""
+    shown_url = _without_password(subst.masked.get(("sources", index, "url"), source.url))
+    return SourceSpec(name=source.name, kind=source.kind, url=source.url, every_seconds=source.every,
+                      tags=tuple(source.tags), link_pattern=source.link_pattern, link_selector=source.link_selector,
+                      max_age_days=source.max_age_days, display_url=shown_url,
+                      headers=tuple(source.headers.items()),
+                      secrets=tuple(sorted({v for v in subst.secrets(("sources", index)) if worth_redacting(v)},
+                                         key=len, reverse=True)))
+
+
+def _without_password(url: str) -> str:
+    """`url` with a password written in it (https://user:pass@host) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None or parts.password == "***":
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def _crawl_options(raw: dict[str, Any], locator: _Locator, shown: str,
@@ -500,18 +638,21 @@ def _check_unique(model: _FileModel, watchlists: list[WatchlistSpec], locator: _
             seen.add(name)
 
 
-def _targets(models: list[_TargetModel], missing: dict[tuple[Any, ...], str], locator: _Locator, shown: str,
+def _targets(models: list[_TargetModel], subst: Substitution, locator: _Locator, shown: str,
              problems: list[tuple[str, str]]) -> tuple[dict[str, TargetSpec], dict[str, str]]:
-    """Build TargetSpecs; a target whose credentials come from an unset variable is disabled, not an error."""
+    """Build TargetSpecs; a target whose settings use an unset or empty variable is disabled, not an error."""
     enabled: dict[str, TargetSpec] = {}
     disabled: dict[str, str] = {}
     for index, target in enumerate(models):
-        unset = sorted({var for path, var in missing.items() if path[:2] == ("targets", index)})
+        lacking = subst.lacking(("targets", index))
         if not target.enabled:
             disabled[target.name] = "enabled: false"
             continue
-        if unset:
-            disabled[target.name] = f"{', '.join(unset)} not set in the environment"
+        if lacking:
+            why = "; ".join(f"{var} {state}" for var, state in sorted(lacking.items()))
+            disabled[target.name] = why
+            logger.info("target %s is disabled: %s (%s)", target.name, why,
+                        locator.where(shown, ("targets", index)))
             continue
         where = locator.where(shown, ("targets", index))
         if target.kind != "slack" and (target.token or target.channel):

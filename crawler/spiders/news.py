@@ -46,6 +46,39 @@ logger = logging.getLogger(__name__)
 _MAX_CHILD_SITEMAPS = 5
 # Article failures that will not heal by retrying later: remember the URL as seen.
 _PERMANENT = frozenset({"gone", "too_large", "redirect_loop", "broken"})
+_REDIRECTS = (301, 302, 303, 307, 308)
+_MAX_SOURCE_REDIRECTS = 5
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+
+
+def _private(source: SourceSpec) -> dict[str, str]:
+    """Request meta that keeps a secret-bearing source URL out of the Referer of what it links to."""
+    return {"referrer_policy": "no-referrer"} if source.secrets else {}
+
+
+def _index_request(source: SourceSpec, url: str, state: SourceState, spider: NewsSpider, hops: int) -> Request:
+    """The request for a source's feed, sitemap or page: conditional GET, and the source's own headers.
+
+    The configured headers (credentials, often) go only to the source's own origin. Scrapy would carry
+    them across a redirect to another host (it drops only Cookie and Authorization), so for a source
+    with headers this spider follows redirects itself and leaves them off past its origin.
+    """
+    own = _origin(url) == _origin(source.url)
+    headers = dict(source.headers) if own else {}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    meta: dict[str, Any] = {"source": source.name, "state": state, "handle_httpstatus_list": [304],
+                            "source_redirects": hops, TRUSTED_META: source.url, **_private(source)}
+    if source.headers and own:
+        meta.update(dont_redirect=True, handle_httpstatus_list=[304, *_REDIRECTS])
+    return Request(url, headers=headers, callback=spider.parse_index, errback=spider.index_failed,
+                   dont_filter=True, priority=100, meta=meta)
 
 
 def _headers(response: Response) -> dict[str, str]:
@@ -82,22 +115,8 @@ class NewsSpider(Spider):
     async def start(self) -> AsyncIterator[Request]:
         for source in self.sources.values():
             state = await self.store.call(load_source_state, source.name)
-            headers = {}
-            if state.etag:
-                headers["If-None-Match"] = state.etag
-            if state.last_modified:
-                headers["If-Modified-Since"] = state.last_modified
             self.runs[source.name].touch()
-            yield Request(
-                source.url,
-                headers=headers,
-                callback=self.parse_index,
-                errback=self.index_failed,
-                dont_filter=True,
-                priority=100,
-                meta={"source": source.name, "state": state, "handle_httpstatus_list": [304],
-                      TRUSTED_META: source.url},
-            )
+            yield _index_request(source, source.url, state, self, hops=0)
 
     async def parse_index(self, response: Response) -> AsyncIterator[Request]:
         source = self.sources[response.meta["source"]]
@@ -105,6 +124,15 @@ class NewsSpider(Spider):
         run.touch()
         run.http_status = response.status
         state: SourceState = response.meta["state"]
+        if response.status in _REDIRECTS:  # only for sources with headers (see _index_request)
+            location = response.headers.get(b"Location")
+            hops = response.meta.get("source_redirects", 0) + 1
+            if not location or hops > _MAX_SOURCE_REDIRECTS:
+                run.fail("broken", source.redact(f"{source.display_url} answered HTTP {response.status} "
+                                                 f"({'too many redirects' if location else 'no Location'})"))
+                return
+            yield _index_request(source, response.urljoin(location.decode("latin-1")), state, self, hops)
+            return
         if response.status == 304:
             run.status = "unchanged"
             run.etag, run.last_modified, run.body_hash = state.etag, state.last_modified, state.body_hash
@@ -124,7 +152,7 @@ class NewsSpider(Spider):
             entries, children = self._parse_entries(source, response)
         except FeedError as exc:
             reason = "blocked" if looks_like_bot_wall(response.body) else "broken"
-            run.fail(reason, str(exc))
+            run.fail(reason, source.redact(str(exc)))
             return
         run.validators_ready = True
         if not entries and not children and not run.notes:
@@ -188,7 +216,8 @@ class NewsSpider(Spider):
         refs.sort(key=lambda ref: ref.lastmod or "", reverse=True)
         children = [
             Request(ref.url, callback=self.parse_child_sitemap, errback=self.article_failed, priority=50,
-                    meta={"source": source.name, "child_sitemap": True, TRUSTED_META: source.url})
+                    meta={"source": source.name, "child_sitemap": True, TRUSTED_META: source.url,
+                          **_private(source)})
             for ref in refs[:_MAX_CHILD_SITEMAPS]
         ]
         return sitemap.entries, children
@@ -231,7 +260,8 @@ class NewsSpider(Spider):
                     entry.url,
                     callback=self.parse_article,
                     errback=self.article_failed,
-                    meta={"source": source.name, "entry": entry, "key": key, TRUSTED_META: source.url},
+                    meta={"source": source.name, "entry": entry, "key": key, TRUSTED_META: source.url,
+                          **_private(source)},
                 )
             except ValueError as exc:  # Scrapy rejects the URL: skip this entry, keep the others
                 logger.warning("source %s: skipped malformed link %.200s: %s", source.name, entry.url, exc)
@@ -258,6 +288,7 @@ class NewsSpider(Spider):
     def index_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
         run = self.runs[request.meta["source"]]
+        source = self.sources[request.meta["source"]]
         exc = cast(BaseException, failure.value)  # an errback's Failure always carries its exception
         if isinstance(exc, RefusedURL):  # the index redirected to a refused URL (already logged)
             run.refused += 1
@@ -268,9 +299,10 @@ class NewsSpider(Spider):
             reason = classify_status(status)
             if reason in ("server", "broken") and looks_like_bot_wall(exc.response.body):
                 reason = "blocked"
-            run.fail(reason, f"{request.url} answered HTTP {status}")
+            run.fail(reason, source.redact(f"{source.display_url} answered HTTP {status}"))
         else:
-            run.fail(classify_exception(exc), f"{request.url}: {type(exc).__name__}: {exc}".strip())
+            message = f"{source.display_url}: {type(exc).__name__}: {exc}".strip()
+            run.fail(classify_exception(exc), source.redact(message))
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

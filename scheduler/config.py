@@ -42,6 +42,7 @@ from alerts import (
 from alerts.gazetteer import load_gazetteer
 from alerts.watchlist import parse_watchlists
 from crawler import CrawlOptions, SourceSpec
+from crawler.listing import compile_link_pattern
 from scheduler.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -96,10 +97,7 @@ class _SourceModel(_Model):
     @classmethod
     def _regex_compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            compile_link_pattern(value)  # the crawl's engine (`regex`); raises ValueError with the reason
         return value
 
 

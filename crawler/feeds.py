@@ -7,7 +7,8 @@ yields entries is accepted (most real feeds are); one that yields nothing raises
 
 Feeds are attacker-controlled input, so every step here is bounded: HTML fragments are parsed with lxml
 (never a backtracking tag regex, which took minutes on a 300 KB run of `<`) and cut to
-`_MAX_FRAGMENT_CHARS` first, and date strings longer than `_MAX_DATE_CHARS` are not parsed at all.
+`_MAX_FRAGMENT_CHARS` first, date strings longer than `_MAX_DATE_CHARS` are not parsed at all, and
+links longer than `MAX_URL_CHARS` (or not http(s) once resolved) are skipped.
 An entry's link is the item's `link`/`url`; an Atom or JSON Feed `id` is used only when it is itself an
 absolute http(s) URL (the specs call it opaque: resolving it against the feed URL invents addresses).
 Settings read: none (the gzip cap is an argument).
@@ -43,6 +44,9 @@ _SPACE = re.compile(r"\s+")
 _MAX_FRAGMENT_CHARS = 100_000
 # The longest real date string seen is about 40 characters; longer ones are junk (and feed regexes).
 _MAX_DATE_CHARS = 100
+# Longer links are skipped: no article URL is this long, and every per-URL step (canonicalisation) is
+# linear in it, so a feed of megabyte-long links would cost minutes.
+MAX_URL_CHARS = 4096
 # A feed served as raw gzip without a cap from the caller inflates to at most this (CrawlOptions' default).
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
@@ -87,8 +91,8 @@ def html_to_text(fragment: str) -> str:
 
 
 def is_http_url(value: object) -> bool:
-    """Whether `value` is an absolute http(s) URL with a host (what an opaque feed `id` must be to be fetched)."""
-    if not isinstance(value, str):
+    """Whether `value` is an absolute http(s) URL with a host, at most `MAX_URL_CHARS` long."""
+    if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
         return False
     try:
         parts = urlsplit(value.strip())
@@ -178,13 +182,16 @@ def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
             link = item.get("id") if is_http_url(item.get("id")) else None  # `id` is opaque unless a URL
         if not isinstance(link, str) or not link.strip():
             continue
+        link = urljoin(url, link.strip())
+        if not is_http_url(link):
+            continue
         authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
         summary = (
             item.get("summary") or item.get("content_text") or html_to_text(item.get("content_html", ""))
         )
         entries.append(
             FeedEntry(
-                url=urljoin(url, link.strip()),
+                url=link,
                 title=html_to_text(str(item.get("title") or "")),
                 summary=html_to_text(str(summary))[:2000],
                 published=iso_datetime(item.get("date_published") or item.get("date_modified")),
@@ -245,12 +252,13 @@ def parse_feed(
         link = link or next(iter(hrefs), None)
         if not link and is_http_url(entry.get("id")):  # an id is opaque unless it is a URL
             link = entry["id"]
-        if not link:
+        link = urljoin(url, link.strip()) if link else ""
+        if not is_http_url(link):
             continue
         summary = entry.get("summary") or ""
         entries.append(
             FeedEntry(
-                url=urljoin(url, link.strip()),
+                url=link,
                 title=html_to_text(entry.get("title", "")),
                 summary=html_to_text(summary)[:2000],
                 published=_iso_from_struct(

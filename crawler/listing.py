@@ -8,7 +8,7 @@ id, or a slug of several words). Link text becomes the entry title.
 `link_pattern` is written by the user and runs on attacker-chosen URLs, so it is compiled with the
 `regex` package (the same syntax as `re`) and every match gets `PATTERN_TIMEOUT` seconds: a pattern that
 backtracks catastrophically (`(a+)+$`) fails the source with a message naming the pattern, instead of
-holding the process for hours. URLs longer than `_MAX_URL_CHARS` are skipped. `scheduler.config`
+holding the process for hours. URLs longer than `crawler.feeds.MAX_URL_CHARS` are skipped. `scheduler.config`
 validates patterns with `compile_link_pattern()`, so config and crawl accept the same syntax.
 Settings read: none.
 """
@@ -26,7 +26,7 @@ from parsel import Selector
 from crawler.canonical import canonicalize_url, same_site
 from crawler.encoding import decode_markup
 from crawler.errors import FeedError
-from crawler.feeds import FeedEntry, html_to_text
+from crawler.feeds import MAX_URL_CHARS, FeedEntry, html_to_text
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,6 @@ _ARTICLE_PATH = re.compile(r"(/20\d\d[/-]\d\d?[/-]|\d{5,}|/[a-z0-9]+(?:-[a-z0-9]
 
 # Seconds one `link_pattern` search may take on one URL; sane patterns need microseconds.
 PATTERN_TIMEOUT = 0.5
-# Longer hrefs are not article links (and would make every per-link step costlier).
-_MAX_URL_CHARS = 4096
 
 
 def compile_link_pattern(pattern: str) -> regex.Pattern[str]:
@@ -112,7 +110,7 @@ def extract_links(
     entries = []
     for anchor in anchors:
         href = (anchor.attrib.get("href") or "").strip()
-        if not href or len(href) > _MAX_URL_CHARS or href.startswith(("#", "javascript:", "mailto:")):
+        if not href or len(href) > MAX_URL_CHARS or href.startswith(("#", "javascript:", "mailto:")):
             continue
         link = urljoin(url, href)
         if urlsplit(link).scheme not in ("http", "https"):

@@ -172,3 +172,13 @@ def test_config_validation_uses_the_crawl_engine() -> None:
     with pytest.raises(ValueError, match="not a valid regular expression"):
         _SourceModel.model_validate({"name": "s", "kind": "listing", "url": "https://x.example/",
                                      "link_pattern": "(unclosed"})
+
+
+def test_megabyte_long_links_are_skipped_not_canonicalised() -> None:
+    # Canonicalising a 300 KB URL takes seconds; a 5 MB feed of them took minutes.
+    items = "".join(f"<item><title>Long {i}</title><link>https://x.example/?{'a=1&amp;' * 60_000}</link></item>"
+                    for i in range(3))
+    body = (f'<rss version="2.0"><channel><title>t</title>{items}'
+            "<item><title>Short</title><link>https://x.example/short</link></item></channel></rss>").encode()
+    entries = _bounded(parse_feed, body, "https://x.example/feed.xml")
+    assert [e.url for e in entries] == ["https://x.example/short"]

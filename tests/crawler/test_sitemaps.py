@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import gzip
 import re
+from pathlib import Path
 
 import pytest
 
 from crawler.errors import FeedError
+from crawler.items import SourceSpec
 from crawler.sitemaps import MAX_SITEMAP_URLS, parse_sitemap
+from crawler.store import iter_articles_after, open_store
 from tests.conftest import CORPUS, need
+from tests.crawler.sites import article_html, rss, run_crawl
+from tests.loopback import LoopbackHTTPServer
 
 NYT = CORPUS / "feeds" / "advertools" / "news_sitemap.xml"
 
@@ -70,3 +75,16 @@ def test_urlset_entry_without_its_own_loc_does_not_take_an_image_loc() -> None:
 def test_real_news_sitemap_reports_nothing_skipped() -> None:
     sitemap = parse_sitemap(need(NYT).read_bytes(), "https://www.nytimes.com/sitemap.xml")
     assert len(sitemap.entries) == 6 and sitemap.skipped_without_loc == 0
+
+
+def test_text_sitemap_and_raw_gzip_feed_are_crawled(site: LoopbackHTTPServer, db_path: Path) -> None:
+    site.add("/news/a", article_html("Story A", "Story A's body text."))
+    site.add("/news/b", article_html("Story B", "Story B's body text."))
+    site.add("/sitemap.txt", f"{site.url('/news/a')}\n".encode(), "text/plain")
+    # A feed file served as is: gzip bytes, no Content-Encoding.
+    site.add("/feed.xml.gz", gzip.compress(rss([(site.url("/news/b"), "Story B", "s")])), "application/gzip")
+    reports = run_crawl(db_path, [SourceSpec("text", "sitemap", site.url("/sitemap.txt")),
+                                  SourceSpec("gz", "feed", site.url("/feed.xml.gz"))])
+    assert [(r["status"], r["new_articles"]) for r in reports] == [("ok", 1), ("ok", 1)]
+    titles = sorted(a.title for a in iter_articles_after(open_store(db_path), 0))
+    assert titles == ["Story A", "Story B"]

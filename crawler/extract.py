@@ -5,8 +5,10 @@
 keeps its time and zone when the page has one (JSON-LD `datePublished`, `article:published_time`...),
 and the feed's title, summary and date fill whatever the page lacks. A page that is not HTML, empty or
 unreadable yields the feed's title and summary with `extracted=False`; it never raises. The function is
-pure and picklable, so `crawler.pool` runs it in worker processes. `extract_file()` serves
-`newswatch extract FILE`. Settings read: none.
+pure and picklable, so `crawler.pool` runs it in worker processes (which bounds its time).
+`<meta>`, `<link rel=canonical>` and `<html lang>` are read from an lxml tree, never with tag regexes (a
+page of `<link ` made the canonical-link regex quadratic: minutes for 360 KB); the decoded page is cut to
+`MAX_PAGE_CHARS`. `extract_file()` serves `newswatch extract FILE`. Settings read: none.
 """
 
 from __future__ import annotations

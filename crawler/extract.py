@@ -5,14 +5,15 @@
 keeps its time and zone when the page has one (JSON-LD `datePublished`, `article:published_time`...),
 and the feed's title, summary and date fill whatever the page lacks. A page that is not HTML, empty or
 unreadable yields the feed's title and summary with `extracted=False`; it never raises. The function is
-pure and picklable, so `crawler.pool` runs it in worker processes. `extract_file()` serves
-`newswatch extract FILE`. Settings read: none.
+pure and picklable, so `crawler.pool` runs it in worker processes (which bounds its time).
+`<meta>`, `<link rel=canonical>` and `<html lang>` are read from an lxml tree, never with tag regexes (a
+page of `<link ` made the canonical-link regex quadratic: minutes for 360 KB); the decoded page is cut to
+`MAX_PAGE_CHARS`. `extract_file()` serves `newswatch extract FILE`. Settings read: none.
 """
 
 from __future__ import annotations
 
 import gzip
-import html
 import logging
 import re
 from dataclasses import asdict, dataclass
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import trafilatura
+from lxml import etree
+from lxml import html as lxml_html
 
 from crawler.encoding import decode_markup
 from crawler.feeds import iso_datetime
@@ -28,11 +31,10 @@ logger = logging.getLogger(__name__)
 
 # Below this many characters a precision-first extraction is assumed to have cut the article.
 _MIN_PRECISE_CHARS = 250
-_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
-_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
 _JSONLD_DATE = re.compile(r""""datePublished"\s*:\s*"([^"]{8,40})\"""")
-_HTML_LANG = re.compile(r"""<html\b[^>]*?\blang\s*=\s*["']?([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?)""", re.I)
-_CANONICAL = re.compile(r"""<link\b[^>]*rel\s*=\s*["']?canonical["']?[^>]*>""", re.IGNORECASE)
+_HTML_LANG = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})?")
+# Decoded pages longer than this are cut before parsing (the crawl's max_page_bytes usually cuts first).
+MAX_PAGE_CHARS = 4_000_000
 _DATE_META_KEYS = (
     "article:published_time", "og:article:published_time", "datepublished", "pubdate", "publishdate",
     "publish-date", "date", "dc.date.issued", "dcterms.created", "dc.date", "sailthru.date",
@@ -70,11 +72,20 @@ class ExtractedArticle:
     reason: str = ""
 
 
-def _meta_tags(head: str) -> dict[str, str]:
+def _head(page: str) -> etree._Element | None:
+    """The page's `<head>` as parsed by lxml (linear time on any markup), or the root when it has none."""
+    try:
+        root = lxml_html.document_fromstring(page)
+    except (etree.ParserError, ValueError):
+        return None
+    head = root.find("head")
+    return head if head is not None and len(head) else root
+
+
+def _meta_tags(head: etree._Element | None) -> dict[str, str]:
     found: dict[str, str] = {}
-    for tag in _META_TAG.findall(head):
-        attrs = {m.group(1).lower(): html.unescape(m.group(2) or m.group(3) or m.group(4) or "")
-                 for m in _ATTR.finditer(tag)}
+    for tag in head.iter("meta") if head is not None else ():
+        attrs = {str(k).lower(): str(v) for k, v in tag.attrib.items()}
         key = attrs.get("property") or attrs.get("name") or attrs.get("itemprop") or attrs.get("http-equiv")
         key = key or ""
         if key and "content" in attrs:
@@ -106,18 +117,22 @@ def _choose_date(page_date: str | None, meta_date: str | None, feed_date: str | 
     return page_date or meta_date or feed_date
 
 
-def _language(page: str, meta: dict[str, str]) -> str | None:
-    match = _HTML_LANG.search(page[:5000])
-    value = match.group(1) if match else next((meta[k] for k in _LANG_META_KEYS if meta.get(k)), None)
+def _language(head: etree._Element | None, meta: dict[str, str]) -> str | None:
+    html_element = head.getroottree().getroot() if head is not None else None
+    declared = ""
+    if html_element is not None:
+        declared = html_element.get("lang") or html_element.get("xml:lang") or ""
+    match = _HTML_LANG.match(declared.strip())
+    value = match.group(0) if match else next((meta[k] for k in _LANG_META_KEYS if meta.get(k)), None)
     tag = value.replace("_", "-").lower() if value else None
     return tag if tag and _LANG_TAG.match(tag) else None
 
 
-def _canonical_link(head: str, meta: dict[str, str]) -> str | None:
-    for tag in _CANONICAL.findall(head):
-        href = re.search(r"""href\s*=\s*["']([^"']+)["']""", tag)
-        if href and href.group(1).startswith("http"):
-            return html.unescape(href.group(1))
+def _canonical_link(head: etree._Element | None, meta: dict[str, str]) -> str | None:
+    for tag in head.iter("link") if head is not None else ():
+        href = (tag.get("href") or "").strip()
+        if "canonical" in (tag.get("rel") or "").lower().split() and href.startswith("http"):
+            return href
     og_url = meta.get("og:url", "")
     return og_url if og_url.startswith("http") else None
 
@@ -132,7 +147,7 @@ def clean_title(title: str, site_name: str | None = None) -> str:
     A trailing segment is dropped when it names the site, or is short (at most 30 characters) beside
     a headline at least twice as long.
     """
-    title = re.sub(r"\s+", " ", title).strip()
+    title = re.sub(r"\s+", " ", title[:2000]).strip()
     match = _TITLE_SUFFIX.search(title)
     if match:
         head, tail = title[: match.start()].strip(), match.group(1).strip()
@@ -189,11 +204,11 @@ def extract_article(
     if "<" not in page[:4096]:
         return _fallback(fallback_title, fallback_summary, fallback_date, "not_html")
     # lxml refuses a str that carries an XML encoding declaration; the text is decoded already.
-    page = re.sub(r"^\s*<\?xml[^>]*\?>", "", page, count=1)
-    head = page[: page.lower().find("</head>") + 7] if "</head>" in page.lower() else page[:20000]
+    page = re.sub(r"^\s*<\?xml[^>]*\?>", "", page[:MAX_PAGE_CHARS], count=1)
+    head = _head(page)
     meta = _meta_tags(head)
     found = {
-        "language": _language(page, meta),
+        "language": _language(head, meta),
         "canonical_url": _canonical_link(head, meta),
         "image": meta.get("og:image") or meta.get("twitter:image") or None,
     }

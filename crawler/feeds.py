@@ -1,16 +1,24 @@
 """Parse RSS 0.9x/2.0, RSS 1.0 (RDF), Atom and JSON Feed documents into feed entries.
 
 Bytes are decoded by `crawler.encoding` first (legacy Asian encodings, wrong `charset=` headers), then
-handed to feedparser as UTF-8; JSON Feed is parsed directly. A feed that is slightly malformed but
-still yields entries is accepted (most real feeds are); one that yields nothing raises `FeedError`.
-Settings read: none.
+handed to feedparser as UTF-8; JSON Feed is parsed directly (also after a UTF-8 BOM). A body served as raw
+gzip (magic bytes, no Content-Encoding) is inflated with a cap. A feed that is slightly malformed but still
+yields entries is accepted (most real feeds are); one that yields nothing raises `FeedError`.
+
+Feeds are attacker-controlled input, so every step here is bounded: HTML fragments are parsed with lxml
+(never a backtracking tag regex, which took minutes on a 300 KB run of `<`) and cut to
+`_MAX_FRAGMENT_CHARS` first, date strings longer than `_MAX_DATE_CHARS` are not parsed at all, and
+links longer than `MAX_URL_CHARS` (or not http(s) once resolved) are skipped.
+An entry's link is the item's `link`/`url`; an Atom or JSON Feed `id` is used only when it is itself an
+absolute http(s) URL (the specs call it opaque: resolving it against the feed URL invents addresses).
+Settings read: none (the gzip cap is an argument).
 """
 
 from __future__ import annotations
 
 import calendar
+import codecs
 import email.utils
-import html
 import json
 import logging
 import re
@@ -19,18 +27,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from feedparser.datetimes import _parse_date as _feedparser_date
+from lxml import etree
+from lxml import html as lxml_html
 
-from crawler.encoding import to_utf8_xml
+from crawler.encoding import gunzip_capped, to_utf8_xml
 from crawler.errors import FeedError
 
 logger = logging.getLogger(__name__)
 
-_TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
+# Titles and summaries are cut to 2,000 characters after conversion; this much markup is plenty for that.
+_MAX_FRAGMENT_CHARS = 100_000
+# The longest real date string seen is about 40 characters; longer ones are junk (and feed regexes).
+_MAX_DATE_CHARS = 100
+# Longer links are skipped: no article URL is this long, and every per-URL step (canonicalisation) is
+# linear in it, so a feed of megabyte-long links would cost minutes.
+MAX_URL_CHARS = 4096
+# A feed served as raw gzip without a cap from the caller inflates to at most this (CrawlOptions' default).
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +71,34 @@ class FeedEntry:
 
 
 def html_to_text(fragment: str) -> str:
-    """Plain text of a small HTML fragment (feed titles and summaries): tags dropped, entities decoded."""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment or ""))).strip()
+    """Plain text of an HTML fragment (feed titles and summaries): tags, scripts and comments dropped.
+
+    The fragment is parsed by lxml's HTML parser (linear time on any input, including a long run of
+    `<`), after being cut to `_MAX_FRAGMENT_CHARS`. Entities are decoded once; runs of whitespace
+    become one space.
+    """
+    if not fragment:
+        return ""
+    fragment = fragment[:_MAX_FRAGMENT_CHARS]
+    if "<" not in fragment and "&" not in fragment:
+        return _SPACE.sub(" ", fragment).strip()
+    try:
+        root = lxml_html.fragment_fromstring(fragment, create_parent="div")
+    except (etree.ParserError, ValueError):  # nothing parseable (lxml rejects some control characters)
+        return _SPACE.sub(" ", fragment.replace("<", " ").replace(">", " ")).strip()
+    etree.strip_elements(root, "script", "style", with_tail=False)
+    return _SPACE.sub(" ", " ".join(root.itertext())).strip()
+
+
+def is_http_url(value: object) -> bool:
+    """Whether `value` is an absolute http(s) URL with a host, at most `MAX_URL_CHARS` long."""
+    if not isinstance(value, str) or len(value) > MAX_URL_CHARS:
+        return False
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # e.g. an invalid IPv6 literal
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _iso_from_struct(value: time.struct_time | None) -> str | None:
@@ -68,7 +112,7 @@ def _iso_from_struct(value: time.struct_time | None) -> str | None:
 
 def iso_datetime(value: str | None) -> str | None:
     """Normalise an ISO 8601-ish date string (JSON Feed, sitemaps) to ISO with a time zone, or None."""
-    if not value:
+    if not value or len(value) > _MAX_DATE_CHARS:
         return None
     text = value.strip().replace("Z", "+00:00")
     text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
@@ -99,7 +143,7 @@ def loose_date(raw: str | None) -> str | None:
     Returns:
         ISO 8601 with time zone, or None.
     """
-    if not raw:
+    if not raw or len(raw) > _MAX_DATE_CHARS:
         return None
     text = re.sub(r"^\s*[^\d\s,]+,\s*", "", raw.strip())  # weekday in any language
     text = re.sub(r"(\d\d:\d\d(?::\d\d)?)([+-]\d{4})$", r"\1 \2", text)
@@ -133,8 +177,13 @@ def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
     for item in data["items"]:
         if not isinstance(item, dict):
             continue
-        link = item.get("url") or item.get("external_url") or item.get("id")
+        link = item.get("url") or item.get("external_url")
         if not isinstance(link, str) or not link.strip():
+            link = item.get("id") if is_http_url(item.get("id")) else None  # `id` is opaque unless a URL
+        if not isinstance(link, str) or not link.strip():
+            continue
+        link = urljoin(url, link.strip())
+        if not is_http_url(link):
             continue
         authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
         summary = (
@@ -142,7 +191,7 @@ def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
         )
         entries.append(
             FeedEntry(
-                url=urljoin(url, link.strip()),
+                url=link,
                 title=html_to_text(str(item.get("title") or "")),
                 summary=html_to_text(str(summary))[:2000],
                 published=iso_datetime(item.get("date_published") or item.get("date_modified")),
@@ -152,13 +201,16 @@ def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
     return entries
 
 
-def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) -> list[FeedEntry]:
+def parse_feed(
+    body: bytes, url: str, headers: Mapping[str, str] | None = None, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[FeedEntry]:
     """Parse a feed document into entries, in document order.
 
     Args:
-        body: the raw response body (any encoding; decoded here).
+        body: the raw response body (any encoding; decoded here; raw gzip is inflated).
         url: the feed URL, used to resolve relative links and in error messages.
         headers: the response headers, for the `Content-Type` charset.
+        max_bytes: the most a raw-gzip body may inflate to (pass the crawl's `max_page_bytes`).
 
     Returns:
         The entries that have a link. An empty list for a valid feed with no items.
@@ -166,7 +218,14 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     Raises:
         FeedError: the body is not a feed (an HTML page, an error page, garbage, broken XML with no items).
     """
+    if body[:2] == b"\x1f\x8b":
+        try:
+            body = gunzip_capped(body, max_bytes)
+        except FeedError as exc:
+            raise FeedError(f"feed {url} is gzip data that cannot be read: {exc}") from exc
     stripped = body.lstrip()
+    if stripped.startswith(codecs.BOM_UTF8):
+        stripped = stripped[len(codecs.BOM_UTF8) :].lstrip()
     if stripped[:1] == b"{":
         return _parse_json_feed(stripped, url)
     if not stripped:
@@ -174,7 +233,8 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
     utf8 = to_utf8_xml(body, headers)
     parsed = feedparser.parse(
         utf8,
-        response_headers={"content-type": "application/xml; charset=utf-8", "content-location": url},
+        # No content-location: feedparser would resolve opaque ids against it; links are joined below.
+        response_headers={"content-type": "application/xml; charset=utf-8"},
         sanitize_html=False,
         resolve_relative_uris=False,
     )
@@ -185,17 +245,20 @@ def parse_feed(body: bytes, url: str, headers: Mapping[str, str] | None = None) 
         logger.debug("feed %s is malformed but readable: %s", url, parsed.get("bozo_exception"))
     entries = []
     for entry in parsed.entries:
-        link = entry.get("link") or next(
-            (lnk.get("href") for lnk in entry.get("links", []) if lnk.get("href")), None
-        )
-        if not link and str(entry.get("id", "")).startswith("http"):
+        hrefs = [lnk["href"] for lnk in entry.get("links", []) if lnk.get("href")]
+        link = entry.get("link")
+        if entry.get("guidislink"):  # feedparser copied an RSS guid / Atom id into `link`
+            link = link if link in hrefs else next(iter(hrefs), None)
+        link = link or next(iter(hrefs), None)
+        if not link and is_http_url(entry.get("id")):  # an id is opaque unless it is a URL
             link = entry["id"]
-        if not link:
+        link = urljoin(url, link.strip()) if link else ""
+        if not is_http_url(link):
             continue
         summary = entry.get("summary") or ""
         entries.append(
             FeedEntry(
-                url=urljoin(url, link.strip()),
+                url=link,
                 title=html_to_text(entry.get("title", "")),
                 summary=html_to_text(summary)[:2000],
                 published=_iso_from_struct(

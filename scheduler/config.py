@@ -45,6 +45,7 @@ from alerts.errors import WatchlistError
 from alerts.gazetteer import load_gazetteer
 from alerts.watchlist import entity_references, parse_watchlists
 from crawler import CrawlOptions, SourceSpec
+from crawler.listing import compile_link_pattern
 from scheduler.bounded_yaml import LimitError, compose_and_load, read_limited
 from scheduler.errors import ConfigError
 from scheduler.redact import redact, register_secrets, worth_redacting
@@ -129,10 +130,7 @@ class _SourceModel(_Model):
     @classmethod
     def _regex_compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            compile_link_pattern(value)  # the crawl's engine (`regex`); raises ValueError with the reason
         return value
 
 

@@ -37,6 +37,7 @@ from crawler.listing import extract_links
 from crawler.middlewares import TRUSTED_META, RefusedURL
 from crawler.netpolicy import is_fetchable_scheme, url_scheme
 from crawler.options import CrawlOptions
+from crawler.pool import parse_in_pool
 from crawler.sitemaps import parse_sitemap
 from crawler.store import SourceState, load_source_state, seen_urls
 from crawler.writer import shared_store
@@ -149,7 +150,7 @@ class NewsSpider(Spider):
             logger.info("source %s unchanged (same body hash) at %s", source.name, response.url)
             return
         try:
-            entries, children = self._parse_entries(source, response)
+            entries, children = await self._parse_entries(source, response)
         except FeedError as exc:
             reason = "blocked" if looks_like_bot_wall(response.body) else "broken"
             run.fail(reason, source.redact(str(exc)))
@@ -166,15 +167,15 @@ class NewsSpider(Spider):
         source = self.sources[response.meta["source"]]
         self.runs[source.name].touch()
         try:
-            sitemap = parse_sitemap(response.body, response.url, _headers(response),
-                                    max_bytes=self.options.max_page_bytes)
+            sitemap = await parse_in_pool(self.options.workers, parse_sitemap, response.body, response.url,
+                                          _headers(response), max_bytes=self.options.max_page_bytes)
         except FeedError as exc:
             logger.warning("child sitemap %s of source %s unreadable: %s", response.url, source.name, exc)
             self.runs[source.name].transient_failures += 1
             return
-        if sitemap.entries_without_loc and not sitemap.entries:
+        if sitemap.skipped_without_loc and not sitemap.entries:
             self.runs[source.name].notes.append(
-                f"child sitemap {response.url} lists {sitemap.entries_without_loc} URLs, none with a <loc>")
+                f"child sitemap {response.url} lists {sitemap.skipped_without_loc} URLs, none with a <loc>")
         async for request in self._article_requests(source, sitemap.entries):
             yield request
 
@@ -187,23 +188,27 @@ class NewsSpider(Spider):
         logger.warning("source %s: skipped %d links that are not http(s) (%s), e.g. %.100s",
                        source.name, len(urls), schemes, urls[0])
 
-    def _parse_entries(self, source: SourceSpec, response: Response) -> tuple[list[FeedEntry], list[Request]]:
+    async def _parse_entries(self, source: SourceSpec, response: Response) -> tuple[list[FeedEntry], list[Request]]:
+        # Parsing runs in the extraction pool: a hostile index (or a user's link_pattern) costs a
+        # worker process, bounded by its timeout, never the event loop that serves every other source.
         headers = _headers(response)
+        workers, limit = self.options.workers, self.options.max_page_bytes
         if source.kind == "feed":
-            return parse_feed(response.body, response.url, headers), []
+            return await parse_in_pool(workers, parse_feed, response.body, response.url, headers, max_bytes=limit), []
         if source.kind == "listing":
-            entries = extract_links(response.body, response.url, headers,
-                                    link_selector=source.link_selector, link_pattern=source.link_pattern)
+            entries = await parse_in_pool(workers, extract_links, response.body, response.url, headers,
+                                          link_selector=source.link_selector, link_pattern=source.link_pattern)
             return entries, []
-        sitemap = parse_sitemap(response.body, response.url, headers, max_bytes=self.options.max_page_bytes)
+        sitemap = await parse_in_pool(workers, parse_sitemap, response.body, response.url, headers, max_bytes=limit)
         run = self.runs[source.name]
-        listed = len(sitemap.sitemaps) + sitemap.sitemaps_without_loc
-        if sitemap.sitemaps_without_loc:
+        # The parser counts elements whose <loc> is missing or not an http(s) URL (crawler.sitemaps).
+        skipped = sitemap.skipped_without_loc
+        if skipped and sitemap.index:
+            listed = len(sitemap.sitemaps) + skipped
             run.notes.append(f"sitemap index lists {listed} child sitemaps, none with a <loc>"
-                             if not sitemap.sitemaps else
-                             f"{sitemap.sitemaps_without_loc} of {listed} child sitemaps have no <loc>")
-        if sitemap.entries_without_loc and not sitemap.entries:
-            run.notes.append(f"sitemap lists {sitemap.entries_without_loc} URLs, none with a <loc>")
+                             if not sitemap.sitemaps else f"{skipped} of {listed} child sitemaps have no <loc>")
+        elif skipped and not sitemap.entries:
+            run.notes.append(f"sitemap lists {skipped} URLs, none with a <loc>")
         self._skip_scheme(source, [ref.url for ref in sitemap.sitemaps if not is_fetchable_scheme(ref.url)])
         cutoff = (datetime.now(UTC) - timedelta(days=source.max_age_days)).isoformat()
         refs = [ref for ref in sitemap.sitemaps if is_fetchable_scheme(ref.url)

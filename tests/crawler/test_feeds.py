@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import pytest
 
 from crawler.errors import FeedError
@@ -115,3 +118,63 @@ def test_gzip_bomb_sitemap_is_refused() -> None:
     with pytest.raises(FeedError, match="inflates past"):
         bomb = gzip.compress(b"<urlset>" + b" " * 5_000_000)
         parse_sitemap(bomb, "https://x.example/s.xml.gz", max_bytes=100_000)
+
+
+# --- Feeds shaped like other projects' test files (real bodies from the corpus, served oddly) ---
+
+NPR_JSON = FEEDS / "trafilatura/feed.json"
+NPR_URL = "https://feeds.npr.org/1019/feed.json"
+
+
+def test_json_feed_items_without_url_do_not_invent_addresses_from_opaque_ids() -> None:
+    data = json.loads(need(NPR_JSON).read_bytes())
+    for item in data["items"]:
+        del item["url"]  # NPR's ids are bare numbers such as "1050315385"
+    assert parse_feed(json.dumps(data).encode(), NPR_URL) == []
+
+
+@pytest.mark.parametrize(
+    ("item_id", "expected"),
+    [("https://x.example/story/1", ["https://x.example/story/1"]), ("1050315385", []),
+     ("/story/1", []), ("tag:x.example,2026:1", []), ("httpd-1", []), ("ftp://x.example/1", [])],
+)
+def test_json_feed_id_is_a_link_only_when_an_absolute_http_url(item_id: str, expected: list[str]) -> None:
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [{"id": item_id, "title": "t"}]})
+    assert [e.url for e in parse_feed(body.encode(), "https://x.example/feed.json")] == expected
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "expected"),
+    [("https://x.example/story/1", ["https://x.example/story/1"]), ("httpd-1", []), ("ftp://x.example/1", []),
+     ("http:relative", [])],
+)
+def test_atom_id_is_a_link_only_when_an_absolute_http_url(entry_id: str, expected: list[str]) -> None:
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        f"<entry><id>{entry_id}</id><title>Story</title><updated>2026-03-02T00:00:00Z</updated></entry>"
+        "<entry><id>urn:x:2</id><title>Other</title><link href=\"https://x.example/other\"/>"
+        "<updated>2026-03-02T00:00:00Z</updated></entry></feed>"
+    ).encode()
+    urls = [e.url for e in parse_feed(body, "https://x.example/atom.xml")]
+    assert urls == [*expected, "https://x.example/other"]
+
+
+@pytest.mark.parametrize("prefix", [b"\xef\xbb\xbf", b"\xef\xbb\xbf\r\n  ", b"\n \xef\xbb\xbf\t"])
+def test_json_feed_after_a_byte_order_mark(prefix: bytes) -> None:
+    entries = parse_feed(prefix + need(NPR_JSON).read_bytes(), NPR_URL)
+    assert len(entries) == 25 and entries[0].url.startswith("https://www.npr.org/")
+
+
+@pytest.mark.parametrize("name", ["rss-parser/guardian.rss", "chardet/EUC-JP/overcube.com.atom.xml",
+                                  "trafilatura/feed.json"])
+def test_feed_served_as_raw_gzip_is_inflated(name: str) -> None:
+    body = need(FEEDS / name).read_bytes()
+    expected = parse_feed(body, "https://x.example/feed")
+    assert expected
+    assert parse_feed(gzip.compress(body), "https://x.example/feed.gz") == expected
+
+
+def test_raw_gzip_feed_bomb_stays_bounded() -> None:
+    bomb = gzip.compress(b"<rss>" + b" " * 5_000_000, compresslevel=9)
+    with pytest.raises(FeedError, match=r"feed https://x\.example/f\.gz .*inflates past 100000 bytes"):
+        parse_feed(bomb, "https://x.example/f.gz", max_bytes=100_000)

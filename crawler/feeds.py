@@ -8,7 +8,8 @@ yields entries is accepted (most real feeds are); one that yields nothing raises
 Feeds are attacker-controlled input, so every step here is bounded: HTML fragments are parsed with lxml
 (never a backtracking tag regex, which took minutes on a 300 KB run of `<`) and cut to
 `_MAX_FRAGMENT_CHARS` first, date strings longer than `_MAX_DATE_CHARS` are not parsed at all, and
-links longer than `MAX_URL_CHARS` (or not http(s) once resolved) are skipped.
+links longer than `MAX_URL_CHARS` are skipped. Links of other schemes (`javascript:`, `file:`, `tag:`…)
+are kept: the spider skips and counts them, so a crawl can say why a feed gave nothing.
 An entry's link is the item's `link`/`url`; an Atom or JSON Feed `id` is used only when it is itself an
 absolute http(s) URL (the specs call it opaque: resolving it against the feed URL invents addresses).
 Settings read: none (the gzip cap is an argument).
@@ -183,7 +184,7 @@ def _parse_json_feed(body: bytes, url: str) -> list[FeedEntry]:
         if not isinstance(link, str) or not link.strip():
             continue
         link = urljoin(url, link.strip())
-        if not is_http_url(link):
+        if len(link) > MAX_URL_CHARS:
             continue
         authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
         summary = (
@@ -253,7 +254,7 @@ def parse_feed(
         if not link and is_http_url(entry.get("id")):  # an id is opaque unless it is a URL
             link = entry["id"]
         link = urljoin(url, link.strip()) if link else ""
-        if not is_http_url(link):
+        if not link or len(link) > MAX_URL_CHARS:
             continue
         summary = entry.get("summary") or ""
         entries.append(

@@ -23,7 +23,7 @@ from lxml import etree
 
 from crawler.encoding import decode_markup, gunzip_capped, to_utf8_xml
 from crawler.errors import FeedError
-from crawler.feeds import FeedEntry, html_to_text, is_http_url, iso_datetime
+from crawler.feeds import MAX_URL_CHARS, FeedEntry, html_to_text, is_http_url, iso_datetime
 
 __all__ = ["MAX_SITEMAP_URLS", "Sitemap", "SitemapRef", "gunzip_capped", "parse_sitemap"]
 
@@ -44,7 +44,8 @@ class Sitemap:
 
     entries: list[FeedEntry] = field(default_factory=list)
     sitemaps: list[SitemapRef] = field(default_factory=list)
-    # `<url>`/`<sitemap>` elements with no http(s) `<loc>`, or non-URL lines of a text sitemap.
+    # `<url>`/`<sitemap>` elements with no `<loc>` (or an overlong one), or non-URL lines of a text
+    # sitemap. A `<loc>` of another scheme is kept: the spider skips and counts it.
     skipped_without_loc: int = 0
     # Locations past `MAX_SITEMAP_URLS`, dropped.
     skipped_over_cap: int = 0
@@ -111,7 +112,7 @@ def parse_sitemap(
             continue
         loc = _child_text(node, "loc", direct=True)  # not an `<image:loc>` nested deeper
         location = urljoin(url, loc) if loc else ""
-        if not is_http_url(location):
+        if not location or len(location) > MAX_URL_CHARS:
             skipped += 1
             continue
         if len(refs) + len(entries) >= MAX_SITEMAP_URLS:

@@ -56,8 +56,9 @@ def test_sitemap_index_entries_without_loc_are_counted() -> None:
         b"</sitemapindex>"
     )
     sitemap = parse_sitemap(body, "https://x.example/index.xml")
-    assert [ref.url for ref in sitemap.sitemaps] == ["https://x.example/news.xml"]
-    assert sitemap.skipped_without_loc == 3
+    # javascript: is not "without a <loc>": it is listed, and the spider refuses its scheme
+    assert [ref.url for ref in sitemap.sitemaps] == ["https://x.example/news.xml", "javascript:alert(1)"]
+    assert sitemap.skipped_without_loc == 2
 
 
 def test_urlset_entry_without_its_own_loc_does_not_take_an_image_loc() -> None:

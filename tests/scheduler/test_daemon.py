@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 
 from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, article_page, rss_feed, target_env, wait_for, write_config
 from tests.loopback import LoopbackHTTPServer, Response, WebhookReceiver
+from tests.waiting import TIMEOUT
 
 
 @pytest.fixture
@@ -33,12 +33,12 @@ def daemon(calm_site: LoopbackHTTPServer, tmp_path: Path) -> Iterator[tuple[subp
     yield process, config
     if process.poll() is None:
         process.kill()
-        process.communicate(timeout=10)
+        process.communicate(timeout=TIMEOUT)
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGTERM)
-    _out, err = process.communicate(timeout=45)
+    _out, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err
     return err
 
@@ -58,9 +58,11 @@ def test_saved_config_edits_add_sources_and_bad_edits_keep_the_old_config(
     # A valid edit that swaps the source: the new one is crawled, the old one stops.
     config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
     assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 2)
-    time.sleep(1.5)
     settled = len(calm_site.requests_to("/a.xml"))
-    time.sleep(3)
+    # Three more crawls of the new source, every 1s as the old one was: the old one got none (one
+    # may have been running when the swap happened).
+    b_crawls = len(calm_site.requests_to("/b.xml"))
+    assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= b_crawls + 3)
     assert len(calm_site.requests_to("/a.xml")) <= settled + 1
 
     err = _stop(process)
@@ -76,7 +78,10 @@ def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: L
     config.write_text(text.replace("/a.xml", "/b.xml"), encoding="utf-8")
     # Keep the modification time, so only the signal can trigger the reload.
     os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    time.sleep(3)
+    # The daemon checks the file every 2 s and the source is crawled every 1 s: while it crawls the
+    # old source several more times, the unchanged modification time triggers no reload.
+    crawls = len(calm_site.requests_to("/a.xml"))
+    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= crawls + 4)
     assert calm_site.requests_to("/b.xml") == []
     process.send_signal(signal.SIGHUP)
     assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
@@ -107,3 +112,24 @@ def test_watchlist_edited_mid_crawl_applies_to_the_article_being_fetched(
             err = _stop(process)
         assert "noodles" in hook.received[0].body.decode()
         assert "configuration reloaded" in err
+
+
+def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_on_the_old_config(
+    daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer
+) -> None:
+    process, config = daemon
+    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
+    good = config.read_text(encoding="utf-8")
+    # Nesting this deep makes the YAML loader recurse past Python's limit: a RecursionError, not a
+    # ConfigError, unless load_config bounds it itself. Either way the daemon must carry on.
+    config.write_text(good + "gazetteer: " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+    crawls = len(calm_site.requests_to("/a.xml"))
+    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= crawls + 3), "the old config keeps crawling"
+    assert process.poll() is None, "the daemon is still running"
+
+    # And a later valid edit is still applied.
+    config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
+    assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
+    err = _stop(process)
+    assert "config reload rejected" in err
+    assert "configuration reloaded" in err

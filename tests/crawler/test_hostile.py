@@ -32,7 +32,7 @@ def _crawl_with_good(site: LoopbackHTTPServer, db_path: Path, hostile_path: str)
 
 def test_slow_server_times_out(site: LoopbackHTTPServer, db_path: Path) -> None:
     site.route(
-        "/slow.xml", lambda _r: Response(200, rss([]), {"Content-Type": "application/rss+xml"}, delay=8)
+        "/slow.xml", lambda _r: Response(200, rss([]), {"Content-Type": "application/rss+xml"}, delay=120)
     )
     bad, _ = _crawl_with_good(site, db_path, "/slow.xml")
     assert (bad["status"], bad["error_class"]) == ("failed", "timeout")

@@ -5,13 +5,24 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, article_page, rss_feed, target_env, wait_for, write_config
-from tests.loopback import LoopbackHTTPServer, Response, WebhookReceiver
+from tests.e2e_site import (
+    CALM_TEXT,
+    CALM_TITLE,
+    NEWSWATCH,
+    RunningDaemon,
+    article_page,
+    rss_feed,
+    target_env,
+    wait_for,
+    write_config,
+)
+from tests.loopback import LoopbackHTTPServer, Request, Response, WebhookReceiver
 from tests.waiting import TIMEOUT
 
 
@@ -92,44 +103,53 @@ def test_watchlist_edited_mid_crawl_applies_to_the_article_being_fetched(
     site: LoopbackHTTPServer, tmp_path: Path
 ) -> None:
     page = article_page(CALM_TITLE, CALM_TEXT).encode()
-    site.route("/news/ramen", lambda _r: Response(200, page, {"Content-Type": "text/html"}, delay=4.0))
+    reloaded = threading.Event()
+
+    def article(_request: Request) -> Response:
+        reloaded.wait(TIMEOUT)  # the page arrives only once the daemon has taken the edit
+        return Response(200, page, {"Content-Type": "text/html"})
+
+    site.route("/news/ramen", article)
     site.add("/a.xml", rss_feed(site, [("/news/ramen", CALM_TITLE, "Noodles.")]), content_type="application/rss+xml")
     with WebhookReceiver() as hook:
         config = tmp_path / "config.yaml"
-        base = (f"database: nw.db\ndelivery: {{every: 1s}}\n"
+        base = (f"database: nw.db\ndelivery: {{every: 1s}}\ncrawl: {{download_timeout: 600}}\n"
                 f"targets:\n  - {{name: hook, kind: webhook, url: '{hook.url('/h')}'}}\n"
                 f"sources:\n  - {{name: post, kind: feed, url: '{site.url('/a.xml')}', every: 1h}}\n")
         config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [udon]}]}\n",
                           encoding="utf-8")
-        process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], cwd=tmp_path, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            assert wait_for(lambda: len(site.requests_to("/news/ramen")) == 1), "the crawl is fetching the page"
-            config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [ramen]}]}\n",
-                              encoding="utf-8")
+        with RunningDaemon(config, tmp_path) as daemon:
+            try:
+                assert wait_for(lambda: len(site.requests_to("/news/ramen")) == 1), "the crawl is fetching the page"
+                config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [ramen]}]}\n",
+                                  encoding="utf-8")
+                daemon.wait_for_line("configuration reloaded")
+            finally:
+                reloaded.set()
             assert wait_for(lambda: len(hook.received) == 1), "the edited watchlist alerted the article"
-        finally:
-            err = _stop(process)
+            daemon.stop()
         assert "noodles" in hook.received[0].body.decode()
-        assert "configuration reloaded" in err
 
 
 def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_on_the_old_config(
-    daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer
+    calm_site: LoopbackHTTPServer, tmp_path: Path
 ) -> None:
-    process, config = daemon
-    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
-    good = config.read_text(encoding="utf-8")
-    # Nesting this deep makes the YAML loader recurse past Python's limit: a RecursionError, not a
-    # ConfigError, unless load_config bounds it itself. Either way the daemon must carry on.
-    config.write_text(good + "gazetteer: " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
-    crawls = len(calm_site.requests_to("/a.xml"))
-    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= crawls + 3), "the old config keeps crawling"
-    assert process.poll() is None, "the daemon is still running"
+    config = write_config(tmp_path / "config.yaml", calm_site.url("/a.xml"), every="1s")
+    env = target_env("http://127.0.0.1:9/none", "http://127.0.0.1:9/none", "127.0.0.1", 9)
+    # RunningDaemon reads the log as it comes: the error's traceback is far larger than a pipe's buffer.
+    with RunningDaemon(config, tmp_path, env, ("--stop-timeout", "10")) as daemon:
+        assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
+        good = config.read_text(encoding="utf-8")
+        # Nesting this deep makes the YAML loader recurse past Python's limit: a RecursionError, not a
+        # ConfigError, unless load_config bounds it itself. Either way the daemon must carry on.
+        config.write_text(good + "gazetteer: " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+        daemon.wait_for_line("config reload rejected")
+        crawls = len(calm_site.requests_to("/a.xml"))
+        assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= crawls + 3), "the old config keeps crawling"
 
-    # And a later valid edit is still applied.
-    config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
-    assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
-    err = _stop(process)
-    assert "config reload rejected" in err
-    assert "configuration reloaded" in err
+        # And a later valid edit is still applied.
+        config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
+        assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
+        daemon.wait_for_line("configuration reloaded")
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=TIMEOUT) == 0, daemon.stderr[-3000:]

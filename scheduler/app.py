@@ -3,9 +3,12 @@
 Layering as in Celery beat: `service.Service` runs jobs, this module owns the process around it, and
 `cli` parses options. Signal handlers only set an event; the main coroutine waits on it.
 
-- SIGTERM / SIGINT: stop scheduling, finish in-flight work (bounded), flush the outbox, exit 0.
+- SIGTERM / SIGINT: stop scheduling, finish in-flight work (bounded), flush the outbox, exit 0. A stop
+  that arrived while the console script was still importing (`scheduler.entry` records it) exits 0
+  before any work starts.
 - SIGHUP, or a change of the config file's modification time: re-validate and swap the config
-  between jobs. An invalid edit is logged and the last good config keeps running.
+  between jobs. An invalid edit, or any error while loading or applying it, is logged and the last
+  good config keeps running.
 
 Settings read: `Config.log_level`, the config file's path (for reload).
 """
@@ -26,6 +29,7 @@ from typing import Any
 from crawler import install_asyncio_reactor
 from crawler.errors import NewswatchError
 from scheduler.config import Config, load_config
+from scheduler.entry import stop_requested
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,9 @@ class Daemon:
         self._reload.set()
 
     async def main(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._stop.is_set():
+            logger.info("stop requested during start-up: exiting before any work started")
+            return
         from scheduler.service import Service
 
         service = Service(self.config, loop)
@@ -116,20 +123,35 @@ class Daemon:
             metrics_server.stop()
 
     async def _try_reload(self, service: Any) -> None:
+        # Whatever goes wrong here (an invalid edit, or a bug such as a RecursionError on an absurdly
+        # nested file or a MemoryError), the daemon keeps running on the last good configuration.
         try:
             config = load_config(self.config.path)
         except NewswatchError as exc:
             logger.error("config reload rejected, the previous configuration keeps running:\n%s", exc)
-            digest = hashlib.sha256(str(exc).encode()).hexdigest()[:16]
-            try:
-                await service.notify(f"config-rejected:{digest}", f"config edit rejected: {self.config.path}",
-                                     f"The edit of {self.config.path} was not applied; the previous configuration "
-                                     f"keeps running until it is fixed.\n\n{exc}")
-            except Exception:
-                logger.warning("could not queue the config-rejected notice", exc_info=True)
+            await self._notify_rejected(service, str(exc))
+            return
+        except Exception as exc:
+            logger.error("config reload rejected (unexpected %s while loading %s), the previous configuration "
+                         "keeps running", type(exc).__name__, self.config.path, exc_info=True)
+            await self._notify_rejected(service, f"{type(exc).__name__} while loading the file: {exc}"[:2000])
+            return
+        try:
+            service.apply_config(config)
+        except Exception:
+            logger.error("config reload failed while applying %s; the previous configuration keeps running",
+                         self.config.path, exc_info=True)
             return
         self.config = config
-        service.apply_config(config)
+
+    async def _notify_rejected(self, service: Any, problem: str) -> None:
+        digest = hashlib.sha256(problem.encode()).hexdigest()[:16]
+        try:
+            await service.notify(f"config-rejected:{digest}", f"config edit rejected: {self.config.path}",
+                                 f"The edit of {self.config.path} was not applied; the previous configuration "
+                                 f"keeps running until it is fixed.\n\n{problem}")
+        except Exception:
+            logger.warning("could not queue the config-rejected notice", exc_info=True)
 
 
 def _mtime(path: Path) -> float | None:
@@ -152,6 +174,8 @@ def run_daemon(config: Config, stop_timeout: float = 30.0) -> int:
 
     daemon = Daemon(config, stop_timeout)
     daemon.install_signal_handlers(loop)
+    if stop_requested():  # a stop that came while the console script was still importing
+        daemon.request_stop()
     outcome: dict[str, BaseException | None] = {"error": None}
 
     async def main() -> None:

@@ -30,8 +30,8 @@ from alerts import (
     send_test_alert,
 )
 from crawler import extract_article, extract_file, open_store
-from crawler.errors import NewswatchError
 from scheduler.config import Config, load_config, parse_duration
+from scheduler.entry import release_signals
 from scheduler.errors import ConfigError, LockedError, NoDatabaseError
 from scheduler.tasks import backtest, crawl_once, match_documents, require_database, status_report
 
@@ -69,13 +69,18 @@ def _setup_logging(config: Config, fmt: str = "text", level: str | None = None) 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="newswatch")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """newswatch: watch news sources, match watchlists, alert Slack, webhooks and email.
 
     \b
     Example:
       newswatch check-config && newswatch run
     """
+    # The console script (scheduler.entry) records SIGTERM/SIGINT during the imports; the daemon takes
+    # such a stop over itself, every other command handles signals as usual from here on.
+    if ctx.invoked_subcommand != "run":
+        release_signals()
 
 
 @main.command()
@@ -94,6 +99,8 @@ def run(config_path: Path, once: bool, log_format: str, stop_timeout: float) -> 
     Example:
       newswatch run --config /etc/newswatch/config.yaml --log-format json
     """
+    if once:
+        release_signals()
     config = _load(config_path)
     _setup_logging(config, log_format)
     if once:
@@ -524,14 +531,3 @@ def alerts_send(config_path: Path, target: str, story_id: int | None, since: str
         raise click.ClickException(f"story {story_id} has no match for "
                                    f"{watchlist or 'any watchlist'}; see `newswatch stories`")
 
-
-def run_main() -> None:  # pragma: no cover - console-script shim for `python -m scheduler.cli`
-    try:
-        main()
-    except NewswatchError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    run_main()

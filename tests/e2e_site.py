@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import html
 import os
+import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+import threading
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
 from tests.conftest import SEED
 from tests.loopback import LoopbackHTTPServer
+from tests.waiting import TIMEOUT, wait_for, wait_until
+
+__all__ = ["wait_for"]  # re-exported: tests import it from here
 
 SEED_TITLE = "Amid China worries, Japan-Vietnam sign defence export deal"
 CALM_TITLE = "Tokyo ramen festival draws record crowds to Komazawa Park"
@@ -32,7 +35,7 @@ CALM_TEXT = [
 
 NEWSWATCH = [str(Path(sys.executable).with_name("newswatch"))]
 if not Path(NEWSWATCH[0]).exists():  # not installed as a console script: run the module
-    NEWSWATCH = [sys.executable, "-m", "scheduler.cli"]
+    NEWSWATCH = [sys.executable, "-m", "scheduler"]
 
 
 def seed_paragraphs() -> list[str]:
@@ -127,11 +130,80 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 45) -> bool:
-    """Poll `condition` until it holds or `timeout` seconds pass; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
+class RunningDaemon:
+    """`newswatch run` in a subprocess whose log lines tests can wait for while it runs.
+
+    Use as a context manager: the process is killed on the way out if a test did not stop it.
+    """
+
+    def __init__(self, config: Path, cwd: Path, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
+        self.process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config), *args], env=env, cwd=cwd,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._lock = threading.Lock()
+        self._lines: list[str] = []
+        self._out: list[str] = []
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self._readers = [threading.Thread(target=self._read, args=(self.process.stderr, self._lines), daemon=True),
+                         threading.Thread(target=self._read, args=(self.process.stdout, self._out), daemon=True)]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, stream: object, into: list[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            with self._lock:
+                into.append(line)
+
+    def __enter__(self) -> RunningDaemon:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=TIMEOUT)
+        self._join()
+
+    @property
+    def lines(self) -> list[str]:
+        """The log lines (stderr) written so far."""
+        with self._lock:
+            return list(self._lines)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self.lines)
+
+    def count(self, text: str) -> int:
+        """How many log lines so far contain `text`."""
+        return sum(text in line for line in self.lines)
+
+    def wait_for_line(self, text: str, times: int = 1, timeout: float = TIMEOUT) -> None:
+        """Wait until `times` log lines contain `text`; fail, showing the log, if the daemon exits first."""
+        wait_until(lambda: self.count(text) >= times or self.process.poll() is not None,
+                   f"{times} log line(s) with {text!r}", timeout, detail=self._tail)
+        assert self.count(text) >= times, f"the daemon exited ({self.process.returncode}) before logging {text!r}" \
+                                          f"\n{self._tail()}"
+
+    def _tail(self) -> str:
+        return "".join(self.lines[-40:])
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = TIMEOUT) -> str:
+        """Send `signum`, wait for the exit, return the whole log; assert a clean exit (0, no traceback)."""
+        self.process.send_signal(signum)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        self._join()
+        err = self.stderr
+        assert self.process.returncode == 0, f"exit code {self.process.returncode}\n{err}"
+        assert "Traceback" not in err, err
+        return err
+
+    def _join(self) -> None:
+        for reader in self._readers:
+            reader.join(timeout=TIMEOUT)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()

@@ -36,6 +36,17 @@ class Response:
     trickle: float = 0.0  # when set: send the body 64 bytes at a time, this many seconds apart
 
 
+@dataclass
+class Answered:
+    """A request the server is done with: how much of the body it wrote before it ended or the client
+    went away (as far as the server can tell: a write into a closed connection may still succeed)."""
+
+    request: Request
+    status: int
+    body_bytes_sent: int
+    body_bytes: int
+
+
 Handler = Callable[[Request], Response]
 
 
@@ -61,15 +72,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
+        sent = 0
         if self.command != "HEAD":
             # The client may give up (size limits, timeouts): that is what such tests check.
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 if not response.trickle:
                     self.wfile.write(response.body)
+                    sent = len(response.body)
                 for start in range(0, len(response.body) if response.trickle else 0, 64):
                     self.wfile.write(response.body[start : start + 64])
                     self.wfile.flush()
+                    sent = min(len(response.body), start + 64)
                     time.sleep(response.trickle)
+        with owner.lock:
+            owner.answered.append(Answered(request, response.status, sent, len(response.body)))
 
     do_GET = do_POST = do_HEAD = do_PUT = _serve
 
@@ -85,6 +101,7 @@ class LoopbackHTTPServer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.requests: list[Request] = []
+        self.answered: list[Answered] = []
         self.routes: dict[str, Handler] = {}
         self._server = _Server(("127.0.0.1", 0), _RequestHandler)
         self._server.owner = self
@@ -128,6 +145,11 @@ class LoopbackHTTPServer:
     def requests_to(self, path: str) -> list[Request]:
         with self.lock:
             return [r for r in self.requests if r.path.split("?", 1)[0] == path]
+
+    def answered_at(self, path: str) -> list[Answered]:
+        """The requests to `path` the server has finished answering (or abandoned)."""
+        with self.lock:
+            return [a for a in self.answered if a.request.path.split("?", 1)[0] == path]
 
 
 class WebhookReceiver(LoopbackHTTPServer):

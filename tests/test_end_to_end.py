@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from tests.e2e_site import (
     write_config,
 )
 from tests.loopback import LoopbackHTTPServer, SMTPSink, WebhookReceiver
+from tests.waiting import TIMEOUT, wait_for
 
 BOTH = ("maritime-disputes", "arms-deals")
 
@@ -44,6 +44,10 @@ def news_site(site: LoopbackHTTPServer) -> LoopbackHTTPServer:
         ("/news/ramen-festival", CALM_TITLE, "Visitors queued for noodles in Tokyo."),
     ]), content_type="application/rss+xml")
     return site
+
+
+def _get(url: str) -> requests.Response:
+    return requests.get(url, timeout=60)
 
 
 def _alert_counts(slack: WebhookReceiver, webhook: WebhookReceiver, smtp: SMTPSink) -> tuple[int, int, int]:
@@ -106,11 +110,12 @@ def test_webhook_failing_then_recovering_is_delivered_once_later(
         assert len(receiver.received) == 1  # the other channels are not held up
 
         # The retry is due after a backoff; `run --once`-style passes until it is delivered.
-        deadline = time.monotonic() + 90
-        while not webhook.received and time.monotonic() < deadline:
-            time.sleep(2)
+        def crawl_again() -> bool:
             again = run_newswatch(["crawl", "--once", "--config", str(config)], env, tmp_path)
             assert again.returncode == 0, again.stderr
+            return bool(webhook.received)
+
+        assert wait_for(crawl_again, timeout=600), "the webhook retry is delivered"
         assert len(webhook.received) == 1
         assert len(receiver.received) == 1 and len(smtp_sink.messages) == 1
         keys = {r.headers.get("idempotency-key") for r in webhook.requests}
@@ -121,7 +126,7 @@ def test_match_command_flags_the_seed_story_on_both_watchlists() -> None:
     need(SEED)
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([*NEWSWATCH, "match", str(SEED), "--json"], cwd=root, capture_output=True,
-                          text=True, timeout=60, check=False)
+                          text=True, timeout=TIMEOUT, check=False)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert sorted(result["watchlists"]) == sorted(BOTH)
@@ -145,30 +150,27 @@ def test_daemon_alerts_an_article_added_while_it_runs_and_stops_on_sigterm(
         daemon = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], env=env, cwd=tmp_path,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 60
-            while len(site.requests_to("/feed.xml")) < 2 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert len(site.requests_to("/feed.xml")) >= 2, "the daemon polls the feed on its interval"
+            assert wait_for(lambda: len(site.requests_to("/feed.xml")) >= 2), "the daemon polls the feed"
             assert receiver.received == []
 
             site.add("/feed.xml", rss_feed(site, [
                 ("/news/japan-vietnam-defence-deal", SEED_TITLE, "Japan and Vietnam signed a defence deal."),
                 *calm_only,
             ]), content_type="application/rss+xml")
-            deadline = time.monotonic() + 60
-            while not (receiver.received and webhook.received and smtp_sink.messages) and time.monotonic() < deadline:
-                time.sleep(0.2)
+            assert wait_for(lambda: bool(receiver.received and webhook.received and smtp_sink.messages))
             assert len(receiver.received) == 1 and len(webhook.received) == 1 and len(smtp_sink.messages) == 1
             assert SEED_TITLE.split(",")[0] in receiver.received[0].body.decode()
 
-            metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-            assert 'newswatch_publication_to_alert_seconds_count{target="slack-analysts"} 1.0' in metrics
+            # The daemon counts a delivery once the receiver has answered: wait for the counter.
+            latency = 'newswatch_publication_to_alert_seconds_count{target="slack-analysts"} 1.0'
+            assert wait_for(lambda: latency in _get(f"http://127.0.0.1:{port}/metrics").text), latency
+            metrics = _get(f"http://127.0.0.1:{port}/metrics").text
             assert 'newswatch_articles_total{source="loopback-post"} 2.0' in metrics
-            assert requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+            assert _get(f"http://127.0.0.1:{port}/healthz").status_code == 200
         finally:
             daemon.send_signal(signal.SIGTERM)
             try:
-                _out, err = daemon.communicate(timeout=45)
+                _out, err = daemon.communicate(timeout=TIMEOUT)
             except subprocess.TimeoutExpired:
                 daemon.kill()
                 raise

@@ -182,8 +182,9 @@ def test_unreachable_receiver_times_out_and_is_retryable(db):
     seed_stories(db, 1, {"maritime-disputes": ["hook"]})
     with WebhookReceiver() as slow:
         from tests.loopback import Response
-        slow.route("/hooks/T0KEN-secret-path", lambda _r: Response(200, b"ok", delay=2.0))
-        slow.respond = lambda request: Response(200, b"ok", delay=2.0)  # type: ignore[method-assign]
+        # Far longer than the 0.3 s timeout, so even a starved client times out before the answer.
+        slow.route("/hooks/T0KEN-secret-path", lambda _r: Response(200, b"ok", delay=60.0))
+        slow.respond = lambda request: Response(200, b"ok", delay=60.0)  # type: ignore[method-assign]
         spec = TargetSpec(name="hook", kind="webhook", url=slow.url("/hooks/T0KEN-secret-path"), timeout=0.3)
         report = deliver_due(db, {"hook": spec}, now=T0)
     assert (report.failed, report.delivered) == (1, 0)

@@ -6,8 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from tests.waiting import TIMEOUT, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -37,10 +38,8 @@ def test_workers_exit_when_their_owner_is_killed() -> None:
         assert owner.stdout is not None and owner.stdout.readline().strip() == "ready"
         assert len(_session_members(owner.pid)) >= 3, "the owner, its workers and helpers are running"
         os.kill(owner.pid, signal.SIGKILL)
-        owner.wait(timeout=10)
-        deadline = time.monotonic() + 15
-        while _session_members(owner.pid) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        owner.wait(timeout=TIMEOUT)
+        wait_for(lambda: not _session_members(owner.pid))
         left = _session_members(owner.pid)
         assert left == [], f"orphaned processes: {left}"
     finally:

@@ -5,14 +5,25 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, article_page, rss_feed, target_env, wait_for, write_config
-from tests.loopback import LoopbackHTTPServer, Response, WebhookReceiver
+from tests.e2e_site import (
+    CALM_TEXT,
+    CALM_TITLE,
+    NEWSWATCH,
+    RunningDaemon,
+    article_page,
+    rss_feed,
+    target_env,
+    wait_for,
+    write_config,
+)
+from tests.loopback import LoopbackHTTPServer, Request, Response, WebhookReceiver
+from tests.waiting import TIMEOUT
 
 
 @pytest.fixture
@@ -33,12 +44,12 @@ def daemon(calm_site: LoopbackHTTPServer, tmp_path: Path) -> Iterator[tuple[subp
     yield process, config
     if process.poll() is None:
         process.kill()
-        process.communicate(timeout=10)
+        process.communicate(timeout=TIMEOUT)
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGTERM)
-    _out, err = process.communicate(timeout=45)
+    _out, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err
     return err
 
@@ -58,9 +69,11 @@ def test_saved_config_edits_add_sources_and_bad_edits_keep_the_old_config(
     # A valid edit that swaps the source: the new one is crawled, the old one stops.
     config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
     assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 2)
-    time.sleep(1.5)
     settled = len(calm_site.requests_to("/a.xml"))
-    time.sleep(3)
+    # Three more crawls of the new source, every 1s as the old one was: the old one got none (one
+    # may have been running when the swap happened).
+    b_crawls = len(calm_site.requests_to("/b.xml"))
+    assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= b_crawls + 3)
     assert len(calm_site.requests_to("/a.xml")) <= settled + 1
 
     err = _stop(process)
@@ -76,7 +89,10 @@ def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: L
     config.write_text(text.replace("/a.xml", "/b.xml"), encoding="utf-8")
     # Keep the modification time, so only the signal can trigger the reload.
     os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    time.sleep(3)
+    # The daemon checks the file every 2 s and the source is crawled every 1 s: while it crawls the
+    # old source several more times, the unchanged modification time triggers no reload.
+    crawls = len(calm_site.requests_to("/a.xml"))
+    assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= crawls + 4)
     assert calm_site.requests_to("/b.xml") == []
     process.send_signal(signal.SIGHUP)
     assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
@@ -87,23 +103,53 @@ def test_watchlist_edited_mid_crawl_applies_to_the_article_being_fetched(
     site: LoopbackHTTPServer, tmp_path: Path
 ) -> None:
     page = article_page(CALM_TITLE, CALM_TEXT).encode()
-    site.route("/news/ramen", lambda _r: Response(200, page, {"Content-Type": "text/html"}, delay=4.0))
+    reloaded = threading.Event()
+
+    def article(_request: Request) -> Response:
+        reloaded.wait(TIMEOUT)  # the page arrives only once the daemon has taken the edit
+        return Response(200, page, {"Content-Type": "text/html"})
+
+    site.route("/news/ramen", article)
     site.add("/a.xml", rss_feed(site, [("/news/ramen", CALM_TITLE, "Noodles.")]), content_type="application/rss+xml")
     with WebhookReceiver() as hook:
         config = tmp_path / "config.yaml"
-        base = (f"database: nw.db\ndelivery: {{every: 1s}}\n"
+        base = (f"database: nw.db\ndelivery: {{every: 1s}}\ncrawl: {{download_timeout: 600}}\n"
                 f"targets:\n  - {{name: hook, kind: webhook, url: '{hook.url('/h')}'}}\n"
                 f"sources:\n  - {{name: post, kind: feed, url: '{site.url('/a.xml')}', every: 1h}}\n")
         config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [udon]}]}\n",
                           encoding="utf-8")
-        process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config)], cwd=tmp_path, text=True,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            assert wait_for(lambda: len(site.requests_to("/news/ramen")) == 1), "the crawl is fetching the page"
-            config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [ramen]}]}\n",
-                              encoding="utf-8")
+        with RunningDaemon(config, tmp_path) as daemon:
+            try:
+                assert wait_for(lambda: len(site.requests_to("/news/ramen")) == 1), "the crawl is fetching the page"
+                config.write_text(base + "watchlists:\n  - {name: noodles, targets: [hook], rules: [{any: [ramen]}]}\n",
+                                  encoding="utf-8")
+                daemon.wait_for_line("configuration reloaded")
+            finally:
+                reloaded.set()
             assert wait_for(lambda: len(hook.received) == 1), "the edited watchlist alerted the article"
-        finally:
-            err = _stop(process)
+            daemon.stop()
         assert "noodles" in hook.received[0].body.decode()
-        assert "configuration reloaded" in err
+
+
+def test_a_reload_that_fails_unexpectedly_keeps_the_daemon_on_the_old_config(
+    calm_site: LoopbackHTTPServer, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "config.yaml", calm_site.url("/a.xml"), every="1s")
+    env = target_env("http://127.0.0.1:9/none", "http://127.0.0.1:9/none", "127.0.0.1", 9)
+    # RunningDaemon reads the log as it comes: the error's traceback is far larger than a pipe's buffer.
+    with RunningDaemon(config, tmp_path, env, ("--stop-timeout", "10")) as daemon:
+        assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
+        good = config.read_text(encoding="utf-8")
+        # Nesting this deep makes the YAML loader recurse past Python's limit: a RecursionError, not a
+        # ConfigError, unless load_config bounds it itself. Either way the daemon must carry on.
+        config.write_text(good + "gazetteer: " + "[" * 2000 + "]" * 2000 + "\n", encoding="utf-8")
+        daemon.wait_for_line("config reload rejected")
+        crawls = len(calm_site.requests_to("/a.xml"))
+        assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= crawls + 3), "the old config keeps crawling"
+
+        # And a later valid edit is still applied.
+        config.write_text(good.replace("/a.xml", "/b.xml"), encoding="utf-8")
+        assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
+        daemon.wait_for_line("configuration reloaded")
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=TIMEOUT) == 0, daemon.stderr[-3000:]

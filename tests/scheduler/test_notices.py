@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from tests.e2e_site import NEWSWATCH, wait_for
 from tests.loopback import LoopbackHTTPServer, WebhookReceiver
+from tests.waiting import TIMEOUT
 
 CONFIG = """\
 database: nw.db
@@ -20,8 +20,6 @@ targets:
 sources:
   - {{name: broken-feed, kind: feed, url: "{feed}", every: 1s}}
 """
-
-
 
 
 def _notices(receiver: WebhookReceiver) -> list[dict[str, object]]:
@@ -42,10 +40,14 @@ def test_failing_source_and_rejected_edit_notify_operations_once(
 
         config.write_text(config.read_text(encoding="utf-8").replace("kind: feed", "kind: food"), encoding="utf-8")
         assert wait_for(lambda: any("rejected" in json.dumps(n) for n in _notices(receiver)))
-        time.sleep(4)  # more failed crawls and reload checks: no repeated notices
+        # More failed crawls (each checks source health once it ends; one crawl runs at a time, so the
+        # third one starting means two have ended) and reload checks: no repeated notices. The stop
+        # below flushes the outbox, so a repeated notice would be delivered before the exit.
+        crawls = len(site.requests_to("/gone.xml"))
+        assert wait_for(lambda: len(site.requests_to("/gone.xml")) >= crawls + 3)
     finally:
         daemon.send_signal(signal.SIGTERM)
-        _out, err = daemon.communicate(timeout=45)
+        _out, err = daemon.communicate(timeout=TIMEOUT)
     assert daemon.returncode == 0, err
     texts = [json.dumps(n) for n in _notices(receiver)]
     assert sum("broken-feed has been failing" in t or "source broken-feed" in t for t in texts) == 1

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 from tests.conftest import SEED, need
 from tests.e2e_site import (
-    NEWSWATCH,
     SEED_TITLE,
+    RunningDaemon,
     article_page,
     rss_feed,
     seed_paragraphs,
@@ -23,24 +20,9 @@ from tests.loopback import LoopbackHTTPServer, Response, SMTPSink, WebhookReceiv
 SEED_PATH = "/news/japan-vietnam-defence-deal"
 
 
-
-
-def _start(config: Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([*NEWSWATCH, "run", "--config", str(config), "--stop-timeout", "20"], env=env,
-                            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _terminate(process: subprocess.Popen[str]) -> tuple[float, str]:
-    started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    try:
-        _out, err = process.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        raise
-    assert process.returncode == 0, err
-    assert "Traceback" not in err
-    return time.monotonic() - started, err
+def _start(config: Path, env: dict[str, str], cwd: Path) -> RunningDaemon:
+    # A stop waits this long for running crawls: generous, so a slow machine never cuts one off.
+    return RunningDaemon(config, cwd, env, ("--stop-timeout", "120"))
 
 
 def _site(site: LoopbackHTTPServer, page_delay: float) -> None:
@@ -60,24 +42,28 @@ def test_sigterm_during_a_crawl_then_restart_alerts_once(
         config = write_config(tmp_path / "config.yaml", site.url("/feed.xml"), every="1h")
         env = target_env(receiver.url("/slack"), webhook.url("/hook"), smtp_sink.host, smtp_sink.port)
 
-        first = _start(config, env, tmp_path)
-        assert wait_for(lambda: len(site.requests_to(SEED_PATH)) == 1), "the crawl reached the article"
-        seconds, _err = _terminate(first)  # the article is still being served
-        assert seconds < 25, "SIGTERM is honoured within the stop timeout"
+        with _start(config, env, tmp_path) as first:
+            assert wait_for(lambda: len(site.requests_to(SEED_PATH)) == 1), "the crawl reached the article"
+            err = first.stop()  # the article is still being served; exit 0, no traceback
+        assert "newswatch stopped" in err, "SIGTERM is honoured: in-flight work ends, the daemon stops"
 
-        second = _start(config, env, tmp_path)
-        assert wait_for(lambda: bool(receiver.received and webhook.received and smtp_sink.messages))
-        time.sleep(2)
-        _terminate(second)
+        feed_fetches = len(site.requests_to("/feed.xml"))
+        with _start(config, env, tmp_path) as second:
+            assert wait_for(lambda: bool(receiver.received and webhook.received and smtp_sink.messages))
+            # Once this daemon's crawl has read the feed, a stop waits for that crawl and then flushes
+            # the outbox: a second copy of any alert would be sent before the exit.
+            assert wait_for(lambda: len(site.requests_to("/feed.xml")) > feed_fetches), "the restart crawls"
+            second.stop()
     assert (len(receiver.received), len(webhook.received), len(smtp_sink.messages)) == (1, 1, 1)
     assert len(site.requests_to(SEED_PATH)) <= 2, "at most the interrupted fetch is repeated"
 
     # A third start: nothing is refetched and nothing is alerted again.
     fetched = len(site.requests_to(SEED_PATH))
-    third = _start(config, env, tmp_path)
-    assert wait_for(lambda: len(site.requests_to("/feed.xml")) >= 3)
-    time.sleep(2)
-    _terminate(third)
+    feed_fetches = len(site.requests_to("/feed.xml"))
+    with _start(config, env, tmp_path) as third:
+        assert wait_for(lambda: len(site.requests_to("/feed.xml")) > feed_fetches)
+        # The crawl that read the feed ends before a stop completes (the stop waits for running crawls).
+        third.stop()
     assert len(site.requests_to(SEED_PATH)) == fetched
     assert len(receiver.received) == 1
 
@@ -92,13 +78,16 @@ def test_sigterm_during_a_delivery_finishes_it_and_never_repeats_it(
         config = write_config(tmp_path / "config.yaml", site.url("/feed.xml"), every="1h")
         env = target_env(slow_slack.url("/slack"), webhook.url("/hook"), smtp_sink.host, smtp_sink.port)
 
-        first = _start(config, env, tmp_path)
-        assert wait_for(lambda: len(slow_slack.requests) == 1), "delivery to Slack started"
-        _terminate(first)
+        with _start(config, env, tmp_path) as first:
+            assert wait_for(lambda: len(slow_slack.requests) == 1), "delivery to Slack started"
+            first.stop()
         assert len(slow_slack.received) == 1, "the send in flight was finished, not abandoned"
 
-        second = _start(config, env, tmp_path)
-        time.sleep(4)
-        _terminate(second)
+        with _start(config, env, tmp_path) as second:
+            # Up and running: its first delivery pass is due now, and the stop flushes the outbox, so a
+            # delivery left unrecorded by the first daemon would be sent again before the exit.
+            second.wait_for_line("newswatch started")
+            second.stop()
+        assert "delivery run failed" not in second.stderr
         assert len(slow_slack.requests) == 1, "a finished delivery is never sent again"
         assert len(webhook.received) == 1 and len(smtp_sink.messages) == 1

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from scheduler.errors import LockedError
+from scheduler.errors import LockedError, SchedulerError
 
 
 def lock_path(database: Path) -> Path:
@@ -44,9 +44,16 @@ class DatabaseLock:
 
         Raises:
             LockedError: another process holds it; the message names the database and that pid.
+            SchedulerError: the lock file cannot be made (an unusable `database:` path).
         """
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise SchedulerError(
+                f"cannot use database {self.database}: its lock file {self.path} cannot be created "
+                f"({exc.strerror or exc}); check `database:` in the config (or NEWSWATCH_DATABASE)"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -126,7 +126,8 @@ def test_source_headers_follow_redirects_on_the_same_origin_only(site: LoopbackH
         site.add("/again.xml", "", status=302, headers={"Location": other.url("/feed.xml")})
         config = tmp_path / "config.yaml"
         config.write_text(
-            "database: nw.db\ncrawl: {download_delay: 0.0}\nwatchlists: []\nsources:\n"
+            # the other origin is another loopback port: allowed here, where only header scoping is tested
+            "database: nw.db\ncrawl: {download_delay: 0.0, allow_networks: [127.0.0.1/32]}\nwatchlists: []\nsources:\n"
             f"  - {{name: moved, kind: feed, url: '{site.url('/moved.xml')}', "
             "headers: {X-Api-Token: '${HDR_TOKEN}'}}\n", encoding="utf-8")
         crawl = subprocess.run([*NEWSWATCH, "crawl", "--once", "--config", str(config)], env=_env(),

@@ -102,7 +102,7 @@ try:  # in force: a writable and executable mapping is refused from now on
 except OSError:
     pass
 sys.argv = ["newswatch", *sys.argv[1:]]
-runpy.run_module("scheduler.cli", run_name="__main__")
+runpy.run_module("scheduler", run_name="__main__")
 '''
 
 
@@ -144,7 +144,8 @@ def test_memory_deny_write_execute_is_set_only_if_https_crawls_survive_it(tmp_pa
                               capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
         if done.returncode == 77:
             pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3 or later has)")
-        assert done.returncode == 0, done.stdout + done.stderr
+        # exit 1 is `crawl --once` saying every source failed: what MemoryDenyWriteExecute does today
+        assert done.returncode in (0, 1), done.stdout + done.stderr
         survives = "1 new articles, ok" in done.stdout and len(hook.received) == 1
     if _unit_settings().get("MemoryDenyWriteExecute") == ["true"]:
         assert survives, "MemoryDenyWriteExecute=true breaks HTTPS crawls:\n" + done.stdout + done.stderr[-2000:]

@@ -477,7 +477,7 @@ def during_two_daemons(world: World) -> None:
 
 def check_two_daemons(world: World) -> tuple[bool, str]:
     text = (world.tmp / "second.log").read_text(encoding="utf-8", errors="replace")
-    refused = "lock" in text.lower() or "already" in text.lower()
+    refused = "in use by another newswatch" in text
     exited = any("second daemon exit" in n and not n.endswith(" 0") for n in world.notes)
     return refused and exited, "second daemon refused with a message" if refused and exited else "second daemon ran"
 

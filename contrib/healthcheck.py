@@ -2,8 +2,9 @@
 
 The daemon stamps a heartbeat in the database every few seconds (`newswatch status` shows it); this
 script runs `newswatch status --json` (with the Python running it) and exits 0 when the heartbeat is
-younger than MAX_AGE seconds (argument 1, default 120) and its process is alive, 1 otherwise (no daemon, a
-stale heartbeat, a dead pid, a database problem such as a read-only file, or status failing). It works whether or not the metrics server (`/healthz`) is enabled.
+younger than MAX_AGE seconds (argument 1, default 120) and its process is alive, 1 otherwise (no
+daemon, a stale heartbeat, a dead pid, a database problem such as a read-only file, or status failing).
+It works whether or not the metrics server (`/healthz`) is enabled.
 
 Usage (Dockerfile HEALTHCHECK): python /usr/local/lib/newswatch-healthcheck.py [MAX_AGE] [--config PATH]
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 
 
 def main(argv: list[str]) -> int:

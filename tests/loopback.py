@@ -6,13 +6,14 @@ Every server binds port 0 and reports its URL, so tests never collide and never 
 from __future__ import annotations
 
 import contextlib
+import email.policy
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import message_from_bytes
-from email.message import Message
+from email.message import EmailMessage, Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -209,6 +210,7 @@ class SMTPSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list[Message] = []
+        self.raw: list[bytes] = []  # each message's bytes as received, for strict parsing (`parsed()`)
         self.envelopes: list[tuple[str, list[str]]] = []
         self.logins: list[str] = []
         self.tls_sessions = 0
@@ -218,6 +220,7 @@ class SMTPSink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 sink.tls_sessions += session.ssl is not None or implicit
                 sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+                sink.raw.append(bytes(envelope.original_content))
                 sink.messages.append(message_from_bytes(envelope.content))
                 return "250 Message accepted for delivery"
 
@@ -257,6 +260,16 @@ class SMTPSink:
     @property
     def host(self) -> str:
         return "127.0.0.1"
+
+    def parsed(self) -> list[EmailMessage]:
+        """The messages received, parsed from their raw bytes with `email.policy.default` (which records
+        every defect it meets on the message and its parts)."""
+        parsed = []
+        for raw in self.raw:
+            message = message_from_bytes(raw, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            parsed.append(message)
+        return parsed
 
 
 class AuthSMTPSink(SMTPSink):

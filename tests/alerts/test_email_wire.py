@@ -1,17 +1,14 @@
 """Email as the SMTP server receives it: no header injection through RFC 2047 encoded words, no
 parser defects, a Message-ID that survives `test-alert`, no bidi or zero-width characters.
 
-The sink keeps the raw bytes of each message, which are parsed here with `email.policy.default`.
+The SMTP sink keeps the raw bytes of each message, parsed with `email.policy.default` (`SMTPSink.parsed`).
 """
 
 from __future__ import annotations
 
-import email
-import email.policy
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlite_utils
@@ -23,51 +20,15 @@ from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
 from tests.alerts.test_digests import MORNING, NIGHT, TOKYO_NIGHT
-from tests.loopback import _free_port
+from tests.loopback import SMTPSink
 
 RECIPIENTS = ("analyst@example.org", "desk@example.org")
 SPOOF = "\u202e\u2066\u2067\u2068\u2069\u200b\u200e\u2060\ufeff"
 
 
-class RawSink:
-    """An aiosmtpd server on 127.0.0.1 keeping each message's envelope and raw bytes."""
-
-    def __init__(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.received: list[tuple[str, list[str], bytes]] = []
-        sink = self
-
-        class _Handler:
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                sink.received.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content)))
-                return "250 accepted"
-
-        self._controller = Controller(_Handler(), hostname="127.0.0.1", port=_free_port())
-
-    def __enter__(self) -> RawSink:
-        self._controller.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._controller.stop()
-
-    @property
-    def port(self) -> int:
-        return int(self._controller.server.sockets[0].getsockname()[1])
-
-    def messages(self) -> list[EmailMessage]:
-        parsed = []
-        for _, _, raw in self.received:
-            message = email.message_from_bytes(raw, policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
-            parsed.append(message)
-        return parsed
-
-
 @pytest.fixture
-def sink() -> Iterator[RawSink]:
-    with RawSink() as server:
+def sink() -> Iterator[SMTPSink]:
+    with SMTPSink() as server:
         yield server
 
 
@@ -76,7 +37,7 @@ def db(db_path: Path) -> sqlite_utils.Database:
     return open_store(db_path)
 
 
-def target(sink: RawSink) -> TargetSpec:
+def target(sink: SMTPSink) -> TargetSpec:
     return TargetSpec(name="mail", kind="email", smtp=SmtpSettings(host="127.0.0.1", port=sink.port, starttls=False,
                       timeout=5.0), sender="newswatch@alerts.example", recipients=RECIPIENTS)
 
@@ -100,9 +61,10 @@ def test_encoded_word_in_a_title_injects_no_header_and_keeps_the_body(db, sink):
     add_article(db, "https://news.example/clash", title, "Coast guard ships met at the shoal.")
     process_new_articles(db, keyword_match, {"maritime-disputes": ["mail"]}, now=T0)
     assert deliver_due(db, {"mail": target(sink)}, now=T0).delivered == 1
-    ((_sender, rcpt_tos, raw),) = sink.received
+    ((_sender, rcpt_tos),) = sink.envelopes
+    (raw,) = sink.raw
     assert rcpt_tos == list(RECIPIENTS)
-    (message,) = sink.messages()
+    (message,) = sink.parsed()
     assert message["Bcc"] is None and message["Reply-To"] is None
     assert b"\nBcc:" not in raw and b"\nReply-To:" not in raw
     assert message.get_all("To") == [", ".join(RECIPIENTS)]
@@ -114,7 +76,7 @@ def test_encoded_word_in_a_title_injects_no_header_and_keeps_the_body(db, sink):
 
 def test_test_alert_has_a_whole_message_id_and_parses_without_defects(sink):
     send_test_alert(target(sink))
-    (message,) = sink.messages()
+    (message,) = sink.parsed()
     assert_no_defects(message)
     message_id = str(message["Message-ID"])
     assert message_id.startswith("<nw-") and message_id.endswith("@alerts.example>")
@@ -126,7 +88,7 @@ def test_bidi_and_zero_width_characters_reach_no_part_of_the_email(db, sink):
                 f"Coast guard ships{SPOOF} met at the shoal.", source=f"evil{SPOOF}outlet")
     process_new_articles(db, keyword_match, {"maritime-disputes": ["mail"]}, now=T0)
     assert deliver_due(db, {"mail": target(sink)}, now=T0).delivered == 1
-    (message,) = sink.messages()
+    (message,) = sink.parsed()
     assert_no_defects(message)
     seen = [str(message["Subject"])] + [str(part.get_content()) for part in message.walk()
                                          if not part.is_multipart()]
@@ -147,10 +109,10 @@ def test_digest_and_notice_emails_parse_without_defects(db, sink):
     enqueue_notice(db, ["mail"], key="source-failing:x", subject="Source x =?utf-8?q?=0D=0ABcc:_a@b.c?= fails",
                    text="Line one.\nLine two\u202e.", now=MORNING)
     assert deliver_due(db, {"mail": spec}, now=MORNING).delivered == 2
-    digest, notice = sink.messages()
+    digest, notice = sink.parsed()
     for message in (digest, notice):
         assert_no_defects(message)
         assert message["Bcc"] is None and message["X"] is None
     assert "Held during quiet hours" in str(digest["Subject"])
     assert "Line one.\r\nLine two.\r\n" in body_text(notice)
-    assert [rcpt for _, rcpt, _ in sink.received] == [list(RECIPIENTS)] * 2
+    assert [rcpt for _, rcpt in sink.envelopes] == [list(RECIPIENTS)] * 2

@@ -56,7 +56,7 @@ from bench._loopback_news import (  # noqa: E402
     alert_paths,
     tree_usage,
 )
-from tests.loopback import LoopbackHTTPServer, Request, Response  # noqa: E402
+from tests.loopback import DripServer, LoopbackHTTPServer, Request, Response  # noqa: E402
 
 SECRET = "hostile-bench-s3cr3t-7f2a"
 CANARY_TEXT = "CANARY-LOCAL-FILE-5d1e"
@@ -391,52 +391,9 @@ def check_secret_url(world: World) -> tuple[bool, str]:
     return not leaks, "secret in: " + ", ".join(leaks) if leaks else "secret in no log, row or alert"
 
 
-class DripServer:
-    """A receiver that answers every connection one status-line byte a second, for as long as it runs:
-    never idle long enough for a read timeout, never done."""
-
-    def __init__(self) -> None:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen(16)
-        self._stop = threading.Event()
-        self.connections = 0
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}{path}"
-
-    def _drip(self, conn: socket.socket) -> None:
-        with conn, contextlib.suppress(OSError):
-            conn.recv(65536)
-            for byte in b"HTTP/1.1 200 OK" * 1000:
-                if self._stop.wait(1.0):
-                    return
-                conn.sendall(bytes([byte]))
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def __enter__(self) -> DripServer:
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._sock.close()
-
-    def snapshot(self) -> list[Any]:
-        return []
-
-
 def case_slow_drip(world: World) -> None:
     world.webhook.__exit__(None, None, None)
-    world.webhook = DripServer().__enter__()  # type: ignore[assignment]
+    world.webhook = DripServer(prefix=b"HTTP/1.1 200 OK").__enter__()  # type: ignore[assignment]
     world.slack = AlertSink()
     world.counted = "slack"
 

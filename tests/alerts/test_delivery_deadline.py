@@ -8,7 +8,6 @@ healthy target's alert must go out meanwhile.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,63 +21,9 @@ from alerts.models import SmtpSettings, TargetSpec
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
-from tests.loopback import Request, Response, WebhookReceiver
+from tests.loopback import DripServer, Request, Response, WebhookReceiver
 
 WAIT = 60.0  # generous: the machine may be loaded
-
-
-class DripServer:
-    """Accepts connections on 127.0.0.1 and sends each one byte a second, at most 300 bytes, until stopped."""
-
-    def __init__(self, prefix: bytes = b"HTTP/1.1 200 OK\r\nX-Drip: ") -> None:
-        self.prefix = prefix
-        self.stop = threading.Event()
-        self.connected = threading.Event()
-        self.dripping = 0
-        self.lock = threading.Lock()
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        self._sock.listen()
-        self._sock.settimeout(0.2)
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self._sock.getsockname()[1])
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: socket.socket) -> None:
-        with self.lock:
-            self.dripping += 1
-        self.connected.set()
-        payload = self.prefix + b"a" * 300
-        try:
-            for byte in payload:
-                conn.sendall(bytes([byte]))
-                if self.stop.wait(1.0):
-                    break
-        except OSError:
-            pass  # the client gave up: what the test wants
-        finally:
-            with self.lock:
-                self.dripping -= 1
-            conn.close()
-
-    def __enter__(self) -> DripServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self._thread.join()
-        self._sock.close()
 
 
 class WatchingReceiver(WebhookReceiver):

@@ -7,7 +7,7 @@ queues one outbox row per (story, target) for the targets the matched watchlists
 that and the cursor move are one transaction per article: a crash loses nothing and repeats nothing.
 
 Per route (`RouteSpec`): a route with a digest schedule holds the story in the target's next digest
-(`alerts.holding`) instead of an alert; a route with `min_outlets` > 1 waits until that many
+(`alerts.delivery.holding`) instead of an alert; a route with `min_outlets` > 1 waits until that many
 different outlets are in the story — a later article joining the story (from a new outlet) can
 set it off, for every watchlist the story matched before. Immediate routes are tried before digest
 routes, highest score first, so a story going out at once to a target carries along the watchlists
@@ -32,10 +32,11 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from alerts.holding import Hold, hold_alert
-from alerts.models import Document, RouteSpec, WatchlistMatch
-from alerts.outbox import enqueue_alert, queue_story_updates
-from alerts.shaping import as_route, next_digest_time
+from alerts.delivery.holding import Hold, hold_alert
+from alerts.delivery.models import RouteSpec
+from alerts.delivery.outbox import enqueue_alert, queue_story_updates
+from alerts.delivery.shaping import as_route, next_digest_time
+from alerts.match.models import Document, WatchlistMatch
 from alerts.store import ensure_alerts_schema, get_cursor, iso, now_utc, set_cursor, transaction
 from alerts.stories import Fingerprint, StoryIndex, StoryMatch, fingerprint, parse_time
 from crawler.items import Article

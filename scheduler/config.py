@@ -42,8 +42,8 @@ from alerts import (
     parse_clock,
 )
 from alerts.errors import WatchlistError
-from alerts.gazetteer import load_gazetteer
-from alerts.watchlist import entity_references, parse_watchlists
+from alerts.match.gazetteer import load_gazetteer
+from alerts.match.watchlist import entity_references, parse_watchlists
 from crawler import CrawlOptions, SourceSpec
 from crawler.listing import compile_link_pattern
 from scheduler.bounded_yaml import LimitError, compose_and_load, read_limited
@@ -446,7 +446,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
                              f"operations names target {name!r}, which is not defined under targets"))
     matcher = None
     if gazetteer is not None and watchlists and not unknown:
-        from alerts.matcher import compile_matcher
+        from alerts.match.matcher import compile_matcher
 
         try:
             matcher = compile_matcher(watchlists, gazetteer)

@@ -158,7 +158,7 @@ class Service:
         self.scheduler.add_job(self.check_sources, IntervalTrigger(seconds=HEALTH_CHECK_SECONDS), id=_HEALTH_JOB,
                                name="check source health")
         self._schedule_housekeeping()
-        # Stories matched while a target was off are queued once now (alerts.backfill; idempotent).
+        # Stories matched while a target was off are queued once now (alerts.delivery.backfill; idempotent).
         self._with_db(backfill_targets, tuple(self.config.targets), self.config.routes(),
                       self.config.delivery.backfill_seconds)
         self.scheduler.start()

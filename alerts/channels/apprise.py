@@ -29,10 +29,10 @@ import apprise
 from apprise import NotifyFormat
 
 from alerts.channels.base import Message, scrub
-from alerts.digest import Digest, digest_text
+from alerts.delivery.digest import Digest, digest_text
+from alerts.delivery.messages import TITLE_MAX, Notice, notice_text, plain_text, safe_url, strip_format, truncate
+from alerts.delivery.models import TargetSpec
 from alerts.errors import DeliveryError
-from alerts.models import TargetSpec
-from alerts.render import TITLE_MAX, Notice, notice_text, plain_text, safe_url, strip_format, truncate
 
 logger = logging.getLogger(__name__)
 

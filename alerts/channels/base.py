@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 import requests
 
 from alerts.channels.deadline import Deadline, http_session
-from alerts.digest import Digest
+from alerts.delivery.digest import Digest
+from alerts.delivery.messages import Alert, Notice
+from alerts.delivery.models import Receipt, TargetSpec
 from alerts.errors import DeliveryError
-from alerts.models import Receipt, TargetSpec
-from alerts.render import Alert, Notice
 
 logger = logging.getLogger(__name__)
 

@@ -40,10 +40,8 @@ from email.utils import format_datetime, parseaddr
 
 from alerts.channels.base import Message, scrub
 from alerts.channels.deadline import Deadline
-from alerts.digest import Digest, best_evidence, digest_text, story_meta
-from alerts.errors import DeliveryError
-from alerts.models import SmtpSettings, TargetSpec
-from alerts.render import (
+from alerts.delivery.digest import Digest, best_evidence, digest_text, story_meta
+from alerts.delivery.messages import (
     EVIDENCE_MAX,
     SENTENCE_MAX,
     SUMMARY_MAX,
@@ -57,6 +55,8 @@ from alerts.render import (
     strip_format,
     truncate,
 )
+from alerts.delivery.models import SmtpSettings, TargetSpec
+from alerts.errors import DeliveryError
 from alerts.store import now_utc
 
 logger = logging.getLogger(__name__)

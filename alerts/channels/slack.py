@@ -45,10 +45,8 @@ from alerts.channels.base import (
     scrub,
     timed_post,
 )
-from alerts.digest import Digest, story_meta
-from alerts.errors import DeliveryError
-from alerts.models import Receipt, TargetSpec
-from alerts.render import (
+from alerts.delivery.digest import Digest, story_meta
+from alerts.delivery.messages import (
     SENTENCE_MAX,
     SUMMARY_MAX,
     TITLE_MAX,
@@ -60,6 +58,8 @@ from alerts.render import (
     slack_url,
     truncate,
 )
+from alerts.delivery.models import Receipt, TargetSpec
+from alerts.errors import DeliveryError
 
 logger = logging.getLogger(__name__)
 

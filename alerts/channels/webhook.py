@@ -28,9 +28,8 @@ from dataclasses import asdict
 from typing import Any
 
 from alerts.channels.base import Message, post
-from alerts.digest import Digest
-from alerts.models import TargetSpec
-from alerts.render import (
+from alerts.delivery.digest import Digest
+from alerts.delivery.messages import (
     SENTENCE_MAX,
     SUMMARY_MAX,
     TITLE_MAX,
@@ -41,6 +40,7 @@ from alerts.render import (
     safe_url,
     truncate,
 )
+from alerts.delivery.models import TargetSpec
 
 logger = logging.getLogger(__name__)
 

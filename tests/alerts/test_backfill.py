@@ -28,7 +28,7 @@ def _rows(db: sqlite_utils.Database) -> list[tuple[str, str]]:
 
 
 def test_a_target_coming_on_gets_what_it_missed_once(db, caplog):
-    caplog.set_level("INFO", logger="alerts.backfill")
+    caplog.set_level("INFO", logger="alerts.delivery.backfill")
     (report,) = backfill_targets(db, ["hook"], ROUTES, 86400, now=T0 + timedelta(hours=2))
     assert (report.queued, report.messages, report.already) == (2, 1, 0)
     assert _rows(db) == [("hook", '["arms-deals", "maritime-disputes"]')]
@@ -40,7 +40,7 @@ def test_a_target_coming_on_gets_what_it_missed_once(db, caplog):
 
 
 def test_outside_the_window_or_switched_off_nothing_is_queued(db, caplog):
-    caplog.set_level("INFO", logger="alerts.backfill")
+    caplog.set_level("INFO", logger="alerts.delivery.backfill")
     (late,) = backfill_targets(db, ["hook"], ROUTES, 86400, now=T0 + timedelta(days=2))
     assert late.queued == 0 and _rows(db) == []
     assert backfill_targets(db, ["hook"], ROUTES, 0, now=T0) == []

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.delivery import deliver_due
-from alerts.models import TargetSpec
+from alerts.delivery.models import TargetSpec
+from alerts.delivery.worker import deliver_due
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts import compiled
-from alerts.compiled import COMPILED_MODULES, DIGESTS, GROUP_LIBRARY, reason_for_source
+from alerts.match import compiled
+from alerts.match.compiled import COMPILED_MODULES, DIGESTS, GROUP_LIBRARY, reason_for_source
 from tests.conftest import CORPUS, SEED, need
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -86,7 +86,7 @@ def _python(code: str, pure: bool) -> str:
 
 def test_pure_python_switch_imports_both_modules_from_source() -> None:
     out = _python(
-        "import alerts, alerts.matcher as m, alerts.rules_eval as r, alerts.compiled as c;"
+        "import alerts, alerts.match.matcher as m, alerts.match.rules_eval as r, alerts.match.compiled as c;"
         "print(m.__file__); print(r.__file__); print(c.BUILD)",
         pure=True,
     ).splitlines()
@@ -105,7 +105,8 @@ def test_the_matcher_is_compiled_where_a_c_compiler_is_present() -> None:
 
 _MATCH_ALL = """
 import json, sys, yaml
-from alerts import compiled, compile_matcher, load_gazetteer, parse_watchlists, Document
+from alerts import compile_matcher, load_gazetteer, parse_watchlists, Document
+from alerts.match import compiled
 raw = yaml.safe_load(open("config.yaml", encoding="utf-8"))
 matcher = compile_matcher(parse_watchlists(raw["watchlists"]), load_gazetteer(raw.get("gazetteer") or []))
 print(compiled.BUILD)

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.delivery import deliver_due, send_test_alert
+from alerts.delivery.models import TargetSpec
+from alerts.delivery.outbox import claim, outbox_summary, pending_entries, retry_dead
+from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.errors import DeliveryError
-from alerts.models import Document, Evidence, TargetSpec, WatchlistMatch
-from alerts.outbox import claim, outbox_summary, pending_entries, retry_dead
+from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.pipeline import process_new_articles
 from crawler.store import insert_article, open_store
 from tests.loopback import WebhookReceiver
@@ -225,7 +226,7 @@ def test_send_test_alert_reaches_the_receiver(receiver):
 CLAIM_AND_DIE = """
 import os, sys
 from datetime import datetime
-from alerts.outbox import claim, pending_entries
+from alerts.delivery.outbox import claim, pending_entries
 from crawler.store import open_store
 db = open_store(sys.argv[1])
 entry = pending_entries(db)[0]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.delivery import deliver_due
-from alerts.models import DigestSchedule, QuietHours, RateLimit, RouteSpec, SmtpSettings, TargetSpec
-from alerts.outbox import outbox_summary
+from alerts.delivery.models import DigestSchedule, QuietHours, RateLimit, RouteSpec, SmtpSettings, TargetSpec
+from alerts.delivery.outbox import outbox_summary
+from alerts.delivery.worker import deliver_due
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from tests.alerts.test_channels_email import parts

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from alerts.delivery import deliver_due, send_test_alert
+from alerts.delivery.models import SmtpSettings, TargetSpec
+from alerts.delivery.outbox import outbox_summary
+from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.errors import DeliveryError
-from alerts.models import SmtpSettings, TargetSpec
-from alerts.outbox import outbox_summary
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from scheduler.config import load_config

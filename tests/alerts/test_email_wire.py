@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.delivery import deliver_due, send_test_alert
-from alerts.models import SmtpSettings, TargetSpec
-from alerts.outbox import enqueue_notice
+from alerts.delivery.models import SmtpSettings, TargetSpec
+from alerts.delivery.outbox import enqueue_notice
+from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alerts.errors import WatchlistError
-from alerts.gazetteer import ENTITY_TYPES, load_gazetteer
+from alerts.match.gazetteer import ENTITY_TYPES, load_gazetteer
 
 
 def test_shipped_gazetteer_has_the_regional_aliases() -> None:

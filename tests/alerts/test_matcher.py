@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from alerts.errors import WatchlistError
-from alerts.explain import format_matches
-from alerts.gazetteer import load_gazetteer
-from alerts.matcher import Matcher, compile_matcher
-from alerts.models import Document, WatchlistMatch
-from alerts.watchlist import parse_watchlists
+from alerts.match.explain import format_matches
+from alerts.match.gazetteer import load_gazetteer
+from alerts.match.matcher import Matcher, compile_matcher
+from alerts.match.models import Document, WatchlistMatch
+from alerts.match.watchlist import parse_watchlists
 from tests.conftest import SEED, need
 
 ROOT = Path(__file__).resolve().parents[2]

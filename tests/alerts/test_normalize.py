@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.normalize import is_cjk, normalize, normalize_term
+from alerts.match.normalize import is_cjk, normalize, normalize_term
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.delivery import deliver_due
-from alerts.outbox import enqueue_alert, outbox_summary, retry_dead
+from alerts.delivery.outbox import enqueue_alert, outbox_summary, retry_dead
+from alerts.delivery.worker import deliver_due
 from alerts.store import ensure_alerts_schema, transaction
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, hook, seed_stories

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.delivery import deliver_due
+from alerts.delivery.worker import deliver_due
 from alerts.pipeline import process_new_articles
 from alerts.store import get_cursor, list_stories
 from crawler.store import open_store

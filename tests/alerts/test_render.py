@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alerts.render import header_text, plain_text, safe_url, sample_alert, slack_text, truncate
+from alerts.delivery.messages import header_text, plain_text, safe_url, sample_alert, slack_text, truncate
 
 
 @pytest.mark.parametrize(("raw", "shown"), [

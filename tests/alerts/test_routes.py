@@ -9,12 +9,12 @@ import pytest
 import sqlite_utils
 
 from alerts.channels.slack import slack_digest_payload
-from alerts.digest import Digest
+from alerts.delivery.digest import Digest
+from alerts.delivery.messages import sample_alert
+from alerts.delivery.models import DigestSchedule, QuietHours, RateLimit, RouteSpec
 from alerts.errors import WatchlistError
-from alerts.models import DigestSchedule, QuietHours, RateLimit, RouteSpec
+from alerts.match.watchlist import parse_watchlists
 from alerts.pipeline import process_new_articles
-from alerts.render import sample_alert
-from alerts.watchlist import parse_watchlists
 from crawler.store import open_store
 from scheduler.config import load_config
 from scheduler.errors import ConfigError

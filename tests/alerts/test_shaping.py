@@ -6,8 +6,8 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from alerts.models import DigestSchedule, QuietHours, RouteSpec
-from alerts.shaping import (
+from alerts.delivery.models import DigestSchedule, QuietHours, RouteSpec
+from alerts.delivery.shaping import (
     as_route,
     breaks_through,
     check_timezone,

@@ -13,11 +13,12 @@ import pytest
 import sqlite_utils
 
 from alerts.channels.slack import slack_payload
-from alerts.delivery import deliver_due
-from alerts.models import Evidence, TargetSpec
-from alerts.outbox import outbox_summary
+from alerts.delivery.messages import Alert, WatchlistHit
+from alerts.delivery.models import TargetSpec
+from alerts.delivery.outbox import outbox_summary
+from alerts.delivery.worker import deliver_due
+from alerts.match.models import Evidence
 from alerts.pipeline import process_new_articles
-from alerts.render import Alert, WatchlistHit
 from crawler.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match, story_text
 from tests.alerts.test_digests import MORNING, NIGHT, TOKYO_NIGHT

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.delivery import deliver_due, send_test_alert
+from alerts.delivery.models import TargetSpec
+from alerts.delivery.outbox import outbox_summary
+from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.errors import DeliveryError
-from alerts.models import TargetSpec
-from alerts.outbox import outbox_summary
 from alerts.pipeline import process_new_articles
 from crawler.store import open_store
 from scheduler.config import load_config

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from alerts.models import Document, WatchlistMatch
+from alerts.match.models import Document, WatchlistMatch
 from alerts.pipeline import process_new_articles
 from alerts.stories import StoryIndex, fingerprint, parse_time
 from crawler.store import insert_article, open_store

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from alerts.errors import WatchlistError
-from alerts.watchlist import Group, Term, parse_term, parse_watchlists
+from alerts.match.watchlist import Group, Term, parse_term, parse_watchlists
 
 ROOT = Path(__file__).resolve().parents[2]
 

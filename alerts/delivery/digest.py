@@ -5,7 +5,7 @@ story — naming the watchlists it is listed for, in the order the stories were 
 were held (a daily or hourly digest, quiet hours, a rate limit) and the time zone its times are
 shown in. `Digest.sections()` groups the stories by their best-scoring watchlist, which is how the
 email, Slack and plain-text layouts list them; `digest_text()` is the plain-text layout (email text
-part, Apprise). Article text stays raw here; channels escape it (see `alerts.render`).
+part, Apprise). Article text stays raw here; channels escape it (see `alerts.delivery.messages`).
 
 Settings read: none.
 """
@@ -18,9 +18,9 @@ from datetime import datetime
 
 import sqlite_utils
 
-from alerts.outbox import OutboxEntry
-from alerts.render import SENTENCE_MAX, SUMMARY_MAX, TITLE_MAX, Alert, safe_url, story_alert, truncate
-from alerts.shaping import zone
+from alerts.delivery.messages import SENTENCE_MAX, SUMMARY_MAX, TITLE_MAX, Alert, safe_url, story_alert, truncate
+from alerts.delivery.outbox import OutboxEntry
+from alerts.delivery.shaping import zone
 from crawler.errors import StoreError
 
 logger = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Run the mypyc-compiled matcher when it is there and current, the pure-Python source otherwise.
 
-setup.py compiles ``alerts.matcher`` and ``alerts.rules_eval`` with mypyc where it can. Python imports
+setup.py compiles ``alerts.match.matcher`` and ``alerts.match.rules_eval`` with mypyc where it can. Python imports
 an extension module before a source file of the same name, so after an edit of ``matcher.py`` in a
 checkout the old compiled module would go on running, silently, until the next ``pip install -e .``.
 ``choose_build`` (run when this module is imported, which ``alerts/__init__`` does before anything
@@ -77,7 +77,7 @@ def reason_for_source(directory: Path = PACKAGE_DIR, group_found: bool | None = 
     for name in COMPILED_MODULES:
         source = directory / f"{name}.py"
         if source.exists() and hashlib.sha256(source.read_bytes()).hexdigest() != digests.get(source.name):
-            return f"alerts/{name}.py changed after it was compiled; `pip install -e .` compiles it again"
+            return f"alerts/match/{name}.py changed after it was compiled; `pip install -e .` compiles it again"
     return None
 
 
@@ -88,7 +88,7 @@ class _SourceFinder(importlib.abc.MetaPathFinder):
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> ModuleSpec | None:
         package, _, name = fullname.rpartition(".")
-        if package != "alerts" or name not in COMPILED_MODULES:
+        if package != "alerts.match" or name not in COMPILED_MODULES:
             return None
         return importlib.util.spec_from_file_location(fullname, PACKAGE_DIR / f"{name}.py")
 

@@ -3,7 +3,7 @@
 Every term and entity alias of every watchlist goes into one Aho-Corasick automaton keyed by its
 normalised, lower-case spelling. Matching a document normalises each field once, runs the automaton once
 per field, keeps the hits that respect word boundaries (Latin script) and exact case (acronyms), drops
-hits cancelled by exclusions, and evaluates each watchlist's rules on the hits (``alerts.rules_eval``;
+hits cancelled by exclusions, and evaluates each watchlist's rules on the hits (``alerts.match.rules_eval``;
 nodes without a hit below them are skipped unwalked).
 
 The automaton is ahocorasick_rs (Python bindings to the Rust ``aho-corasick`` crate) built as a DFA,
@@ -11,8 +11,8 @@ rather than pyahocorasick, which DESIGN.md names. Both report the same overlappi
 order (checked on 22,110 texts), but the DFA scans a 5 KB article in about 28 us against pyahocorasick's
 72-97 us with the default watchlists (whose trie is walked child by child), and 65 against 120 us with
 10,000 terms; the scan was a third of the matcher's time. ``bench/bench_matcher_speed.py`` prints both.
-This module and ``alerts.rules_eval`` are compiled with mypyc where a C compiler is present (setup.py;
-``alerts.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks.
+This module and ``alerts.match.rules_eval`` are compiled with mypyc where a C compiler is present (setup.py;
+``alerts.match.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks.
 Scores: a satisfied rule adds ``rule weight x max(term weight x field weight)`` over its hits; a
 watchlist matches when the sum reaches its threshold and no ``none`` veto is present.
 
@@ -29,12 +29,12 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
-from alerts.compiled import BUILD
 from alerts.errors import WatchlistError
-from alerts.gazetteer import Gazetteer
-from alerts.models import Document, Evidence, WatchlistMatch
-from alerts.normalize import NormalizedText, is_cjk, is_word_char, normalize, normalize_term
-from alerts.rules_eval import (
+from alerts.match.compiled import BUILD
+from alerts.match.gazetteer import Gazetteer
+from alerts.match.models import Document, Evidence, WatchlistMatch
+from alerts.match.normalize import NormalizedText, is_cjk, is_word_char, normalize, normalize_term
+from alerts.match.rules_eval import (
     _Bag,
     _Doc,
     _Exclusion,
@@ -50,7 +50,7 @@ from alerts.rules_eval import (
     may_hold_empty,
     node_pids,
 )
-from alerts.watchlist import Exclusion, Group, Term, WatchlistSpec
+from alerts.match.watchlist import Exclusion, Group, Term, WatchlistSpec
 
 logger = logging.getLogger(__name__)
 
@@ -358,8 +358,8 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
     """Compile watchlists into one matcher (automata over every term and alias).
 
     Args:
-        watchlists: validated watchlists, from ``alerts.watchlist.parse_watchlists``.
-        gazetteer: entities that ``@id`` terms refer to, from ``alerts.gazetteer.load_gazetteer``.
+        watchlists: validated watchlists, from ``alerts.match.watchlist.parse_watchlists``.
+        gazetteer: entities that ``@id`` terms refer to, from ``alerts.match.gazetteer.load_gazetteer``.
 
     Returns:
         A read-only matcher, safe to share between threads.

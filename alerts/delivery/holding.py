@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from alerts.models import TargetSpec
-from alerts.outbox import OutboxEntry, already_recorded, merge_into_untried, new_key, record_triple
-from alerts.shaping import breaks_through, in_quiet_hours, quiet_hours_end
+from alerts.delivery.models import TargetSpec
+from alerts.delivery.outbox import OutboxEntry, already_recorded, merge_into_untried, new_key, record_triple
+from alerts.delivery.shaping import breaks_through, in_quiet_hours, quiet_hours_end
 from alerts.store import iso, transaction
 
 logger = logging.getLogger(__name__)

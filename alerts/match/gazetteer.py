@@ -1,8 +1,8 @@
 """The gazetteer: named entities (states, disputed features, seas, forces, weapons, firms) and aliases.
 
-The shipped entities live in ``alerts/data/gazetteer.yaml``; the ``gazetteer:`` key of config.yaml adds
+The shipped entities live in ``alerts/match/data/gazetteer.yaml``; the ``gazetteer:`` key of config.yaml adds
 entities or extra aliases for shipped ones, in the same format. Watchlists refer to an entity as
-``@id`` and then match any of its aliases, in any language or script (see ``alerts.normalize``).
+``@id`` and then match any of its aliases, in any language or script (see ``alerts.match.normalize``).
 
 An entry::
 
@@ -33,7 +33,7 @@ from typing import Any
 import yaml
 
 from alerts.errors import WatchlistError
-from alerts.normalize import normalize_term
+from alerts.match.normalize import normalize_term
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def parse_gazetteer(raw: Sequence[Any], base: Gazetteer | None = None, label: st
 
 
 def _shipped() -> list[Any]:
-    text = resources.files("alerts").joinpath("data/gazetteer.yaml").read_text(encoding="utf-8")
+    text = resources.files("alerts.match").joinpath("data/gazetteer.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
     return list(data["entities"])
 
@@ -218,7 +218,7 @@ def load_gazetteer(extra: Sequence[Mapping[str, Any]] = (), errors: list[Watchli
         WatchlistError: an entry is invalid (when ``errors`` is None); ``path`` is like
             ``gazetteer[3].aliases``.
     """
-    base = parse_gazetteer(_shipped(), label="alerts/data/gazetteer.yaml")
+    base = parse_gazetteer(_shipped(), label="alerts/match/data/gazetteer.yaml")
     gazetteer = parse_gazetteer(list(extra), base=base, errors=errors) if extra else base
     logger.debug("gazetteer loaded: %d entities (%d from config)", len(gazetteer), len(extra))
     return gazetteer

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from alerts.models import DigestSchedule, QuietHours, RouteSpec
+from alerts.delivery.models import DigestSchedule, QuietHours, RouteSpec
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A row is one message to one target, of one of four kinds:
 
 - ``alert`` — one story, naming every watchlist of that story routed to that target (the seed story
   matching `maritime-disputes` and `arms-deals` is one Slack message naming both);
-- ``digest`` — many stories in one message, listed in ``outbox_items`` (see `alerts.holding`);
+- ``digest`` — many stories in one message, listed in ``outbox_items`` (see `alerts.delivery.holding`);
 - ``notice`` — an operations message (`enqueue_notice()`: a source failing, a config rejected);
 - ``update`` — a story update: a later article of a story already alerted to a target that can reply
   in a thread (Slack in bot-token mode), sent as a reply under that alert ("Also reported by …").
@@ -45,7 +45,7 @@ from typing import Any
 
 import sqlite_utils
 
-from alerts.models import Receipt
+from alerts.delivery.models import Receipt
 from alerts.store import ensure_alerts_schema, iso, now_utc, row_dict, transaction
 
 logger = logging.getLogger(__name__)

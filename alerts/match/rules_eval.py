@@ -1,6 +1,6 @@
 """Evaluate compiled watchlist rules on the hits of one document: groups, proximity, exclusions, evidence.
 
-``alerts.matcher`` compiles watchlists into the trees defined here (``_Leaf``, ``_Bag``, ``_Node``,
+``alerts.match.matcher`` compiles watchlists into the trees defined here (``_Leaf``, ``_Bag``, ``_Node``,
 ``_Exclusion``) and finds the hits; this module decides which rules the hits satisfy. A rule result is
 the list of ``(hit, leaf)`` pairs that satisfy it, in a fixed order (evidence and veto descriptions
 depend on it), or ``None``.
@@ -25,9 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 
-from alerts.models import Evidence
-from alerts.normalize import NormalizedText
-from alerts.watchlist import FIELDS
+from alerts.match.models import Evidence
+from alerts.match.normalize import NormalizedText
+from alerts.match.watchlist import FIELDS
 
 logger = logging.getLogger(__name__)
 

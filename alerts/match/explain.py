@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from alerts.models import Evidence, WatchlistMatch
+from alerts.match.models import Evidence, WatchlistMatch
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 `load_alert()` assembles an `Alert` from the store (the story, its first article, the evidence of
 each watchlist named by the outbox row), `load_notice()` a `Notice` (an operations message),
 `load_update()` a `StoryUpdate` (a later article of an alerted story, and the thread to reply in);
-channels turn them into Slack blocks, a JSON payload or an email (digests: `alerts.digest`). Article
+channels turn them into Slack blocks, a JSON payload or an email (digests: `alerts.delivery.digest`). Article
 titles, summaries, URLs and evidence sentences come from the web and are untrusted:
 `slack_text()` neutralises mrkdwn control sequences (`<!channel>`, `<@U…>`, `<url|text>`, `&`, `<`,
 `>`, bare `@here`), `header_text()` strips CR/LF and control characters for email headers, `safe_url()`
@@ -25,8 +25,8 @@ from urllib.parse import quote, urlsplit
 
 import sqlite_utils
 
-from alerts.models import Evidence
-from alerts.outbox import OutboxEntry
+from alerts.delivery.outbox import OutboxEntry
+from alerts.match.models import Evidence
 from alerts.store import iso, now_utc
 from crawler.errors import StoreError
 from crawler.store import get_article

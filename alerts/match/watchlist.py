@@ -41,10 +41,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from alerts.delivery.models import DigestSchedule, RouteSpec
+from alerts.delivery.shaping import parse_clock, zone
 from alerts.errors import WatchlistError
-from alerts.models import DigestSchedule, RouteSpec
-from alerts.normalize import normalize_term
-from alerts.shaping import parse_clock, zone
+from alerts.match.normalize import normalize_term
 
 logger = logging.getLogger(__name__)
 

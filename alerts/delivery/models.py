@@ -1,4 +1,4 @@
-"""Domain values of the alerts package: watchlist match results, delivery targets and shaping.
+"""Domain values of delivery: targets, routes and shaping (digests, quiet hours, rate limits), receipts.
 
 Frozen, slotted dataclasses; no behaviour beyond small derived properties. Shaping values
 (`RouteSpec`, `DigestSchedule`, `QuietHours`, `RateLimit`) are described for users in docs/alerts.md.
@@ -10,43 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import time
 from typing import Literal
-
-Field = Literal["title", "lead", "body"]
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """One term or entity hit that counted towards a match, with the sentence it stood in."""
-
-    rule: str  # name of the rule (group) that used this hit
-    term: str  # the term or alias as written in the watchlist/gazetteer
-    entity: str | None  # gazetteer entity id when the hit came through an entity
-    field: Field
-    sentence: str  # the sentence (trimmed to ~300 chars) the hit was found in
-    weight: float
-
-
-@dataclass(frozen=True, slots=True)
-class WatchlistMatch:
-    """The verdict of one watchlist on one document, explained."""
-
-    watchlist: str
-    matched: bool
-    score: float
-    threshold: float
-    rules: tuple[str, ...]  # rules that were satisfied
-    evidence: tuple[Evidence, ...]
-    reason: str = ""  # human-readable one-liner, e.g. why it did not match
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """What the matcher reads: a title, an optional lead (teaser/summary) and a body."""
-
-    title: str
-    body: str = ""
-    lead: str = ""
-
 
 TargetKind = Literal["slack", "webhook", "email", "apprise"]
 SLACK_API_URL = "https://slack.com/api"

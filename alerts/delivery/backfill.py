@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from alerts.holding import Hold, hold_alert
-from alerts.models import RouteSpec
-from alerts.outbox import already_recorded, enqueue_alert
-from alerts.shaping import as_route, next_digest_time
+from alerts.delivery.holding import Hold, hold_alert
+from alerts.delivery.models import RouteSpec
+from alerts.delivery.outbox import already_recorded, enqueue_alert
+from alerts.delivery.shaping import as_route, next_digest_time
 from alerts.store import ensure_alerts_schema, iso, now_utc, transaction
 
 logger = logging.getLogger(__name__)

@@ -13,13 +13,13 @@ after an outage. A failure that cannot heal (other 4xx, SMTP 5xx, a bad config) 
 `max_attempts`-th failure move the row to ``dead``. With the defaults, 8 attempts span about two
 hours (at least 1.7 h) before a row is dead-lettered.
 
-Shaping happens here too (`alerts.holding`): each run first closes the digests that are due (not
+Shaping happens here too (`alerts.delivery.holding`): each run first closes the digests that are due (not
 while their target is in quiet hours), and an alert nobody has tried to send yet is folded into a
 digest instead when its target is in quiet hours (and the alert scores below `min_score`) or has
 used up its rate limit. So the daemon needs no separate digest job: digests go out on the first
 delivery run after they are due.
 
-Story updates (rows of kind ``update``, see `alerts.outbox`) go through the same queue, retries and
+Story updates (rows of kind ``update``, see `alerts.delivery.outbox`) go through the same queue, retries and
 dead-letter, as replies in the thread of their story's alert (`SlackChannel.send_update`); they are
 never held by quiet hours or rate limits (a thread reply notifies nobody but the thread's followers)
 and do not count towards a rate limit. An alert sent in Slack bot-token mode records the message's
@@ -47,12 +47,12 @@ from alerts.channels.base import Channel, Message, scrub
 from alerts.channels.email import EmailChannel
 from alerts.channels.slack import SlackChannel
 from alerts.channels.webhook import WebhookChannel
-from alerts.digest import load_digest
+from alerts.delivery.digest import load_digest
+from alerts.delivery.holding import close_due_digests, fold_alert, hold_for
+from alerts.delivery.messages import load_alert, load_notice, load_update, sample_alert
+from alerts.delivery.models import Receipt, TargetSpec
+from alerts.delivery.outbox import OutboxEntry, claim, pending_entries, record_attempt, release_stale_leases
 from alerts.errors import DeliveryError
-from alerts.holding import close_due_digests, fold_alert, hold_for
-from alerts.models import Receipt, TargetSpec
-from alerts.outbox import OutboxEntry, claim, pending_entries, record_attempt, release_stale_leases
-from alerts.render import load_alert, load_notice, load_update, sample_alert
 from alerts.store import ensure_alerts_schema, iso, now_utc
 from crawler.errors import StoreError
 
@@ -256,7 +256,7 @@ def deliver_due(
 
     Due digests are closed first (merged into one message per target, held while the target is
     in quiet hours); an alert nobody has tried yet is folded into a digest instead of being sent
-    when its target's quiet hours or rate limit say so (see `alerts.holding`).
+    when its target's quiet hours or rate limit say so (see `alerts.delivery.holding`).
 
     Each target is served by its own worker thread (at most `workers` at once, each with its own
     SQLite connection), in outbox order within the target, so a slow or hanging receiver delays

@@ -531,3 +531,13 @@ def alerts_send(config_path: Path, target: str, story_id: int | None, since: str
         raise click.ClickException(f"story {story_id} has no match for "
                                    f"{watchlist or 'any watchlist'}; see `newswatch stories`")
 
+
+
+def _register_groups() -> None:
+    """Command groups that live in their own modules (each imports this module's helpers lazily)."""
+    from scheduler.cli_sources import sources_group
+
+    main.add_command(sources_group)
+
+
+_register_groups()

@@ -24,8 +24,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.render import RECYCLE_AFTER_PAGES, BrowserRenderer, chromium_path  # noqa: E402
-from tests.loopback import LoopbackHTTPServer  # noqa: E402
+from crawler.render import RECYCLE_AFTER_PAGES, BrowserRenderer, chromium_path
+from tests.loopback import LoopbackHTTPServer
 
 SCRIPT = """const list = document.getElementById('list');
 for (let i = 0; i < 200; i++) { const a = document.createElement('a'); a.href = '/news/' + i;

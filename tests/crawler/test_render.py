@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(
     reason="render: browser needs Chromium (apt-get install chromium) and playwright (pip install playwright)",
 )
 
-SHELL = '<html><head><title>Asia</title></head><body><div id="list"></div><script src="/list.js"></script></body></html>'
+SHELL = ('<html><head><title>Asia</title></head><body><div id="list"></div>'
+         '<script src="/list.js"></script></body></html>')
 
 
 def _script(elsewhere: str) -> str:

@@ -13,7 +13,7 @@ import os
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerts import (
@@ -26,11 +26,12 @@ from alerts import (
     outbox_summary,
     process_new_articles,
 )
-from crawler import Article, CrawlReport, crawl_blocking, iter_articles_after, open_store, source_health
+from crawler import Article, CrawlReport, crawl_blocking, iso_ago, iter_articles_after, source_health
 from scheduler.config import Config
 from scheduler.errors import NoDatabaseError
 from scheduler.lock import DatabaseLock
 from scheduler.maintenance import database_bytes
+from scheduler.schema import open_store
 from scheduler.state import daemon_liveness, read_jobs
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
     require_database(config)
     matcher = compile_matcher(chosen, config.gazetteer)
     # By when the article was fetched (what the daemon would have seen), not its publication date.
-    cutoff = (datetime.now(UTC) - since).isoformat(timespec="seconds") if since else None
+    cutoff = iso_ago(since) if since else None
     hits: list[tuple[Article, WatchlistMatch]] = []
     db = open_store(config.database)
     try:

@@ -33,7 +33,8 @@ import sqlite_utils
 from alerts.delivery.models import TargetSpec
 from alerts.delivery.outbox import OutboxEntry, already_recorded, merge_into_untried, new_key, record_triple
 from alerts.delivery.shaping import breaks_through, in_quiet_hours, quiet_hours_end
-from alerts.store import iso, transaction
+from alerts.store import transaction
+from crawler.timeutil import iso
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from alerts.store import open_store as alerts_open_store
-from crawler.migrations import Migration, Schema
+from alerts import open_store as alerts_open_store
+from crawler import Migration, Schema
 
 
 def _initial(conn: sqlite3.Connection) -> None:

@@ -95,9 +95,11 @@ def crawl_once(config: Config, source_names: Sequence[str] = ()) -> OnceReport:
     Raises:
         KeyError: an unknown source name.
         LockedError: a daemon (or another `crawl --once`) is using the database.
+        StoreError: the database cannot be opened, or a newer newswatch wrote it (SchemaTooNewError).
     """
     sources = select_sources(config, source_names)
     with DatabaseLock(config.database, "crawl --once"):
+        open_store(config.database).close()  # every migration first: a newer file is refused before any crawl
         crawls = crawl_blocking(sources, config.database, config.crawl) if sources else []
         return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
 

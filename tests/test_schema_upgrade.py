@@ -126,7 +126,7 @@ def test_a_database_from_a_newer_newswatch_is_refused_with_one_line(tmp_path: Pa
     config = tmp_path / "config.yaml"
     config.write_text(f"database: {path}\nsources: []\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
-    for command in (["status"], ["run"]):
+    for command in (["status"], ["run"], ["crawl", "--once"], ["stories"]):
         done = run_newswatch([*command, "--config", str(config)], env, tmp_path)
         assert "Traceback" not in done.stderr, done.stderr
         assert done.returncode == 1, done.stderr

@@ -48,10 +48,10 @@ from alerts import (
 from crawler import (
     CrawlReport,
     SourceHealth,
+    ThreadConnections,
     close_shared_stores,
     crawl_source,
     make_runner,
-    open_store,
     shutdown_pool,
     source_health,
 )
@@ -59,6 +59,7 @@ from scheduler.config import Config
 from scheduler.lock import DatabaseLock
 from scheduler.maintenance import prune
 from scheduler.metrics import Metrics
+from scheduler.schema import open_store
 from scheduler.state import clear_jobs, publish_jobs
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,9 @@ class Service:
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
-        open_store(config.database).close()  # create the schema (and fail early on a bad path)
+        open_store(config.database).close()  # apply the migrations (and fail early on a bad path or newer file)
+        # One reused connection per worker thread for the jobs (crawler.connections), closed in stop().
+        self._connections = ThreadConnections(functools.partial(open_store, config.database))
 
     # -- scheduling -------------------------------------------------------------------------
     def start(self) -> None:
@@ -360,11 +363,8 @@ class Service:
             logger.exception("pruning failed; it runs again at its next interval")
 
     def _with_db(self, func: Callable[..., T], *args: Any) -> T:
-        db = open_store(self.config.database)
-        try:
+        with self._connections.use() as db:
             return func(db, *args)
-        finally:
-            db.close()
 
     async def _in_thread(self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await self.loop.run_in_executor(pool, functools.partial(func, *args, **kwargs))
@@ -401,6 +401,7 @@ class Service:
         close_shared_stores()
         self._match_pool.shutdown(wait=True)
         self._delivery_pool.shutdown(wait=True)
+        self._connections.close()
         self._lock.release()
         logger.info("newswatch stopped")
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Mapping
@@ -53,8 +52,9 @@ from alerts.delivery.messages import load_alert, load_notice, load_update, sampl
 from alerts.delivery.models import Receipt, TargetSpec
 from alerts.delivery.outbox import OutboxEntry, claim, pending_entries, record_attempt, release_stale_leases
 from alerts.errors import DeliveryError
-from alerts.store import ensure_alerts_schema, iso, now_utc
 from crawler.errors import StoreError
+from crawler.store import connect
+from crawler.timeutil import iso, now_utc
 
 logger = logging.getLogger(__name__)
 
@@ -201,13 +201,6 @@ def _db_file(db: sqlite_utils.Database) -> str | None:
     return None
 
 
-def _own_connection(path: str) -> sqlite_utils.Database:
-    """A connection of the calling worker thread (SQLite connections are per thread)."""
-    conn = sqlite3.connect(path, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    return sqlite_utils.Database(conn)
-
-
 def _drain_target(db: sqlite_utils.Database, entries: list[OutboxEntry], spec: TargetSpec, clock: datetime,
                   max_attempts: int, backoff_base: float, budget: _Budget) -> Counter[str]:
     """Send one target's due rows in outbox order until one fails (head of line); returns the counts."""
@@ -235,7 +228,7 @@ def _drain_target(db: sqlite_utils.Database, entries: list[OutboxEntry], spec: T
 
 def _target_worker(path: str, entries: list[OutboxEntry], spec: TargetSpec, clock: datetime, max_attempts: int,
                    backoff_base: float, budget: _Budget) -> Counter[str]:
-    db = _own_connection(path)
+    db = connect(path)  # a connection of this worker thread (set up as every store connection is)
     try:
         return _drain_target(db, entries, spec, clock, max_attempts, backoff_base, budget)
     finally:
@@ -277,7 +270,6 @@ def deliver_due(
     Returns:
         A DeliveryReport with the counts.
     """
-    ensure_alerts_schema(db)
     clock = now or now_utc()
     release_stale_leases(db, clock)
     counts: Counter[str] = Counter(digests_due=close_due_digests(db, targets, clock))

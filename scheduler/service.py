@@ -72,7 +72,7 @@ class Service:
         for index, source in enumerate(config.sources):
             # Stagger first runs so a cold start does not hit every site in the same second.
             self._schedule_crawl(source, now + timedelta(seconds=min(index * 0.2, 10)))
-        self.scheduler.add_job(self.deliver.run, IntervalTrigger(seconds=config.delivery.every_seconds),
+        self.scheduler.add_job(self.deliver.kick, IntervalTrigger(seconds=config.delivery.every_seconds),
                                id=_DELIVERY_JOB, name="deliver outbox", next_run_time=now)
         self.scheduler.add_job(self.watch.heartbeat, IntervalTrigger(seconds=jobs.HEARTBEAT_SECONDS),
                                id="heartbeat", name="heartbeat", next_run_time=now)
@@ -163,6 +163,7 @@ class Service:
         remaining = max(1.0, timeout - (time.monotonic() - started))
         try:
             await asyncio.wait_for(self._flush(), timeout=remaining)
+            await self.deliver.idle(max(1.0, timeout - (time.monotonic() - started)))
         except TimeoutError:
             logger.warning("outbox flush did not finish in time; pending alerts are sent on the next start")
         self.scheduler.shutdown(wait=False)

@@ -56,7 +56,7 @@ class CrawlJob:
             self._record(report)
             if report.new_articles:
                 await self.match.run()
-                await self.deliver.run()
+                await self.deliver.kick()  # not waiting for the sends: a hanging receiver holds no crawl
             if report.error_class:
                 await self.watch.check_sources()  # also exports the store's failure count
         except Exception:

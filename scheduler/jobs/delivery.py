@@ -1,8 +1,11 @@
-"""The delivery job: drain the due part of the outbox, and queue stories for targets turned on.
+"""The delivery job: drain the due part of the outbox, each target on its own; queue backfilled stories.
 
-Runs `alerts.deliver_due` (what `tasks.deliver_pending` runs for the CLI) in the delivery thread,
-one run at a time, and records the outcome and each delivered alert's latency in the Prometheus
-registry. `backfill` runs `alerts.backfill_targets` at start and after a reload.
+Runs `alerts.deliver_due` (what `tasks.deliver_pending` runs for the CLI) in the delivery threads and
+records the outcome and each delivered alert's latency in the Prometheus registry. A round first
+prepares (closes due digests, releases the leases of dead processes), then sends each target's rows
+in a call of its own; a target still sending from an earlier round (a receiver that hangs until its
+send deadline) is skipped, its rows wait for the next round, and the other targets' next alerts go
+out without waiting for it. `backfill` runs `alerts.backfill_targets` at start and after a reload.
 
 Settings read: `Config.targets`, `.delivery.max_attempts`, `.delivery.retry_base_seconds`,
 `.delivery.backfill_seconds`, the watchlists' routes, `.database`.
@@ -11,8 +14,10 @@ Settings read: `Config.targets`, `.delivery.max_attempts`, `.delivery.retry_base
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,36 +28,88 @@ from scheduler.jobs.runtime import Runtime
 logger = logging.getLogger(__name__)
 
 
+def _sum(reports: Sequence[DeliveryReport]) -> DeliveryReport:
+    return DeliveryReport(**{f.name: sum(getattr(r, f.name) for r in reports)
+                             for f in dataclasses.fields(DeliveryReport)})
+
+
 class DeliverJob:
-    """Drain the outbox in the delivery thread; one run at a time."""
+    """Delivery rounds: one preparation at a time, then one send task per target not still busy."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._lock = asyncio.Lock()
+        self._sending: dict[str, asyncio.Task[DeliveryReport | None]] = {}
 
     async def run(self) -> DeliveryReport | None:
-        """Send the alerts that are due. Never raises (None when the run failed)."""
+        """A round, awaited to its end (except targets still busy from an earlier round). Never raises."""
+        started = await self.start()
+        if started is None:
+            return None
+        prepared, tasks = started
+        sent = [r for r in await asyncio.gather(*tasks) if r is not None]
+        return _sum([prepared, *sent])
+
+    async def kick(self) -> None:
+        """Start a round without waiting for its sends (the scheduled job and after a crawl)."""
+        await self.start()
+
+    async def start(self) -> tuple[DeliveryReport, list[asyncio.Task[DeliveryReport | None]]] | None:
+        """Prepare a round and start a send task per free target; None when preparing failed."""
         rt = self.runtime
+        config = rt.config
         async with self._lock:
             try:
-                report = await rt.in_db(rt.delivery_thread, self._deliver, rt.config)
+                prepared = await rt.in_db(rt.delivery_threads, self._deliver, config, (), True)
             except Exception:
                 logger.exception("delivery run failed; undelivered alerts stay in the outbox")
                 return None
-        for outcome, count in (("delivered", report.delivered), ("failed", report.failed), ("dead", report.dead)):
-            rt.metrics.deliveries.labels(outcome).inc(count)
-        rt.metrics.tick()
+            tasks = []
+            for name in config.targets:
+                if name in self._sending:
+                    continue  # still sending from an earlier round: its rows wait for the next one
+                task = asyncio.create_task(self._send(config, name))
+                self._sending[name] = task
+                task.add_done_callback(functools.partial(self._forget, name))
+                tasks.append(task)
+        self._record(prepared)
+        return prepared, tasks
+
+    def _forget(self, name: str, task: asyncio.Task[DeliveryReport | None]) -> None:
+        if self._sending.get(name) is task:
+            del self._sending[name]
+
+    async def idle(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for every send still running (at stop)."""
+        if self._sending:
+            await asyncio.wait(list(self._sending.values()), timeout=timeout)
+
+    async def _send(self, config: Config, name: str) -> DeliveryReport | None:
+        rt = self.runtime
+        try:
+            report = await rt.in_db(rt.delivery_threads, self._deliver, config, (name,), False)
+        except Exception:
+            logger.exception("delivery to target %s failed; its undelivered alerts stay in the outbox", name)
+            return None
+        self._record(report)
         return report
 
-    def _deliver(self, db: Any, config: Config) -> DeliveryReport:
+    def _record(self, report: DeliveryReport) -> None:
+        metrics = self.runtime.metrics
+        for outcome, count in (("delivered", report.delivered), ("failed", report.failed), ("dead", report.dead)):
+            metrics.deliveries.labels(outcome).inc(count)
+        metrics.tick()
+
+    def _deliver(self, db: Any, config: Config, only: Collection[str], prepare: bool) -> DeliveryReport:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         report = deliver_due(db, config.targets, max_attempts=config.delivery.max_attempts,
-                             backoff_base=config.delivery.retry_base_seconds)
+                             backoff_base=config.delivery.retry_base_seconds, only=only, prepare=prepare)
         if report.delivered:
             metrics = self.runtime.metrics
             for target, from_publication, from_fetch in delivery_latencies(db, started):
-                metrics.publication_to_alert.labels(target).observe(from_publication)
-                metrics.fetch_to_alert.labels(target).observe(from_fetch)
+                if target in only:
+                    metrics.publication_to_alert.labels(target).observe(from_publication)
+                    metrics.fetch_to_alert.labels(target).observe(from_fetch)
         return report
 
 

@@ -5,7 +5,7 @@ never queues the others behind it:
 
 - `match`: matching and the notices it queues (one thread owns the alerts cursor, so it is never
   advanced twice at once);
-- `delivery`: draining the outbox;
+- `delivery` (up to `alerts.WORKERS` threads): draining the outbox, one target per thread;
 - `status`: the heartbeat `newswatch status` reads and the source health check (short and frequent);
 - `maintenance`: pruning and VACUUM, which can take minutes on a big file.
 
@@ -32,6 +32,8 @@ from scheduler.metrics import Metrics
 
 T = TypeVar("T")
 
+DELIVERY_THREADS = 8  # targets sent to at once (one round's preparation included)
+
 
 def matcher_for(config: Config) -> Matcher:
     """The config's compiled matcher: load_config compiled the watchlists to validate them; reuse it."""
@@ -40,8 +42,8 @@ def matcher_for(config: Config) -> Matcher:
     return compile_matcher(config.watchlists, config.gazetteer)
 
 
-def _thread(name: str) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(1, thread_name_prefix=f"newswatch-{name}")
+def _thread(name: str, workers: int = 1) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(workers, thread_name_prefix=f"newswatch-{name}")
 
 
 @dataclass
@@ -56,7 +58,7 @@ class Runtime:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     stopping: bool = False
     match_thread: ThreadPoolExecutor = field(default_factory=lambda: _thread("match"))
-    delivery_thread: ThreadPoolExecutor = field(default_factory=lambda: _thread("deliver"))
+    delivery_threads: ThreadPoolExecutor = field(default_factory=lambda: _thread("deliver", DELIVERY_THREADS))
     status_thread: ThreadPoolExecutor = field(default_factory=lambda: _thread("status"))
     maintenance_thread: ThreadPoolExecutor = field(default_factory=lambda: _thread("maintenance"))
 
@@ -69,7 +71,7 @@ class Runtime:
             db.close()
 
     async def in_thread(self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Await `func(*args, **kwargs)` run in `pool`, one of the four threads above."""
+        """Await `func(*args, **kwargs)` run in `pool`, one of the thread pools above."""
         return await self.loop.run_in_executor(pool, functools.partial(func, *args, **kwargs))
 
     async def in_db(self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any) -> T:
@@ -78,5 +80,5 @@ class Runtime:
 
     def join_threads(self) -> None:
         """Wait for queued work to end and stop the threads (blocking: call it off the loop)."""
-        for pool in (self.match_thread, self.delivery_thread, self.status_thread, self.maintenance_thread):
+        for pool in (self.match_thread, self.delivery_threads, self.status_thread, self.maintenance_thread):
             pool.shutdown(wait=True)

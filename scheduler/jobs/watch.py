@@ -80,7 +80,7 @@ class WatchJobs:
         # The match thread writes the outbox for matches too: one writer of alerts at a time.
         queued: int = await rt.in_db(rt.match_thread, _enqueue, targets, key, subject, text)
         if queued:
-            await self.deliver.run()
+            await self.deliver.kick()
         return queued
 
     async def check_sources(self) -> None:

@@ -84,3 +84,29 @@ def test_matching_and_heartbeat_run_while_maintenance_is_busy(tmp_path: Path) ->
     finally:
         db.close()
     assert published["daemon"] is not None and "crawl:post" in published["jobs"], "the heartbeat was written"
+
+
+def test_the_failure_gauge_shows_the_stores_count_of_a_configured_source(tmp_path: Path) -> None:
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(CONFIG, encoding="utf-8")
+    config = load_config(config_file)
+    db = open_store(config.database)
+    # Failures counted by an earlier daemon run: the store keeps them, so the gauge shows them too.
+    for name, failures in (("post", 3), ("removed-from-config", 5)):
+        db.execute("INSERT INTO sources (name, url, kind, consecutive_failures) VALUES (?, ?, ?, ?)",
+                   [name, "http://127.0.0.1:9/feed.xml", "feed", failures])
+    db.conn.commit()
+    db.close()
+
+    async def check() -> Runtime:
+        rt = Runtime(config, matcher_for(config), None, asyncio.get_running_loop())
+        try:
+            await WatchJobs(rt, DeliverJob(rt), list).check_sources()
+        finally:
+            await asyncio.to_thread(rt.join_threads)
+        return rt
+
+    metrics = asyncio.run(check()).metrics
+    assert metrics.value("newswatch_source_consecutive_failures", {"source": "post"}) == 3
+    assert metrics.registry.get_sample_value("newswatch_source_consecutive_failures",
+                                             {"source": "removed-from-config"}) is None

@@ -20,7 +20,6 @@ Settings read: `Config.sources`, `.crawl`, `.delivery.every_seconds`, `.retentio
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -113,21 +112,8 @@ class Service:
         except `crawl.extraction_workers`, and `database`, which apply after a restart (logged).
         """
         rt, old = self.runtime, self.config
-        if config.database != old.database:
-            logger.warning("database changed to %s: that applies after a restart; this daemon keeps using %s "
-                           "(and its lock)", config.database, old.database)
-            config = dataclasses.replace(config, database=old.database)
-        matcher = jobs.matcher_for(config)  # compiled once, by validation
-        if config.crawl != old.crawl:
-            changed = [f.name for f in dataclasses.fields(config.crawl)
-                       if getattr(config.crawl, f.name) != getattr(old.crawl, f.name)]
-            rt.runner = make_runner(config.crawl)
-            logger.info("crawl options changed (%s): crawls from now on use them", ", ".join(changed))
-            if "extraction_workers" in changed:
-                logger.warning("crawl.extraction_workers applies after a restart: the extraction pool is sized "
-                               "once per process")
+        config = rt.swap(config)
         turned_on = tuple(t for t in config.targets if t not in old.targets)
-        rt.config, rt.matcher = config, matcher
         old_sources = {s.name: s for s in old.sources}
         new_sources = {s.name: s for s in config.sources}
         for name in old_sources.keys() - new_sources.keys():

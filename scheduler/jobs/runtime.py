@@ -12,13 +12,15 @@ never queues the others behind it:
 Threads keep apart Python work only: SQLite still lets one writer at a time into the file, so a write
 made during a VACUUM waits for it (up to the store's busy timeout) in its own thread.
 
-Settings read: `Config.database` (every job opens the store there).
+Settings read: `Config.database` (every job opens the store there), `.crawl` (the Scrapy runner).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,9 +28,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from alerts import Matcher, compile_matcher
-from crawler import open_store
+from crawler import make_runner, open_store
 from scheduler.config import Config
 from scheduler.metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -61,6 +65,29 @@ class Runtime:
     delivery_threads: ThreadPoolExecutor = field(default_factory=lambda: _thread("deliver", DELIVERY_THREADS))
     status_thread: ThreadPoolExecutor = field(default_factory=lambda: _thread("status"))
     maintenance_thread: ThreadPoolExecutor = field(default_factory=lambda: _thread("maintenance"))
+
+    def swap(self, config: Config) -> Config:
+        """Take a reloaded config for the jobs that start from now on; returns the config applied.
+
+        Changed `crawl:` options get a new Scrapy runner; `database` and `crawl.extraction_workers`
+        apply after a restart only (the lock and the extraction pool are per process), which is logged.
+        """
+        old = self.config
+        if config.database != old.database:
+            logger.warning("database changed to %s: that applies after a restart; this daemon keeps using %s "
+                           "(and its lock)", config.database, old.database)
+            config = dataclasses.replace(config, database=old.database)
+        matcher = matcher_for(config)  # compiled once, by validation
+        if config.crawl != old.crawl:
+            changed = [f.name for f in dataclasses.fields(config.crawl)
+                       if getattr(config.crawl, f.name) != getattr(old.crawl, f.name)]
+            self.runner = make_runner(config.crawl)
+            logger.info("crawl options changed (%s): crawls from now on use them", ", ".join(changed))
+            if "extraction_workers" in changed:
+                logger.warning("crawl.extraction_workers applies after a restart: the extraction pool is sized "
+                               "once per process")
+        self.config, self.matcher = config, matcher
+        return config
 
     def with_db(self, func: Callable[..., T], *args: Any) -> T:
         """Call `func(db, *args)` with a store connection opened for it (blocking: call it in a thread)."""

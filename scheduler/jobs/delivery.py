@@ -4,8 +4,10 @@ Runs `alerts.deliver_due` (what `tasks.deliver_pending` runs for the CLI) in the
 records the outcome and each delivered alert's latency in the Prometheus registry. A round first
 prepares (closes due digests, releases the leases of dead processes), then sends each target's rows
 in a call of its own; a target still sending from an earlier round (a receiver that hangs until its
-send deadline) is skipped, its rows wait for the next round, and the other targets' next alerts go
-out without waiting for it. `backfill` runs `alerts.backfill_targets` at start and after a reload.
+send deadline) is skipped, and the other targets' next alerts go out without waiting for it; the
+skipped target gets a send of its own as soon as its earlier one ends, so no due alert is left
+behind (at stop either: `idle` waits for those too). `backfill` runs `alerts.backfill_targets` at
+start and after a reload.
 
 Settings read: `Config.targets`, `.delivery.max_attempts`, `.delivery.retry_base_seconds`,
 `.delivery.backfill_seconds`, the watchlists' routes, `.database`.
@@ -40,6 +42,7 @@ class DeliverJob:
         self.runtime = runtime
         self._lock = asyncio.Lock()
         self._sending: dict[str, asyncio.Task[DeliveryReport | None]] = {}
+        self._again: set[str] = set()  # busy targets a round skipped: sent to again when their send ends
 
     async def run(self) -> DeliveryReport | None:
         """A round, awaited to its end (except targets still busy from an earlier round). Never raises."""
@@ -67,22 +70,32 @@ class DeliverJob:
             tasks = []
             for name in config.targets:
                 if name in self._sending:
-                    continue  # still sending from an earlier round: its rows wait for the next one
-                task = asyncio.create_task(self._send(config, name))
-                self._sending[name] = task
-                task.add_done_callback(functools.partial(self._forget, name))
-                tasks.append(task)
+                    self._again.add(name)  # still sending from an earlier round: sent to when that ends
+                    continue
+                tasks.append(self._start_send(config, name))
         self._record(prepared)
         return prepared, tasks
 
-    def _forget(self, name: str, task: asyncio.Task[DeliveryReport | None]) -> None:
+    def _start_send(self, config: Config, name: str) -> asyncio.Task[DeliveryReport | None]:
+        task = asyncio.create_task(self._send(config, name))
+        self._sending[name] = task
+        task.add_done_callback(functools.partial(self._ended, name))
+        return task
+
+    def _ended(self, name: str, task: asyncio.Task[DeliveryReport | None]) -> None:
         if self._sending.get(name) is task:
             del self._sending[name]
+        if name in self._again:
+            self._again.discard(name)
+            config = self.runtime.config
+            if name in config.targets:
+                self._start_send(config, name)
 
     async def idle(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for every send still running (at stop)."""
-        if self._sending:
-            await asyncio.wait(list(self._sending.values()), timeout=timeout)
+        """Wait up to `timeout` seconds for every send still running, and those they lead to (at stop)."""
+        deadline = self.runtime.loop.time() + timeout
+        while self._sending and self.runtime.loop.time() < deadline:
+            await asyncio.wait(list(self._sending.values()), timeout=deadline - self.runtime.loop.time())
 
     async def _send(self, config: Config, name: str) -> DeliveryReport | None:
         rt = self.runtime

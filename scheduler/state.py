@@ -7,7 +7,7 @@ Settings read: none (the caller passes the database connection).
 
 A daemon killed with SIGKILL (or by the OOM killer, or a power cut) cannot clear its row, so the row
 alone does not prove a daemon runs: `daemon_liveness()` also checks that the heartbeat is recent (the
-daemon stamps it every `service.HEARTBEAT_SECONDS`) and that the process id still exists, when the
+daemon stamps it every `jobs.HEARTBEAT_SECONDS`) and that the process id still exists, when the
 daemon ran on this host (the row names the host: a pid from another container means nothing here).
 """
 
@@ -25,8 +25,9 @@ import sqlite_utils
 from crawler.timeutil import iso, now_utc, parse_iso, utc_now
 
 DAEMON_ROW = "_daemon"
-# A heartbeat older than this means the daemon is gone or stuck (it beats every few seconds; a long
-# matching run in the same worker thread can delay a beat, hence the margin).
+# A heartbeat older than this means the daemon is gone or stuck (it beats every few seconds, in a
+# thread of its own; a write of another thread or process holding SQLite's lock can delay a beat,
+# hence the margin).
 STALE_AFTER_SECONDS = 30.0
 
 

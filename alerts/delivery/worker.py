@@ -35,7 +35,7 @@ import logging
 import random
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -244,6 +244,8 @@ def deliver_due(
     limit: int = 100,
     backoff_base: float = BACKOFF_BASE,
     workers: int = WORKERS,
+    only: Collection[str] | None = None,
+    prepare: bool = True,
 ) -> DeliveryReport:
     """Send every due outbox row, oldest first per target, shaping alerts on the way.
 
@@ -266,13 +268,20 @@ def deliver_due(
         limit: most send attempts in this call.
         backoff_base: seconds before the first retry; each later retry waits twice as long.
         workers: most targets served at once.
+        only: serve only these targets' rows (the others wait for another call); None: every target.
+        prepare: close the due digests, release the leases of dead processes and warn about rows of
+            unconfigured targets first. The daemon prepares once per round (`only=()`), then serves each
+            target not still busy from an earlier round in a call of its own (`only={name}`,
+            `prepare=False`), so a hanging receiver never holds the other targets' next round.
 
     Returns:
         A DeliveryReport with the counts.
     """
     clock = now or now_utc()
-    release_stale_leases(db, clock)
-    counts: Counter[str] = Counter(digests_due=close_due_digests(db, targets, clock))
+    counts: Counter[str] = Counter()
+    if prepare:
+        release_stale_leases(db, clock)
+        counts["digests_due"] = close_due_digests(db, targets, clock)
     by_target: dict[str, list[OutboxEntry]] = {}
     for entry in pending_entries(db):
         by_target.setdefault(entry.target, []).append(entry)
@@ -280,10 +289,12 @@ def deliver_due(
     for name, entries in by_target.items():
         spec = targets.get(name)
         if spec is None:
-            logger.warning("delivery: %d alerts wait for target %s, which is not configured or disabled",
-                           len(entries), name)
+            if prepare:
+                logger.warning("delivery: %d alerts wait for target %s, which is not configured or disabled",
+                               len(entries), name)
             continue
-        work.append((entries, spec))
+        if only is None or name in only:
+            work.append((entries, spec))
     budget = _Budget(limit)
     path = _db_file(db)
     if path is None or len(work) <= 1 or workers <= 1:  # nothing to overlap, or no file to share

@@ -531,3 +531,9 @@ def alerts_send(config_path: Path, target: str, story_id: int | None, since: str
         raise click.ClickException(f"story {story_id} has no match for "
                                    f"{watchlist or 'any watchlist'}; see `newswatch stories`")
 
+
+
+# The workbench's command lives with the web package (scheduler/web/command.py).
+from scheduler.web.command import web as _web  # noqa: E402
+
+main.add_command(_web)

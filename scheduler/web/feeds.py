@@ -98,7 +98,8 @@ def atom_feed(conn: sqlite3.Connection, watchlist: str, base_url: str, self_url:
             _sub(entry, "category", term=str(outlet), label=f"outlet: {outlet}")
         summary = f"Reported by {', '.join(map(str, outlets)) or 'one outlet'}.\n{evidence}"
         _sub(entry, "summary", summary, type="text")
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=False))
+    document = bytes(ET.tostring(feed, encoding="utf-8", xml_declaration=False))
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + document
 
 
 def opml(watchlists: list[tuple[str, str]], now: datetime | None = None) -> bytes:

@@ -11,7 +11,7 @@
   opens that feed only; changing the key revokes them all.
 - The secret key: `web.secret_key`, or one generated once and kept in the store's ``web_state`` table.
 - `SECURITY_HEADERS`: a strict Content-Security-Policy (no inline script or style, nothing from
-  elsewhere), no framing, no sniffing, no referrer.
+  elsewhere), no framing, no sniffing, no referrer sent to other sites.
 
 Settings read: ``web.password``, ``web.secret_key``, ``web.trusted_user_header``, ``web.trusted_proxies``.
 """
@@ -39,7 +39,7 @@ SECURITY_HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    "referrer-policy": "same-origin",  # not "no-referrer": Chromium then posts forms with Origin: null
     "cache-control": "no-store",
 }
 

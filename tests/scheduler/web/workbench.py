@@ -44,14 +44,14 @@ def process(db: sqlite_utils.Database, now: datetime = T0) -> ProcessReport:
     return process_new_articles(db, MATCHER.match, ROUTES, now=now)
 
 
-def fill(path: Path, extra: Sequence[tuple[str, str]] = ()) -> sqlite_utils.Database:
-    """A store with one maritime story (two outlets), an unrelated story and `extra` (url, title) articles."""
+def fill(path: Path, extra: Sequence[tuple[str, str, str]] = ()) -> sqlite_utils.Database:
+    """A store with a maritime story, an arms story and the `extra` (url, title, text) articles, matched."""
     db = open_store(path)
     add(db, "https://rappler.example/1", "Coast guard fires water cannon near Second Thomas Shoal")
     add(db, "https://arms.example/1", "Navy orders a new frigate in an arms sale", "The navy ordered a frigate. "
         "The arms sale was approved by parliament.", source="defnews", language="fr")
-    for url, title in extra:
-        add(db, url, title)
+    for url, title, text in extra:
+        add(db, url, title, text)
     process(db)
     return db
 

@@ -137,6 +137,15 @@ def _initial(conn: sqlite3.Connection) -> None:
     execute_script(conn, _LATE_INDEXES)
 
 
+def _feedback(conn: sqlite3.Connection) -> None:
+    # The analysts' judgements, muted stories and snoozed sources or terms (the workbench writes them;
+    # the pipeline and the outbox honour them). The SQL lives beside the code that uses it.
+    from alerts.feedback import FEEDBACK_SCHEMA
+
+    execute_script(conn, FEEDBACK_SCHEMA)
+
+
 ALERTS_SCHEMA = Schema("alerts", (
     Migration(1, "matches, stories, outbox, deliveries (accepts a file made before versions)", _initial),
+    Migration(2, "judgements, mutes and snoozes (the workbench)", _feedback),
 ))

@@ -24,7 +24,8 @@ already have seen under an idempotency key never changes. Notices are kept once 
 
 Row states: ``collecting`` (a digest still taking stories) → ``pending`` → ``delivered`` | ``dead``
 (dead → pending again with `retry_dead()`); an untried alert or digest row folded into another
-digest becomes ``folded``.
+digest becomes ``folded``; an untried row of a story an analyst muted becomes ``muted``
+(`alerts.feedback`).
 
 Settings read: none.
 """
@@ -46,6 +47,7 @@ from typing import Any
 import sqlite_utils
 
 from alerts.delivery.models import Receipt
+from alerts.feedback import withhold_muted
 from alerts.store import row_dict, transaction
 from crawler.timeutil import iso, now_utc, parse_iso
 
@@ -252,7 +254,11 @@ def enqueue_notice(db: sqlite_utils.Database, targets: Sequence[str], *, key: st
 
 
 def pending_entries(db: sqlite_utils.Database) -> list[OutboxEntry]:
-    """Every pending row, oldest first (the delivery worker groups them by target)."""
+    """Every pending row, oldest first (the delivery worker groups them by target).
+
+    Untried rows of muted stories are withdrawn first (`alerts.feedback.withhold_muted`).
+    """
+    withhold_muted(db)
     cursor = db.execute("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id")
     return [_entry(row_dict(cursor, r)) for r in cursor.fetchall()]
 
@@ -396,7 +402,8 @@ def outbox_summary(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
     Returns:
         ``{target: {"pending": n, "held": n, "delivered": n, "dead": n, "oldest_pending": iso | None,
         "last_error": str | None}}``; ``held`` counts digests still collecting stories; last_error is
-        already free of secrets. Rows folded into a digest are not counted (their digest is).
+        already free of secrets. Rows folded into a digest are not counted (their digest is); rows
+        withdrawn because their story was muted appear as ``"muted": n`` when there are any.
     """
     summary: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"pending": 0, "held": 0, "delivered": 0, "dead": 0, "oldest_pending": None,

@@ -130,6 +130,9 @@ async def crawl_sources(
     except Exception as exc:
         logger.error("crawl of %s crashed", ", ".join(source.name for source in sources), exc_info=True)
         crash = exc
+    if not final_stats:  # crashed before its spider closed: keep what was counted until then
+        with contextlib.suppress(RuntimeError):  # Crawler.stats exists only once the crawl started
+            final_stats.update(crawler.stats.get_stats())
     runs = {source.name: source_run(final_stats, source.name, started) for source in sources}
     if crash is not None:
         for source in sources:

@@ -20,7 +20,7 @@ from itemadapter import ItemAdapter
 from crawler.crawlstats import source_run, stat_key
 from crawler.feeds import FeedEntry
 from crawler.items import ArticleRecord, PageItem, SourceSpec
-from crawler.store import get_article, open_store, store_articles
+from crawler.store import get_article, open_store, source_health, store_articles
 from tests.crawler.sites import article_html, rss, run_crawl
 from tests.loopback import LoopbackHTTPServer
 
@@ -117,3 +117,20 @@ def test_no_module_reaches_into_the_spider_for_crawl_state() -> None:
     from crawler.spiders.news import NewsSpider
 
     assert "runs" not in inspect.signature(NewsSpider.__init__).parameters
+
+
+def test_a_crawl_that_crashes_reports_every_source_failed_as_internal(
+    site: LoopbackHTTPServer, db_path: Path
+) -> None:
+    site.add("/feed.xml", rss([(site.url("/news/a"), "A", "s")]), "application/rss+xml")
+    sources = [SourceSpec("bugle", "feed", site.url("/feed.xml")), SourceSpec("herald", "feed", site.url("/feed.xml"))]
+    # A pipeline that cannot be loaded makes the crawl itself raise, before its spider opens.
+    reports = run_crawl(db_path, sources,
+                        scrapy_settings={"ITEM_PIPELINES": json.dumps({"tests.crawler.no_such_module.P": 1})})
+    assert [(r["source"], r["status"], r["error_class"], r["fetched"]) for r in reports] == [
+        ("bugle", "failed", "internal", 0), ("herald", "failed", "internal", 0)]
+    assert "ModuleNotFoundError" in reports[0]["error"]
+    assert "crawl of bugle, herald crashed" in reports[0]["_stderr"]
+    health = {row.name: row for row in source_health(open_store(db_path))}
+    assert (health["bugle"].error_class, health["herald"].consecutive_failures) == ("internal", 1)
+    assert site.requests_to("/news/a") == []

@@ -4,6 +4,8 @@ Reason classes (stored in `sources.error_class`, shown by `newswatch status`):
 `blocked` (401/403/429/451, robots.txt, bot walls), `gone` (404/410), `broken` (unparseable feed,
 sitemap or listing; other 4xx), `timeout`, `dns`, `network` (refused, reset, TLS), `too_large`
 (over the page-size limit, gzip bombs), `redirect_loop`, `server` (5xx), `internal` (a bug here).
+`CrawlReport` is what one crawl of one source did; `SourceRun` is the same, read back from the
+crawler's stats (`crawler.crawlstats`) with what the runner needs to record the source's health.
 Settings read: none.
 """
 
@@ -153,9 +155,18 @@ class CrawlReport:
     note: str | None = None
 
 
+def log_source_failure(name: str, error_class: str, error: str) -> None:
+    """The one WARNING line a failed source gets per crawl."""
+    logger.warning("source %s failed (%s): %s", name, error_class, error)
+
+
 @dataclass(slots=True)
 class SourceRun:
-    """Mutable tally of one source during a crawl (the spider and pipelines update it)."""
+    """One source's crawl as the runner sees it once the crawl ended (`crawler.crawlstats.source_run()`).
+
+    The spider and pipelines never hold one: they write into the crawler's stats. The runner may still
+    `fail()` it when the crawl itself crashed, then turns it into a health row and a `CrawlReport`.
+    """
 
     name: str
     started: float = field(default_factory=time.monotonic)
@@ -168,7 +179,7 @@ class SourceRun:
     failed: int = 0
     new_articles: int = 0
     transient_failures: int = 0
-    pending: int = 0
+    requested: int = 0  # article requests queued
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None
@@ -199,7 +210,7 @@ class SourceRun:
         self.error_class = error_class
         self.error = error
         self.touch()
-        logger.warning("source %s failed (%s): %s", self.name, error_class, error)
+        log_source_failure(self.name, error_class, error)
 
     def report(self) -> CrawlReport:
         end = self.finished or time.monotonic()

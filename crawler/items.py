@@ -1,16 +1,27 @@
-"""Domain values the crawler produces: sources to crawl and the articles it stores.
+"""Domain values the crawler produces: sources to crawl, the items of a crawl, the articles it stores.
 
-These are plain frozen dataclasses so that `alerts` and `scheduler` can use them without
-knowing anything about Scrapy. Settings read: none.
+These are plain frozen dataclasses so that `alerts` and `scheduler` can use them without knowing
+anything about Scrapy. Two of them are Scrapy items (Scrapy takes dataclass instances as items through
+`itemadapter`), and they are what travels between the spider and the item pipelines, in this order:
+
+    NewsSpider.parse_article ──PageItem──► ExtractPipeline ──ArticleRecord──► StorePipeline
+
+`PageItem` is a fetched page as the spider saw it; `ArticleRecord` is that page extracted and keyed by
+its canonical URL, ready for `crawler.store.store_articles()`. Typed items instead of dicts make a
+misspelt key a type error, not a `KeyError` in the middle of a crawl. `Article` is a stored row read back.
+Settings read: none.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, quote_plus
 
 from crawler.polling import PollingBounds
+
+if TYPE_CHECKING:  # crawler.feeds pulls in feedparser and lxml; `alerts` imports this module for Article
+    from crawler.feeds import FeedEntry
 
 SourceKind = Literal["feed", "sitemap", "listing"]
 
@@ -95,3 +106,65 @@ class Article:
     image: str | None = None
     extracted: bool = True
     tags: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class PageItem:
+    """A fetched article page, as `NewsSpider` yields it to the item pipelines.
+
+    Attributes:
+        source: the name of the source whose index listed the page.
+        tags: the source's tags, copied onto the article.
+        entry: what the index (feed, sitemap, listing) said about the page: its link, title, summary,
+            date and authors, kept as the fallback when extraction fails.
+        final_url: the URL the page was fetched from, after redirects.
+        redirect_urls: the URLs of the redirect hops before `final_url`, in order.
+        body: the raw response body (bytes: the extractor finds the encoding).
+    """
+
+    source: str
+    tags: tuple[str, ...]
+    entry: FeedEntry
+    final_url: str
+    redirect_urls: tuple[str, ...] = ()
+    body: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """An extracted article, as `ExtractPipeline` passes it to `StorePipeline`.
+
+    The field names are the columns of the store's `articles` table (`crawler.store.store_articles()`
+    takes `ItemAdapter(record).asdict()`), plus `seen_as`.
+
+    Attributes:
+        url: the canonical URL, the article's key in the store.
+        source: the source name.
+        title: the extracted title, else the index's title, else `url`.
+        text: the extracted body text ("" when extraction failed).
+        summary: the index's summary.
+        published: ISO 8601 date with time zone (the page's, else the index's), or None.
+        authors: author names (the page's, else the index's).
+        language: the detected language code, or None.
+        image: the page's lead image URL, or None.
+        extracted: False when the text came from the index only (paywall, script-only page, non-HTML).
+        tags: the source's tags.
+        fingerprint: a hash of the text's words (`crawler.pipelines.text_fingerprint`), or None
+            without text.
+        seen_as: the other canonical URLs that lead to this article (index link, redirect hops),
+            remembered as seen so they are never fetched again.
+    """
+
+    url: str
+    source: str
+    title: str
+    text: str
+    summary: str = ""
+    published: str | None = None
+    authors: tuple[str, ...] = ()
+    language: str | None = None
+    image: str | None = None
+    extracted: bool = True
+    tags: tuple[str, ...] = ()
+    fingerprint: str | None = None
+    seen_as: tuple[str, ...] = ()

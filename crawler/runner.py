@@ -5,7 +5,13 @@ and awaits `crawl_source()` from its APScheduler jobs on the reactor's loop. `cr
 for `newswatch crawl --once`: it installs the reactor, crawls all sources in one spider, stops the
 reactor and returns (once per process: a Twisted reactor cannot restart). `python -m crawler.runner`
 wraps `crawl_blocking()` for tests and benchmarks that need a fresh process per crawl.
-Settings read: every field of `CrawlOptions` (through `crawler.settings`).
+
+What a crawl did comes back through Scrapy's own channels only: the spider and the item pipelines
+count per source in the crawler's stats (`newswatch/<source>/...`, `crawler.crawlstats`), and the
+runner reads those stats when the spider closes and builds each source's report and health row from
+them. Nothing is handed to the spider to be filled in.
+Settings read: every field of `CrawlOptions` (through `crawler.settings`); sets NEWSWATCH_DB_PATH on
+each crawler; extra Scrapy settings from the caller (`settings=`, `python -m crawler.runner -s`).
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import gc
 import json
 import logging
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from crawler.crawlstats import source_run
 from crawler.health import CrawlReport, SourceRun
 from crawler.items import SourceSpec
 from crawler.options import CrawlOptions
@@ -33,11 +41,13 @@ logger = logging.getLogger(__name__)
 __all__ = ["CrawlReport", "crawl_blocking", "crawl_source", "crawl_sources", "make_runner"]
 
 
-def make_runner(options: CrawlOptions) -> Any:
+def make_runner(options: CrawlOptions, settings: Mapping[str, Any] | None = None) -> Any:
     """The crawler runner for this process (call after `install_asyncio_reactor()`).
 
     Args:
         options: crawl options; they apply to every crawl of this runner.
+        settings: extra Scrapy settings over those of `options` (e.g. a `STATS_CLASS` or an
+            extension to debug with); None for none.
 
     Returns:
         A `scrapy.crawler.AsyncCrawlerRunner`.
@@ -49,7 +59,7 @@ def make_runner(options: CrawlOptions) -> Any:
     from crawler.settings import scrapy_settings
 
     install_log_filters()  # one WARNING per failed source, not Scrapy's traceback per request
-    return AsyncCrawlerRunner(Settings(scrapy_settings(options)))
+    return AsyncCrawlerRunner(Settings({**scrapy_settings(options), **(settings or {})}))
 
 
 def _release_memory() -> None:
@@ -99,18 +109,35 @@ async def crawl_sources(
     Returns:
         One report per source, in the order given. Never raises for bad sources.
     """
+    from scrapy import signals
+
     from crawler.spiders.news import NewsSpider
     from crawler.writer import shared_store
 
-    runs = {source.name: SourceRun(source.name) for source in sources}
+    started = time.monotonic()
     crawler = runner.create_crawler(NewsSpider)
+    crawler.settings.set("NEWSWATCH_DB_PATH", str(Path(db_path)), priority="cmdline")  # spider, StorePipeline
+    final_stats: dict[str, Any] = {}
+
+    def keep_stats() -> None:
+        # spider_closed comes after the pipelines' close_spider (their last batch is counted).
+        final_stats.update(crawler.stats.get_stats())
+
+    crawler.signals.connect(keep_stats, signal=signals.spider_closed)
+    crash: Exception | None = None
     try:
-        await runner.crawl(crawler, sources=list(sources), db_path=Path(db_path), options=options, runs=runs)
+        await runner.crawl(crawler, sources=list(sources), options=options)
     except Exception as exc:
-        logger.error("crawl of %s crashed", ", ".join(runs), exc_info=True)
+        logger.error("crawl of %s crashed", ", ".join(source.name for source in sources), exc_info=True)
+        crash = exc
+    if not final_stats:  # crashed before its spider closed: keep what was counted until then
+        with contextlib.suppress(RuntimeError):  # Crawler.stats exists only once the crawl started
+            final_stats.update(crawler.stats.get_stats())
+    runs = {source.name: source_run(final_stats, source.name, started) for source in sources}
+    if crash is not None:
         for source in sources:
             if runs[source.name].status != "failed":
-                runs[source.name].fail("internal", source.redact(f"{type(exc).__name__}: {exc}"))
+                runs[source.name].fail("internal", source.redact(f"{type(crash).__name__}: {crash}"))
     store = shared_store(Path(db_path))  # the spider's too: one writer thread per process and file
     for source in sources:
         await store.call(_finish_source, source, runs[source.name])
@@ -137,13 +164,16 @@ async def crawl_source(runner: Any, source: SourceSpec, db_path: Path, options: 
     return report
 
 
-def crawl_blocking(sources: Sequence[SourceSpec], db_path: Path, options: CrawlOptions) -> list[CrawlReport]:
+def crawl_blocking(
+    sources: Sequence[SourceSpec], db_path: Path, options: CrawlOptions, settings: Mapping[str, Any] | None = None
+) -> list[CrawlReport]:
     """Crawl all sources once and return; installs, runs and stops the reactor (once per process).
 
     Args:
         sources: the sources, crawled concurrently in one spider.
         db_path: the SQLite store.
         options: crawl options.
+        settings: extra Scrapy settings (see `make_runner()`); None for none.
 
     Returns:
         One report per source, in order.
@@ -168,7 +198,7 @@ def crawl_blocking(sources: Sequence[SourceSpec], db_path: Path, options: CrawlO
 
     async def _main() -> None:
         try:
-            results.extend(await crawl_sources(make_runner(options), sources, db_path, options))
+            results.extend(await crawl_sources(make_runner(options, settings), sources, db_path, options))
         except BaseException as exc:  # surfaced after the reactor stops
             failure.append(exc)
         finally:
@@ -190,22 +220,31 @@ def _source_from_json(data: dict[str, Any]) -> SourceSpec:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m crawler.runner --db PATH --sources-json JSON [--options-json JSON]`.
+    """`python -m crawler.runner --db PATH --sources-json JSON [--options-json JSON] [-s NAME=VALUE]...`.
 
     Prints the reports as a JSON list on stdout. Used by tests and benchmarks, which need a fresh
-    process (and so a fresh reactor) for every crawl.
+    process (and so a fresh reactor) for every crawl. `-s` sets a Scrapy setting, as `scrapy crawl -s`
+    does (a JSON object for dict settings such as EXTENSIONS).
     """
     parser = argparse.ArgumentParser(prog="python -m crawler.runner", description=main.__doc__)
     parser.add_argument("--db", required=True, type=Path)
     parser.add_argument("--sources-json", required=True, help="a JSON list of SourceSpec fields")
     parser.add_argument("--options-json", default="{}", help="a JSON object of CrawlOptions fields")
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("-s", "--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Scrapy setting for this crawl (repeatable)")
     args = parser.parse_args(argv)
+    settings: dict[str, Any] = {}
+    for pair in args.settings:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            parser.error(f"-s expects NAME=VALUE, got {pair!r}")
+        settings[name] = value
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     sources = [_source_from_json(item) for item in json.loads(args.sources_json)]
     options = CrawlOptions(**json.loads(args.options_json))
-    reports = crawl_blocking(sources, args.db, options)
+    reports = crawl_blocking(sources, args.db, options, settings)
     json.dump([dataclasses.asdict(report) for report in reports], sys.stdout)
     sys.stdout.write("\n")
     return 0

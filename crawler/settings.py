@@ -7,14 +7,21 @@ downloads the public suffix list on first use, which fails offline, and news fee
 CONCURRENT_ITEMS 8 (Scrapy's 100 costs 35-40% throughput); telnet console off; only the http(s)
 download handlers exist (file, data, ftp and s3 are switched off, so no link can read a local file);
 `crawler.middlewares.NetPolicyMiddleware` checks every URL found in content (`crawl.allow_networks`).
-Settings read: every field of `CrawlOptions`.
+NEWSWATCH_DB_PATH, the store a crawl reads and writes, is not a crawl option: `crawler.runner` sets it
+on each crawler (`store_path()` reads it back for the spider and `StorePipeline`); here it defaults to
+`newswatch.db` for `scrapy crawl`.
+Settings read: every field of `CrawlOptions`; NEWSWATCH_DB_PATH (`store_path()`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from crawler.options import CrawlOptions
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
 
 BOT_NAME = "newswatch"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -81,5 +88,19 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
     }
 
 
+def store_path(settings: BaseSettings) -> Path:
+    """The SQLite store of a crawl: its NEWSWATCH_DB_PATH setting.
+
+    Raises:
+        ValueError: the setting is missing (`crawler.runner` always sets it).
+    """
+    value = settings.get("NEWSWATCH_DB_PATH")
+    if not value:
+        raise ValueError("the Scrapy setting NEWSWATCH_DB_PATH is not set: set it to the SQLite store's path "
+                         "(crawler.runner does; with `scrapy crawl`, pass -a db=PATH)")
+    return Path(value)
+
+
 # The same values at module level, for `scrapy crawl` from the project root.
 globals().update(scrapy_settings(CrawlOptions()))
+NEWSWATCH_DB_PATH = "newswatch.db"

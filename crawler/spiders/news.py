@@ -8,9 +8,12 @@ parsed by kind (`crawler.feeds`, `crawler.sitemaps`, `crawler.listing`), entries
 are requested. Links that are not http(s) (`file:`, `javascript:`, `mailto:`, `tag:`...) are skipped
 one by one, never requested; every request carries the source's configured URL in
 `meta[TRUSTED_META]` so `NetPolicyMiddleware` can refuse non-public addresses (`crawler.netpolicy`).
-Every outcome lands in the source's `SourceRun`, which the runner turns into a report and a health row;
-its notes say why a run stored fewer articles than its index listed.
-Settings read: none directly (options arrive as spider arguments).
+Every outcome is counted in the crawler's stats under `newswatch/<source>/...` (`crawler.crawlstats`),
+which the runner reads back after the crawl to make a report and a health row; the notes there say
+why a run stored fewer articles than its index listed. Fetched pages go to the item pipelines as
+`crawler.items.PageItem`.
+Settings read: NEWSWATCH_DB_PATH (the store whose seen URLs and source state it reads; `-a db=PATH`
+sets it when debugging with `scrapy crawl`); crawl options arrive as the `options` spider argument.
 """
 
 from __future__ import annotations
@@ -19,28 +22,30 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, cast
+from typing import Any, Self, cast
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.canonical import canonicalize_url
+from crawler.crawlstats import SourceStats
 from crawler.errors import FeedError
 from crawler.feeds import FeedEntry, parse_feed
-from crawler.health import SourceRun, classify_exception, classify_status, looks_like_bot_wall
-from crawler.items import SourceSpec
+from crawler.health import classify_exception, classify_status, looks_like_bot_wall
+from crawler.items import PageItem, SourceSpec
 from crawler.listing import extract_links
 from crawler.middlewares import RENDER_META, TRUSTED_META, RefusedURL
 from crawler.netpolicy import is_fetchable_scheme, url_scheme
 from crawler.options import CrawlOptions
 from crawler.pool import parse_in_pool
+from crawler.settings import store_path
 from crawler.sitemaps import parse_sitemap
 from crawler.store import SourceState, load_source_state, seen_urls
-from crawler.writer import shared_store
+from crawler.writer import StoreThread, shared_store
 
 logger = logging.getLogger(__name__)
 
@@ -94,16 +99,16 @@ class NewsSpider(Spider):
     name = "news"
     kind = "feed"
 
+    store: StoreThread
+
     def __init__(
         self,
         sources: Iterable[SourceSpec] | None = None,
-        db_path: Path | str | None = None,
         options: CrawlOptions | None = None,
-        runs: dict[str, SourceRun] | None = None,
         url: str | None = None,
-        db: str = "newswatch.db",
         **kwargs: Any,
     ) -> None:
+        kwargs.pop("db", None)  # `-a db=PATH`: read by from_crawler() into NEWSWATCH_DB_PATH
         super().__init__(**kwargs)
         if sources is None:  # `scrapy crawl feed -a url=... [-a db=...]` for debugging
             if not url:
@@ -111,21 +116,32 @@ class NewsSpider(Spider):
             sources = [SourceSpec(name=urlsplit(url).hostname or url, kind=self.kind, url=url)]  # type: ignore[arg-type]
         self.sources = {source.name: source for source in sources}
         self.options = options or CrawlOptions()
-        self.runs = runs if runs is not None else {name: SourceRun(name) for name in self.sources}
-        self.store = shared_store(Path(db_path or db))
         self._queued: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        """The spider for this crawl, reading the store named by NEWSWATCH_DB_PATH (or `-a db=PATH`)."""
+        if kwargs.get("db"):  # the crawler's settings are frozen only after the spider exists
+            crawler.settings.set("NEWSWATCH_DB_PATH", kwargs["db"], priority="spider")
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.store = shared_store(store_path(crawler.settings))
+        return spider
+
+    def _run(self, source: str) -> SourceStats:
+        """Where this crawl counts what it did for `source`: the crawler's stats."""
+        return SourceStats(self.crawler.stats, source)
 
     async def start(self) -> AsyncIterator[Request]:
         for source in self.sources.values():
             state = await self.store.call(load_source_state, source.name)
-            self.runs[source.name].touch()
+            self._run(source.name).touch()
             yield _index_request(source, source.url, state, self, hops=0)
 
     async def parse_index(self, response: Response) -> AsyncIterator[Request]:
         source = self.sources[response.meta["source"]]
-        run = self.runs[source.name]
+        run = self._run(source.name)
         run.touch()
-        run.http_status = response.status
+        run.set("http_status", response.status)
         state: SourceState = response.meta["state"]
         if response.status in _REDIRECTS:  # only for sources with headers (see _index_request)
             location = response.headers.get(b"Location")
@@ -137,18 +153,20 @@ class NewsSpider(Spider):
             yield _index_request(source, response.urljoin(location.decode("latin-1")), state, self, hops)
             return
         if response.status == 304:
-            run.status = "unchanged"
-            run.etag, run.last_modified, run.body_hash = state.etag, state.last_modified, state.body_hash
-            run.validators_ready = True
+            run.set("status", "unchanged")
+            run.set("etag", state.etag)
+            run.set("last_modified", state.last_modified)
+            run.set("body_hash", state.body_hash)
+            run.set("validators_ready", True)
             logger.info("source %s unchanged (304) at %s", source.name, response.url)
             return
         body_hash = hashlib.sha256(response.body).hexdigest()
-        run.etag = (response.headers.get(b"ETag") or b"").decode("latin-1") or None
-        run.last_modified = (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None
-        run.body_hash = body_hash
+        run.set("etag", (response.headers.get(b"ETag") or b"").decode("latin-1") or None)
+        run.set("last_modified", (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None)
+        run.set("body_hash", body_hash)
         if state.body_hash == body_hash:
-            run.status = "unchanged"
-            run.validators_ready = True
+            run.set("status", "unchanged")
+            run.set("validators_ready", True)
             logger.info("source %s unchanged (same body hash) at %s", source.name, response.url)
             return
         try:
@@ -157,9 +175,9 @@ class NewsSpider(Spider):
             reason = "blocked" if looks_like_bot_wall(response.body) else "broken"
             run.fail(reason, source.redact(str(exc)))
             return
-        run.validators_ready = True
+        run.set("validators_ready", True)
         if not entries and not children and not run.notes:
-            run.notes.append(f"the {source.kind} lists no entries")
+            run.add_note(f"the {source.kind} lists no entries")
         for child in children:
             yield child
         async for request in self._article_requests(source, entries):
@@ -167,16 +185,17 @@ class NewsSpider(Spider):
 
     async def parse_child_sitemap(self, response: Response) -> AsyncIterator[Request]:
         source = self.sources[response.meta["source"]]
-        self.runs[source.name].touch()
+        run = self._run(source.name)
+        run.touch()
         try:
             sitemap = await parse_in_pool(self.options.workers, parse_sitemap, response.body, response.url,
                                           _headers(response), max_bytes=self.options.max_page_bytes)
         except FeedError as exc:
             logger.warning("child sitemap %s of source %s unreadable: %s", response.url, source.name, exc)
-            self.runs[source.name].transient_failures += 1
+            run.inc("transient_failures")
             return
         if sitemap.skipped_without_loc and not sitemap.entries:
-            self.runs[source.name].notes.append(
+            run.add_note(
                 f"child sitemap {response.url} lists {sitemap.skipped_without_loc} URLs, none with a <loc>")
         async for request in self._article_requests(source, sitemap.entries):
             yield request
@@ -185,7 +204,7 @@ class NewsSpider(Spider):
         """Count and log (once per index) links that are not http(s); they are never requested."""
         if not urls:
             return
-        self.runs[source.name].skipped_schemes += len(urls)
+        self._run(source.name).inc("skipped_schemes", len(urls))
         schemes = ", ".join(sorted({f"{url_scheme(url) or '(none)'}:" for url in urls}))
         logger.warning("source %s: skipped %d links that are not http(s) (%s), e.g. %.100s",
                        source.name, len(urls), schemes, urls[0])
@@ -202,15 +221,15 @@ class NewsSpider(Spider):
                                           link_selector=source.link_selector, link_pattern=source.link_pattern)
             return entries, []
         sitemap = await parse_in_pool(workers, parse_sitemap, response.body, response.url, headers, max_bytes=limit)
-        run = self.runs[source.name]
+        run = self._run(source.name)
         # The parser counts elements whose <loc> is missing or not an http(s) URL (crawler.sitemaps).
         skipped = sitemap.skipped_without_loc
         if skipped and sitemap.index:
             listed = len(sitemap.sitemaps) + skipped
-            run.notes.append(f"sitemap index lists {listed} child sitemaps, none with a <loc>"
+            run.add_note(f"sitemap index lists {listed} child sitemaps, none with a <loc>"
                              if not sitemap.sitemaps else f"{skipped} of {listed} child sitemaps have no <loc>")
         elif skipped and not sitemap.entries:
-            run.notes.append(f"sitemap lists {skipped} URLs, none with a <loc>")
+            run.add_note(f"sitemap lists {skipped} URLs, none with a <loc>")
         self._skip_scheme(source, [ref.url for ref in sitemap.sitemaps if not is_fetchable_scheme(ref.url)])
         cutoff = (datetime.now(UTC) - timedelta(days=source.max_age_days)).isoformat()
         refs = [ref for ref in sitemap.sitemaps if is_fetchable_scheme(ref.url)
@@ -218,7 +237,7 @@ class NewsSpider(Spider):
         if sitemap.sitemaps and not refs:
             old = sum(1 for ref in sitemap.sitemaps if ref.lastmod is not None and ref.lastmod < cutoff)
             if old:
-                run.notes.append(f"sitemap index lists {old} child sitemaps, all older than "
+                run.add_note(f"sitemap index lists {old} child sitemaps, all older than "
                                  f"max_age_days={source.max_age_days}")
         refs.sort(key=lambda ref: ref.lastmod or "", reverse=True)
         children = [
@@ -230,7 +249,7 @@ class NewsSpider(Spider):
         return sitemap.entries, children
 
     async def _article_requests(self, source: SourceSpec, entries: list[FeedEntry]) -> AsyncIterator[Request]:
-        run = self.runs[source.name]
+        run = self._run(source.name)
         cutoff = (datetime.now(UTC) - timedelta(days=source.max_age_days)).isoformat()
         fresh: dict[str, FeedEntry] = {}
         too_old = 0
@@ -246,14 +265,14 @@ class NewsSpider(Spider):
                 key = canonicalize_url(entry.url)
             except ValueError as exc:  # e.g. a bad port: skip this entry, keep the others
                 logger.warning("source %s: skipped malformed link %.200s: %s", source.name, entry.url, exc)
-                run.malformed += 1
+                run.inc("malformed")
                 continue
             if key not in fresh and key not in self._queued:
                 fresh[key] = entry
         self._skip_scheme(source, bad_scheme)
         if too_old and not fresh:
             fetchable = len(entries) - len(bad_scheme)
-            run.notes.append(f"{too_old} entries, all older than max_age_days={source.max_age_days}"
+            run.add_note(f"{too_old} entries, all older than max_age_days={source.max_age_days}"
                              if too_old == fetchable else
                              f"{too_old} of {fetchable} entries older than max_age_days={source.max_age_days}")
         seen = await self.store.call(seen_urls, list(fresh), self.options.seen_url_days)
@@ -272,37 +291,37 @@ class NewsSpider(Spider):
                 )
             except ValueError as exc:  # Scrapy rejects the URL: skip this entry, keep the others
                 logger.warning("source %s: skipped malformed link %.200s: %s", source.name, entry.url, exc)
-                run.malformed += 1
+                run.inc("malformed")
                 continue
             self._queued.add(key)
-            run.pending += 1
+            run.inc("requested")
             yield request
 
-    def parse_article(self, response: Response) -> Iterable[dict[str, Any]]:
+    def parse_article(self, response: Response) -> Iterable[PageItem]:
         source = self.sources[response.meta["source"]]
-        run = self.runs[source.name]
-        run.fetched += 1
+        run = self._run(source.name)
+        run.inc("fetched")
         run.touch()
-        yield {
-            "source": source.name,
-            "tags": source.tags,
-            "entry": response.meta["entry"],
-            "final_url": response.url,
-            "redirect_urls": list(response.meta.get("redirect_urls", [])),
-            "body": response.body,
-        }
+        yield PageItem(
+            source=source.name,
+            tags=source.tags,
+            entry=response.meta["entry"],
+            final_url=response.url,
+            redirect_urls=tuple(response.meta.get("redirect_urls", ())),
+            body=response.body,
+        )
 
     def index_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        run = self.runs[request.meta["source"]]
+        run = self._run(request.meta["source"])
         source = self.sources[request.meta["source"]]
         exc = cast(BaseException, failure.value)  # an errback's Failure always carries its exception
         if isinstance(exc, RefusedURL):  # the index redirected to a refused URL (already logged)
-            run.refused += 1
+            run.inc("refused")
             run.fail("blocked", f"{request.url} redirected to a refused URL: {exc}")
         elif isinstance(exc, HttpError):
             status = exc.response.status
-            run.http_status = status
+            run.set("http_status", status)
             reason = classify_status(status)
             if reason in ("server", "broken") and looks_like_bot_wall(exc.response.body):
                 reason = "blocked"
@@ -313,21 +332,21 @@ class NewsSpider(Spider):
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        run = self.runs[request.meta["source"]]
+        run = self._run(request.meta["source"])
         run.touch()
         exc = cast(BaseException, failure.value)  # an errback's Failure always carries its exception
         if isinstance(exc, RefusedURL):  # already logged by the middleware; not a failure of the source
-            run.refused += 1
+            run.inc("refused")
             return
         reason = classify_status(exc.response.status) if isinstance(exc, HttpError) else classify_exception(exc)
         if request.meta.get("child_sitemap"):
-            run.transient_failures += 1
+            run.inc("transient_failures")
             logger.warning("child sitemap %s of %s failed (%s): %s", request.url, run.name, reason, exc)
             return
-        run.fetched += 1
-        run.failed += 1
+        run.inc("fetched")
+        run.inc("failed")
         if reason in _PERMANENT:
-            run.settled_urls.append(request.meta["key"])
+            run.settle(request.meta["key"])
         else:
-            run.transient_failures += 1
+            run.inc("transient_failures")
         logger.warning("article %s of %s failed (%s): %s", request.url, run.name, reason, exc)

@@ -14,7 +14,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +82,22 @@ def gzip_bomb(inflated_bytes: int) -> bytes:
 
 
 def run_crawl(
-    db_path: Path, sources: Sequence[Any], timeout: float = 120, **options: Any
+    db_path: Path,
+    sources: Sequence[Any],
+    timeout: float = 120,
+    scrapy_settings: Mapping[str, str] | None = None,
+    **options: Any,
 ) -> list[dict[str, Any]]:
-    """Crawl `sources` (SourceSpec) once in a fresh Python process; return the reports as dicts."""
+    """Crawl `sources` (SourceSpec) once in a fresh Python process; return the reports as dicts.
+
+    `scrapy_settings` are passed as `-s NAME=VALUE` (e.g. an extension that records the stats).
+    """
     options.setdefault("download_delay", 0.0)
     options.setdefault("autothrottle", False)
     options.setdefault("extraction_workers", 1)
     specs = [dataclasses.asdict(s) for s in sources]
     started = time.monotonic()
+    extra = [arg for name, value in (scrapy_settings or {}).items() for arg in ("-s", f"{name}={value}")]
     proc = subprocess.run(
         [
             sys.executable,
@@ -101,6 +109,7 @@ def run_crawl(
             json.dumps(specs),
             "--options-json",
             json.dumps(options),
+            *extra,
         ],
         capture_output=True,
         text=True,

@@ -91,7 +91,7 @@ def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime
 def _matcher_for(config: Config) -> Matcher:
     # load_config compiled the watchlists to validate them; reuse that instead of compiling again.
     if config.matcher is not None:
-        return config.matcher  # type: ignore[no-any-return]
+        return config.matcher
     return compile_matcher(config.watchlists, config.gazetteer)
 
 

@@ -18,6 +18,10 @@ An entry::
 Aliases follow the watchlist term syntax: an alias in capitals only (``PLA``) matches only in
 capitals; ``name*`` matches any word beginning with ``name``.
 
+An entry's structure is the pydantic `EntityModel` (also in the JSON Schema of the config file);
+whether it may leave out ``type`` depends on the entities before it, and its aliases follow the term
+syntax, so those checks are code. Problems are `WatchlistError` with a tuple key path.
+
 Settings read: ``gazetteer`` (extra entities), passed in by the scheduler as plain dicts.
 """
 

@@ -27,8 +27,14 @@ rules and exclusions. docs/watchlists.md is the user's reference; in short::
 
 Terms: ``word``, ``a phrase``, ``prefix*``, ``ACRONYM`` (capitals only: case-sensitive), ``@entity``,
 ``$set``; a ``^2`` suffix gives a weight. Groups: ``any`` (optionally ``min``), ``all`` (optionally
-``near: N`` or ``near: sentence``), ``none``. A target is a name (immediate alerts) or a mapping
-``{target, digest: hourly|daily, at: "HH:MM", timezone, min_outlets}`` (docs/alerts.md).
+``near: N`` or ``near: sentence``), ``none``.
+
+Two layers, each validated once: the structure of a watchlist (name, threshold, fields, min_outlets...)
+is the pydantic `WatchlistModel`; the language inside ``sets``, ``rules``, ``exclude`` and ``none`` is
+parsed by the code below (its checks depend on order: a set must be defined before it is used). A
+target is a name or a route mapping ``{target, digest, at, timezone, min_outlets}``: that is delivery's
+structure, parsed by ``alerts.delivery.routes``; here only the target names are kept. Every problem is
+a `WatchlistError` whose ``loc`` is a tuple key path, e.g. ``("watchlists", 0, "rules", 2, "any", 1)``.
 
 Settings read: ``watchlists`` (passed in as the list of mappings loaded from YAML).
 """

@@ -27,11 +27,17 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from pydantic import ValidationError
 
-from alerts import AlertsError, Gazetteer, RouteSpec, WatchlistSpec, compile_matcher
-from alerts.delivery.routes import parse_routed_watchlists
-from alerts.errors import WatchlistError
-from alerts.match.gazetteer import load_gazetteer
-from alerts.match.watchlist import entity_references
+from alerts import (
+    AlertsError,
+    Gazetteer,
+    RouteSpec,
+    WatchlistError,
+    WatchlistSpec,
+    compile_matcher,
+    entity_references,
+    load_gazetteer,
+    parse_routed_watchlists,
+)
 from crawler import CrawlOptions, SourceSpec
 from scheduler.bounded_yaml import LimitError, compose_and_load, read_limited
 from scheduler.config.locate import Locator
@@ -238,12 +244,13 @@ def _file_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     return path
 
 
-def _message(error: Any, path: tuple[Any, ...]) -> tuple[tuple[Any, ...], str]:
-    """The key path and the message users see for one pydantic error."""
+def _message(error: Any, path: tuple[Any, ...], data: Any) -> tuple[tuple[Any, ...], str]:
+    """The key path and the message users see for one pydantic error (`data`: the file's data)."""
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         if path[0] == "targets" and path[-1] in ("token", "channel") and len(path) == 3:
-            return path[:2], "token and channel apply to slack targets only"
+            name = data["targets"][path[1]].get("name")
+            return path[:2], f"target {name!r}: token and channel apply to slack targets only"
         return path, f"unknown key {path[-1]!r}; check its spelling against the README's config reference"
     if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
         kinds = ", ".join(repr(k) for k in TARGET_KINDS[:-1]) + f" or {TARGET_KINDS[-1]!r}"
@@ -271,7 +278,7 @@ def _validate(subst: Substitution, locator: Locator, problems: Problems) -> File
                 _drop(data, loc)
             continue
         for error in errors:
-            loc, message = _message(error, _file_loc(tuple(error["loc"])))
+            loc, message = _message(error, _file_loc(tuple(error["loc"])), data)
             problems.append((locator.where(loc), message + subst.note(loc)))
         return None
     return None  # pragma: no cover - the loop returns
@@ -338,25 +345,27 @@ def _without_password(url: str) -> str:
 
 
 def _crawl_options(raw: dict[str, Any], locator: Locator, problems: Problems) -> CrawlOptions:
-    """The ``crawl`` section as CrawlOptions: unknown and mistyped options are reported and left out."""
+    """The ``crawl`` section as CrawlOptions: unknown and mistyped options are reported and left out.
+
+    `CrawlModel` checks each option's type; the values given to CrawlOptions are the file's (a YAML
+    list becomes a tuple), whose own checks then see what the user wrote.
+    """
     known = CrawlModel.model_fields
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
             problems.append((locator.where(("crawl", key)),
                              f"unknown crawl option {key!r}; known: {', '.join(sorted(known))}"))
-        else:
-            values[key] = value
+            continue
+        try:
+            CrawlModel.model_validate({key: value})
+        except ValidationError as exc:
+            message = str(exc.errors(include_input=False, include_url=False)[0]["msg"])
+            problems.append((locator.where(("crawl", key)), message.removeprefix("Value error, ")))
+            continue
+        values[key] = tuple(value) if isinstance(value, list) else value  # a YAML list
     try:
-        model = CrawlModel.model_validate(values)
-    except ValidationError as exc:
-        for error in exc.errors(include_input=False, include_url=False):
-            key = str(error["loc"][0])
-            problems.append((locator.where(("crawl", key)), str(error["msg"]).removeprefix("Value error, ")))
-            values.pop(key, None)
-        model = CrawlModel.model_validate(values)
-    try:
-        return CrawlOptions(**model.model_dump(exclude_unset=True))
+        return CrawlOptions(**values)
     except ValueError as exc:
         problems.append((locator.where(("crawl",)), str(exc)))
         return CrawlOptions()

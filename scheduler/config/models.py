@@ -19,10 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from alerts import check_timezone, parse_clock
-from alerts.delivery.routes import TargetRef
-from alerts.match.gazetteer import EntityModel
-from alerts.match.watchlist import WatchlistModel
+from alerts import EntityModel, TargetRef, WatchlistModel, check_timezone, parse_clock
 from crawler import CrawlOptions
 from crawler.listing import compile_link_pattern
 from scheduler.config.durations import Duration, DurationOrZero

@@ -33,7 +33,8 @@ from alerts.match.gazetteer import Entity, EntityModel, Gazetteer, load_gazettee
 from alerts.match.matcher import Matcher, compile_matcher
 from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.match.normalize import normalize
-from alerts.match.watchlist import WatchlistModel, WatchlistSpec, entity_references, parse_watchlists
+from alerts.match.watchlist import WatchlistSpec, entity_references, parse_watchlists
+from alerts.match.watchlist_model import WatchlistModel
 from alerts.pipeline import ProcessReport, process_new_articles
 from alerts.store import StorySummary, list_stories
 

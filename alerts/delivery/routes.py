@@ -27,12 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSche
 from alerts.delivery.models import DigestSchedule, RouteSpec
 from alerts.delivery.shaping import check_timezone, parse_clock
 from alerts.errors import Loc, WatchlistError
-from alerts.match.watchlist import (
-    WatchlistSpec,
-    check_count,
-    model_errors,
-    parse_watchlists,
-)
+from alerts.match.watchlist import WatchlistSpec, parse_watchlists
+from alerts.match.watchlist_model import check_count, model_errors
 
 logger = logging.getLogger(__name__)
 

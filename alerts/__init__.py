@@ -24,15 +24,17 @@ from alerts.delivery.backfill import BackfillReport, backfill_target, backfill_t
 from alerts.delivery.models import DigestSchedule, QuietHours, RateLimit, RouteSpec, SmtpSettings, TargetSpec
 from alerts.delivery.outbox import delivery_latencies, enqueue_notice, outbox_summary, retry_dead
 from alerts.delivery.retention import AlertsPruneReport, prune_alerts
+from alerts.delivery.routes import RoutedWatchlist, RouteModel, TargetRef, parse_routed_watchlists
 from alerts.delivery.shaping import check_timezone, parse_clock
 from alerts.delivery.worker import DeliveryReport, deliver_due, send_test_alert
 from alerts.errors import AlertsError, DeliveryError, WatchlistError
 from alerts.match.explain import format_matches
-from alerts.match.gazetteer import Entity, Gazetteer, load_gazetteer
+from alerts.match.gazetteer import Entity, EntityModel, Gazetteer, load_gazetteer
 from alerts.match.matcher import Matcher, compile_matcher
 from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.match.normalize import normalize
-from alerts.match.watchlist import WatchlistSpec, parse_watchlists
+from alerts.match.watchlist import WatchlistSpec, entity_references, parse_watchlists
+from alerts.match.watchlist_model import WatchlistModel
 from alerts.pipeline import ProcessReport, process_new_articles
 from alerts.store import StorySummary, list_stories, open_store
 
@@ -45,18 +47,23 @@ __all__ = [
     "DigestSchedule",
     "Document",
     "Entity",
+    "EntityModel",
     "Evidence",
     "Gazetteer",
     "Matcher",
     "ProcessReport",
     "QuietHours",
     "RateLimit",
+    "RouteModel",
     "RouteSpec",
+    "RoutedWatchlist",
     "SmtpSettings",
     "StorySummary",
+    "TargetRef",
     "TargetSpec",
     "WatchlistError",
     "WatchlistMatch",
+    "WatchlistModel",
     "WatchlistSpec",
     "backfill_target",
     "backfill_targets",
@@ -65,6 +72,7 @@ __all__ = [
     "deliver_due",
     "delivery_latencies",
     "enqueue_notice",
+    "entity_references",
     "format_matches",
     "list_stories",
     "load_gazetteer",
@@ -72,6 +80,7 @@ __all__ = [
     "open_store",
     "outbox_summary",
     "parse_clock",
+    "parse_routed_watchlists",
     "parse_watchlists",
     "process_new_articles",
     "prune_alerts",

@@ -2,7 +2,7 @@
 
     NewswatchError (crawler.errors)
     └── AlertsError                   alerts package
-        ├── WatchlistError            a watchlist or gazetteer entry is invalid (.path says where)
+        ├── WatchlistError            a watchlist or gazetteer entry is invalid (.loc says where)
         └── DeliveryError             a channel could not deliver (.channel, .status, .retryable,
                                       .retry_after)
 """
@@ -10,6 +10,14 @@
 from __future__ import annotations
 
 from crawler.errors import NewswatchError
+
+Loc = tuple[str | int, ...]
+"""A key path in the config file, e.g. ``("watchlists", 1, "rules", 0, "near")``."""
+
+
+def dotted(loc: Loc) -> str:
+    """``("watchlists", 1, "rules", 0, "near")`` as people write it: ``watchlists[1].rules[0].near``."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
 
 class AlertsError(NewswatchError):
@@ -19,12 +27,19 @@ class AlertsError(NewswatchError):
 class WatchlistError(AlertsError):
     """A watchlist (or gazetteer entry) is invalid.
 
+    The key path is kept as a tuple so that the scheduler can find the line it stands on without
+    parsing a string back; ``path`` is the same path written for people.
+
     Attributes:
-        path: where in the config the problem is, e.g. ``watchlists[1].rules[0].near``.
+        loc: where in the config the problem is, e.g. ``("watchlists", 1, "rules", 0, "near")``.
+        path: ``loc`` written as ``watchlists[1].rules[0].near`` ("" when ``loc`` is empty).
+        detail: the message without the path.
     """
 
-    def __init__(self, message: str, path: str = "") -> None:
+    def __init__(self, message: str, loc: Loc = ()) -> None:
+        path = dotted(loc)
         super().__init__(f"{path}: {message}" if path else message)
+        self.loc = loc
         self.path = path
         self.detail = message
 

@@ -23,7 +23,6 @@ from alerts import (
     StorySummary,
     WatchlistMatch,
     backfill_target,
-    compile_matcher,
     format_matches,
     list_stories,
     retry_dead,
@@ -175,7 +174,7 @@ def _read_documents_jsonl(stream: Any) -> Iterator[tuple[int, Any, Document | st
 
 def _match_stream(config: Config, stream: Any) -> int:
     """Match JSON Lines one at a time, writing (and flushing) a line per input line; returns bad lines."""
-    matcher = compile_matcher(config.watchlists, config.gazetteer)
+    matcher = config.matcher
     bad = 0
     for number, item_id, document in _read_documents_jsonl(stream):
         if isinstance(document, str):
@@ -289,6 +288,36 @@ def check_config(config_path: Path) -> None:
         click.echo(f"  target {name}: enabled")
     for name, why in config.disabled_targets.items():
         click.echo(f"  target {name}: disabled ({why})")
+
+
+@main.group("config")
+def config_group() -> None:
+    """About the configuration file itself.
+
+    \b
+    Example:
+      newswatch config schema > config.schema.json
+    """
+
+
+@config_group.command("schema")
+@config_option
+def config_schema_command(config_path: Path) -> None:
+    """Print the JSON Schema of config.yaml, for an editor to check and complete the file.
+
+    ${VAR} values are valid wherever a value is; the watchlist rule language is checked by
+    check-config, not by the schema. When the --config file exists, its target names are offered
+    for completion where watchlists name targets (the file need not be valid).
+
+    \b
+    Example:
+      newswatch config schema > config.schema.json
+      # then, first line of config.yaml:
+      # yaml-language-server: $schema=./config.schema.json
+    """
+    from scheduler.config import config_schema, target_names
+
+    click.echo(json.dumps(config_schema(target_names(config_path)), indent=2, ensure_ascii=False))
 
 
 @main.command("test-alert")

@@ -21,7 +21,6 @@ from alerts import (
     Document,
     ProcessReport,
     WatchlistMatch,
-    compile_matcher,
     deliver_due,
     outbox_summary,
     process_new_articles,
@@ -67,11 +66,10 @@ def select_sources(config: Config, names: Sequence[str]) -> list[Any]:
 
 
 def match_pending(config: Config) -> ProcessReport:
-    """Match every stored article not matched yet and enqueue its alerts."""
-    matcher = compile_matcher(config.watchlists, config.gazetteer)
+    """Match every stored article not matched yet and enqueue its alerts (with the config's matcher)."""
     db = open_store(config.database)
     try:
-        return process_new_articles(db, matcher.match, config.routes())
+        return process_new_articles(db, config.matcher.match, config.routes())
     finally:
         db.close()
 
@@ -136,9 +134,8 @@ def database_problems(config: Config) -> list[str]:
 
 def match_documents(config: Config, documents: Iterable[Document]) -> Iterable[list[WatchlistMatch]]:
     """Dry run: the verdict of every watchlist on each document, nothing stored or sent."""
-    matcher = compile_matcher(config.watchlists, config.gazetteer)
     for document in documents:
-        yield matcher.match(document)
+        yield config.matcher.match(document)
 
 
 def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tuple[Article, WatchlistMatch]]:
@@ -147,12 +144,13 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
     Raises:
         KeyError: no watchlist of that name in the config.
     """
-    chosen = [w for w in config.watchlists if w.name == watchlist]
+    chosen = [i for i, w in enumerate(config.watchlists) if w.name == watchlist]
     if not chosen:
         known = ", ".join(w.name for w in config.watchlists)
         raise KeyError(f"no watchlist named {watchlist!r}; configured: {known}")
     require_database(config)
-    matcher = compile_matcher(chosen, config.gazetteer)
+    # The config's matcher gives one verdict per watchlist, in config order: this watchlist's is at `index`.
+    index = chosen[0]
     # By when the article was fetched (what the daemon would have seen), not its publication date.
     cutoff = iso_ago(since) if since else None
     hits: list[tuple[Article, WatchlistMatch]] = []
@@ -161,7 +159,8 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
         for article in iter_articles_after(db, 0):
             if cutoff and article.fetched_at and article.fetched_at < cutoff:
                 continue
-            verdict = matcher.match(Document(title=article.title, lead=article.summary, body=article.text))[0]
+            verdict = config.matcher.match(Document(title=article.title, lead=article.summary,
+                                                    body=article.text))[index]
             if verdict.matched:
                 hits.append((article, verdict))
     finally:

@@ -18,6 +18,10 @@ An entry::
 Aliases follow the watchlist term syntax: an alias in capitals only (``PLA``) matches only in
 capitals; ``name*`` matches any word beginning with ``name``.
 
+An entry's structure is the pydantic `EntityModel` (also in the JSON Schema of the config file);
+whether it may leave out ``type`` depends on the entities before it, and its aliases follow the term
+syntax, so those checks are code. Problems are `WatchlistError` with a tuple key path.
+
 Settings read: ``gazetteer`` (extra entities), passed in by the scheduler as plain dicts.
 """
 
@@ -28,11 +32,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
-from alerts.errors import WatchlistError
+from alerts.errors import Loc, WatchlistError
 from alerts.match.normalize import normalize_term
 
 logger = logging.getLogger(__name__)
@@ -54,6 +59,49 @@ ENTITY_TYPES = frozenset(
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _KEYS = frozenset({"id", "type", "name", "aliases", "exclude"})
+EntityType = Literal["state", "disputed_feature", "sea", "navy", "coast_guard", "maritime_militia", "weapon_system",
+                     "defence_company", "defence_agency", "minister"]
+_STRINGS_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
+class EntityModel(BaseModel):
+    """The structure of one gazetteer entry; its aliases follow the term syntax and are checked by code.
+
+    ``type`` and ``name`` may be left out when the entry adds aliases to a shipped entity.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Gazetteer entity")
+
+    id: str = Field(pattern=_ID.pattern, description="lower-case id, used in watchlists as @id")
+    type: EntityType | None = Field(default=None, description="what it is; leave out to extend a shipped entity")
+    name: str | None = Field(default=None, description="display name (default: the id)")
+    aliases: Annotated[Any, WithJsonSchema({"anyOf": [_STRINGS_SCHEMA, {
+        "type": "object", "additionalProperties": _STRINGS_SCHEMA}]})] = Field(
+        default=None, description="every spelling: a list, or a mapping language -> list")
+    exclude: Annotated[Any, WithJsonSchema(_STRINGS_SCHEMA)] = Field(
+        default=None, description="phrases that cancel an alias found inside them")
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not _ID.match(value):
+            raise ValueError(f"id {value!r} must be lower-case letters, digits and hyphens, e.g. second-thomas-shoal")
+        return value
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, value: Any, info: Any) -> Any:
+        if value is not None and value not in ENTITY_TYPES:
+            raise ValueError(f"type {value!r} of entity {info.data.get('id')!r} is not one of "
+                             f"{', '.join(sorted(ENTITY_TYPES))}")
+        return value
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError("name must be a non-empty string")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +140,7 @@ class Gazetteer:
         return len(self.entities)
 
 
-def _strings(value: Any, path: str, what: str) -> list[str]:
+def _strings(value: Any, path: Loc, what: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list):
@@ -100,63 +148,68 @@ def _strings(value: Any, path: str, what: str) -> list[str]:
     out = []
     for i, item in enumerate(value):
         if not isinstance(item, str) or not normalize_term(item.rstrip("*")):
-            raise WatchlistError(f"{what} must be non-empty strings, got {item!r}", f"{path}[{i}]")
+            raise WatchlistError(f"{what} must be non-empty strings, got {item!r}", (*path, i))
         out.append(item.strip())
     return out
 
 
-def _aliases(value: Any, path: str) -> list[str]:
+def _aliases(value: Any, path: Loc) -> list[str]:
     if isinstance(value, Mapping):
         out: list[str] = []
         for lang, names in value.items():
             if not isinstance(lang, str) or not _LANG.match(lang):
                 raise WatchlistError(
                     f"alias language {lang!r} is not a language code; use e.g. en, zh, ja, vi, fil, ko, ms",
-                    f"{path}.{lang}",
+                    (*path, lang),
                 )
-            out.extend(_strings(names, f"{path}.{lang}", "aliases"))
+            out.extend(_strings(names, (*path, lang), "aliases"))
         return out
     return _strings(value, path, "aliases")
 
 
-def _parse_entry(raw: Any, path: str, known: Mapping[str, Entity]) -> Entity:
+def _model(raw: Any, path: Loc) -> EntityModel:
+    """The entry's structure, or the first problem with it (unknown keys first, then id, type, name)."""
     if not isinstance(raw, Mapping):
         raise WatchlistError(f"an entity must be a mapping with id, type and aliases, got {raw!r}", path)
-    unknown = sorted(set(raw) - _KEYS)
+    unknown = sorted(str(key) for key in set(raw) - _KEYS)
     if unknown:
-        raise WatchlistError(
-            f"unknown key {unknown[0]!r}; an entity has only {', '.join(sorted(_KEYS))}",
-            f"{path}.{unknown[0]}",
-        )
-    entity_id = raw.get("id")
-    if not isinstance(entity_id, str) or not _ID.match(entity_id):
-        raise WatchlistError(
-            f"id {entity_id!r} must be lower-case letters, digits and hyphens, e.g. second-thomas-shoal",
-            f"{path}.id",
-        )
+        raise WatchlistError(f"unknown key {unknown[0]!r}; an entity has only {', '.join(sorted(_KEYS))}",
+                             (*path, unknown[0]))
+    try:
+        return EntityModel.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors(include_input=False, include_url=False)[0]
+        where = (*path, *error["loc"])
+        if error["loc"] == ("id",):  # missing, or not matching the pattern
+            raise WatchlistError(f"id {raw.get('id')!r} must be lower-case letters, digits and hyphens, e.g. "
+                                 "second-thomas-shoal", where) from None
+        raise WatchlistError(str(error["msg"]).removeprefix("Value error, "), where) from None
+
+
+def _parse_entry(raw: Any, path: Loc, known: Mapping[str, Entity]) -> Entity:
+    model = _model(raw, path)
+    entity_id = model.id
     old = known.get(entity_id)
-    etype = raw.get("type", old.type if old else None)
+    etype = model.type if model.type is not None else old.type if old else None
     if etype not in ENTITY_TYPES:
         raise WatchlistError(
             f"type {etype!r} of entity {entity_id!r} is not one of {', '.join(sorted(ENTITY_TYPES))}",
-            f"{path}.type",
+            (*path, "type"),
         )
     if old and etype != old.type:
         raise WatchlistError(
-            f"entity {entity_id!r} is already a {old.type}; drop 'type' to add aliases to it", f"{path}.type"
+            f"entity {entity_id!r} is already a {old.type}; drop 'type' to add aliases to it", (*path, "type")
         )
-    name = raw.get("name", old.name if old else entity_id)
-    if not isinstance(name, str) or not name.strip():
-        raise WatchlistError("name must be a non-empty string", f"{path}.name")
+    name = model.name if model.name is not None else old.name if old else entity_id
     if "aliases" not in raw and old is None:
-        raise WatchlistError(f"entity {entity_id!r} needs 'aliases' (at least one)", f"{path}.aliases")
-    aliases = _aliases(raw.get("aliases", []), f"{path}.aliases")
-    exclude = _strings(raw.get("exclude", []), f"{path}.exclude", "exclude")
+        raise WatchlistError(f"entity {entity_id!r} needs 'aliases' (at least one)", (*path, "aliases"))
+    aliases = _aliases(raw.get("aliases", []), (*path, "aliases"))
+    exclude = _strings(raw.get("exclude", []), (*path, "exclude"), "exclude")
     if old:
         aliases = list(old.aliases) + [a for a in aliases if a not in old.aliases]
         exclude = list(old.exclude) + [e for e in exclude if e not in old.exclude]
     if not aliases:
-        raise WatchlistError(f"entity {entity_id!r} has no aliases", f"{path}.aliases")
+        raise WatchlistError(f"entity {entity_id!r} has no aliases", (*path, "aliases"))
     return Entity(entity_id, etype, name.strip(), tuple(aliases), tuple(exclude))
 
 
@@ -178,15 +231,15 @@ def parse_gazetteer(raw: Sequence[Any], base: Gazetteer | None = None, label: st
             ``gazetteer[3].aliases``.
     """
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise WatchlistError("must be a list of entities", label)
+        raise WatchlistError("must be a list of entities", (label,))
     entities: dict[str, Entity] = dict(base.entities) if base else {}
     seen: set[str] = set()
     for i, item in enumerate(raw):
         try:
-            entity = _parse_entry(item, f"{label}[{i}]", entities)
+            entity = _parse_entry(item, (label, i), entities)
             if entity.id in seen:
                 raise WatchlistError(
-                    f"entity id {entity.id!r} appears twice; merge the two entries", f"{label}[{i}].id"
+                    f"entity id {entity.id!r} appears twice; merge the two entries", (label, i, "id")
                 )
         except WatchlistError as exc:
             if errors is None:

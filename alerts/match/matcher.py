@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
-from alerts.errors import WatchlistError
+from alerts.errors import Loc, WatchlistError
 from alerts.match.compiled import BUILD
 from alerts.match.gazetteer import Gazetteer
 from alerts.match.models import Document, Evidence, WatchlistMatch
@@ -244,7 +244,7 @@ class _Compiler:
         self.nids += 1
         return self.nids - 1
 
-    def pattern(self, text: str, prefix: bool, case_sensitive: bool, label: str, path: str) -> int:
+    def pattern(self, text: str, prefix: bool, case_sensitive: bool, label: str, path: Loc) -> int:
         cased = normalize_term(text)
         if not cased:
             raise WatchlistError(f"term {label!r} is empty after normalisation", path)
@@ -258,14 +258,14 @@ class _Compiler:
             self.index[key] = pid
         return pid
 
-    def alias(self, alias: str, path: str) -> int:
+    def alias(self, alias: str, path: Loc) -> int:
         prefix = alias.endswith("*")
         body = alias[:-1].rstrip() if prefix else alias
         letters = [c for c in body if c.isalpha()]
         case = len(letters) >= 2 and all(c.isupper() for c in letters) and not any(is_cjk(c) for c in body)
         return self.pattern(body, prefix, case, body, path)
 
-    def entity(self, entity_id: str, path: str) -> tuple[int, ...]:
+    def entity(self, entity_id: str, path: Loc) -> tuple[int, ...]:
         pids = self.entity_pids.get(entity_id)
         if pids is None:
             entity = self.gazetteer.get(entity_id)
@@ -279,13 +279,13 @@ class _Compiler:
             self.entity_pids[entity_id] = pids
         return pids
 
-    def term(self, term: Term, path: str) -> _Leaf:
+    def term(self, term: Term, path: Loc) -> _Leaf:
         if term.entity:
             return _Leaf(self.entity(term.entity, path), term.weight, None, term.entity, self.nid())
         pid = self.pattern(term.text, term.prefix, term.case_sensitive, term.text, path)
         return _Leaf((pid,), term.weight, term.text + ("*" if term.prefix else ""), None, self.nid())
 
-    def node(self, item: Term | Group, path: str) -> _Leaf | _Bag | _Node:
+    def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Node:
         if isinstance(item, Term):
             return self.term(item, path)
         children = tuple(self.node(child, path) for child in item.items)
@@ -316,7 +316,7 @@ class _Compiler:
     def watchlist(self, spec: WatchlistSpec) -> _Watchlist:
         rules = tuple((r.name, r.weight, self.node(r.group, r.path)) for r in spec.rules)
         exclusions = tuple(self.exclusion(ex) for ex in spec.exclude)
-        veto = tuple(self.node(g, f"{spec.path}.none") for g in spec.veto)
+        veto = tuple(self.node(g, (*spec.path, "none")) for g in spec.veto)
         feeds: dict[int, set[int]] = {}
         always: set[int] = set()
         for root in [node for _, _, node in rules] + list(veto):
@@ -337,7 +337,7 @@ class _Compiler:
             entity = self.gazetteer.get(entity_id)
             if entity and entity.exclude:
                 context = tuple(
-                    self.pattern(e, False, False, e, f"gazetteer {entity_id}.exclude") for e in entity.exclude
+                    self.pattern(e, False, False, e, ("gazetteer", entity_id, "exclude")) for e in entity.exclude
                 )
                 out.append(_Exclusion(frozenset(pids), context, None))
         return out
@@ -365,7 +365,7 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
         A read-only matcher, safe to share between threads.
 
     Raises:
-        WatchlistError: a watchlist refers to an unknown entity; ``path`` names the rule.
+        WatchlistError: a watchlist refers to an unknown entity; ``loc`` names the rule.
     """
     compiler = _Compiler(gazetteer)
     compiled = [compiler.watchlist(spec) for spec in watchlists]

@@ -27,8 +27,14 @@ rules and exclusions. docs/watchlists.md is the user's reference; in short::
 
 Terms: ``word``, ``a phrase``, ``prefix*``, ``ACRONYM`` (capitals only: case-sensitive), ``@entity``,
 ``$set``; a ``^2`` suffix gives a weight. Groups: ``any`` (optionally ``min``), ``all`` (optionally
-``near: N`` or ``near: sentence``), ``none``. A target is a name (immediate alerts) or a mapping
-``{target, digest: hourly|daily, at: "HH:MM", timezone, min_outlets}`` (docs/alerts.md).
+``near: N`` or ``near: sentence``), ``none``.
+
+Two layers, each validated once: the structure of a watchlist (name, threshold, fields, min_outlets...)
+is the pydantic `WatchlistModel`; the language inside ``sets``, ``rules``, ``exclude`` and ``none`` is
+parsed by the code below (its checks depend on order: a set must be defined before it is used). A
+target is a name or a route mapping ``{target, digest, at, timezone, min_outlets}``: that is delivery's
+structure, parsed by ``alerts.delivery.routes``; here only the target names are kept. Every problem is
+a `WatchlistError` whose ``loc`` is a tuple key path, e.g. ``("watchlists", 0, "rules", 2, "any", 1)``.
 
 Settings read: ``watchlists`` (passed in as the list of mappings loaded from YAML).
 """
@@ -41,41 +47,37 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from alerts.delivery.models import DigestSchedule, RouteSpec
-from alerts.delivery.shaping import parse_clock, zone
-from alerts.errors import WatchlistError
+from pydantic import ValidationError
+
+from alerts.errors import Loc, WatchlistError
 from alerts.match.normalize import normalize_term
+from alerts.match.watchlist_model import (
+    _NAME,
+    _WATCHLIST_KEYS,
+    DEFAULT_FIELD_WEIGHTS,
+    FIELDS,
+    WatchlistModel,
+    check_positive,
+    model_errors,
+    target_names,
+)
 
 logger = logging.getLogger(__name__)
 
-Near = int | Literal["sentence"] | None
-FIELDS = ("title", "lead", "body")
-DEFAULT_FIELD_WEIGHTS = (2.0, 1.5, 1.0)
+# FIELDS and DEFAULT_FIELD_WEIGHTS are declared with the watchlist model; rules_eval and the matcher read them here.
+__all__ = ["DEFAULT_FIELD_WEIGHTS", "FIELDS", "MAX_RULE_DEPTH", "Exclusion", "Group", "Near", "Rule", "Term",
+           "WatchlistSpec", "entity_references", "parse_term", "parse_watchlist", "parse_watchlists"]
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+Near = int | Literal["sentence"] | None
+
 _WEIGHT = re.compile(r"\^(-?\d+(?:\.\d+)?)$")
 _ENTITY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_WATCHLIST_KEYS = (
-    "name",
-    "targets",
-    "description",
-    "threshold",
-    "fields",
-    "sets",
-    "rules",
-    "exclude",
-    "none",
-    "min_outlets",
-)
-_ROUTE_KEYS = ("target", "digest", "at", "timezone", "min_outlets")
-_DIGESTS = ("hourly", "daily")
 _RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min")
 _GROUP_KEYS = ("any", "all", "none", "near", "min")
 _EXCLUDE_KEYS = ("terms", "context", "near")
 _TERM_KEYS = ("term", "weight", "case")
 _OPS: tuple[Literal["any", "all", "none"], ...] = ("any", "all", "none")
 MAX_RULE_DEPTH = 10  # nested any/all/none groups (sets count as a level); real rules use 2 or 3
-
 
 @dataclass(frozen=True, slots=True)
 class Term:
@@ -120,7 +122,7 @@ class Rule:
     name: str
     group: Group
     weight: float = 1.0
-    path: str = ""
+    path: Loc = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +132,7 @@ class Exclusion:
     terms: tuple[Term, ...]
     context: tuple[Term, ...]
     near: Near = None
-    path: str = ""
+    path: Loc = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,17 +141,16 @@ class WatchlistSpec:
 
     Attributes:
         name: unique name, used in alerts and on the command line.
-        targets: names of delivery targets (checked by the scheduler against ``targets``).
+        targets: names of delivery targets (checked by the scheduler against ``targets``); how each
+            is alerted (at once or in a digest) is delivery's business (``alerts.delivery.routes``).
         threshold: the score a document needs to match.
         rules: rules in config order.
         exclude: hit-level exclusions.
         veto: a document in which any of these groups is satisfied never matches.
         field_weights: weights of a hit in the title, lead and body.
         description: free text for people.
-        path: where in the config it came from, e.g. ``watchlists[0]``.
+        path: where in the config it came from, e.g. ``("watchlists", 0)``.
         min_outlets: a story alerts once this many different outlets reported it (default 1).
-        routes: how each target is alerted (immediate or digest, min_outlets), in ``targets`` order;
-            empty means immediate alerts to every name in ``targets``.
     """
 
     name: str
@@ -160,96 +161,26 @@ class WatchlistSpec:
     veto: tuple[Group, ...] = ()
     field_weights: tuple[float, float, float] = DEFAULT_FIELD_WEIGHTS
     description: str = ""
-    path: str = ""
+    path: Loc = ()
     min_outlets: int = 1
-    routes: tuple[RouteSpec, ...] = ()
-
-    def route_specs(self) -> tuple[RouteSpec, ...]:
-        """The routes of this watchlist, one per target (plain names become immediate routes)."""
-        if self.routes:
-            return self.routes
-        return tuple(RouteSpec(t, min_outlets=self.min_outlets) for t in self.targets)
 
 
-def _count(value: Any, path: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise WatchlistError(f"{what} must be a whole number, 1 or more; got {value!r}", path)
-    return value
-
-
-def _parse_route(raw: Any, path: str, min_outlets: int) -> RouteSpec:
-    """One item of ``targets``: a target name, or a mapping with the target and how to alert it."""
-    if isinstance(raw, str) and raw:
-        return RouteSpec(raw, min_outlets=min_outlets)
-    if not isinstance(raw, Mapping):
-        raise WatchlistError(
-            "a target is a name or a mapping such as {target: email-analysts, digest: daily, at: \"08:00\"}", path)
-    _check_keys(raw, _ROUTE_KEYS, path, "a target")
-    target = raw.get("target")
-    if not isinstance(target, str) or not target:
-        raise WatchlistError("a target mapping needs 'target', the name of a target", f"{path}.target")
-    digest = raw.get("digest")
-    if "min_outlets" in raw:
-        min_outlets = _count(raw["min_outlets"], f"{path}.min_outlets", "min_outlets")
-    timezone = raw.get("timezone", "UTC")
-    if not isinstance(timezone, str):
-        raise WatchlistError(f"timezone must be an IANA name such as Asia/Manila, got {timezone!r}",
-                             f"{path}.timezone")
+def _number(value: Any, path: Loc, what: str, *, minimum: float = 0.0) -> float:
     try:
-        zone(timezone)
+        return check_positive(value, what, minimum)
     except ValueError as exc:
-        raise WatchlistError(str(exc), f"{path}.timezone") from None
-    if digest is None or digest == "immediate":
-        for key in ("at", "timezone"):
-            if key in raw:
-                raise WatchlistError(f"{key} applies to digests; add digest: daily (or hourly)", f"{path}.{key}")
-        return RouteSpec(target, min_outlets=min_outlets)
-    if digest not in _DIGESTS:
-        raise WatchlistError(f"digest must be hourly or daily (or immediate), got {digest!r}", f"{path}.digest")
-    at = None
-    if digest == "daily":
-        if "at" not in raw:
-            raise WatchlistError('a daily digest needs at: "HH:MM", e.g. at: "08:00"', f"{path}.at")
-        try:
-            at = parse_clock(raw["at"])
-        except ValueError as exc:
-            raise WatchlistError(str(exc), f"{path}.at") from None
-    elif "at" in raw:
-        raise WatchlistError("at applies to daily digests; hourly digests go out on the hour",
-                             f"{path}.at")
-    return RouteSpec(target, DigestSchedule(digest, at, timezone), min_outlets)
+        raise WatchlistError(str(exc), path) from None
 
 
-def _parse_routes(raw: Any, path: str, min_outlets: int) -> tuple[RouteSpec, ...]:
-    if not isinstance(raw, list):
-        raise WatchlistError("targets must be a list of target names or {target: ...} mappings (may be empty)",
-                             path)
-    routes: list[RouteSpec] = []
-    for i, item in enumerate(raw):
-        route = _parse_route(item, f"{path}[{i}]", min_outlets)
-        if any(r.target == route.target for r in routes):
-            raise WatchlistError(f"target {route.target!r} is listed twice", f"{path}[{i}]")
-        routes.append(route)
-    return tuple(routes)
-
-
-def _number(value: Any, path: str, what: str, *, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise WatchlistError(f"{what} must be a number, got {value!r}", path)
-    if value <= minimum:
-        raise WatchlistError(f"{what} must be greater than {minimum:g}, got {value!r}", path)
-    return float(value)
-
-
-def _check_keys(raw: Mapping[str, Any], allowed: Sequence[str], path: str, what: str) -> None:
+def _check_keys(raw: Mapping[str, Any], allowed: Sequence[str], path: Loc, what: str) -> None:
     for key in raw:
         if key not in allowed:
             raise WatchlistError(
-                f"unknown key {key!r} in {what}; allowed keys: {', '.join(allowed)}", f"{path}.{key}"
+                f"unknown key {key!r} in {what}; allowed keys: {', '.join(allowed)}", (*path, key)
             )
 
 
-def parse_term(raw: Any, path: str) -> Term:
+def parse_term(raw: Any, path: Loc) -> Term:
     """Parse one term: a string in the term syntax or a ``{term, weight, case}`` mapping.
 
     Args:
@@ -269,13 +200,13 @@ def parse_term(raw: Any, path: str) -> Term:
         if "term" not in raw:
             raise WatchlistError("a term mapping needs 'term', e.g. {term: FMS, weight: 2}", path)
         if "weight" in raw:
-            weight = _number(raw["weight"], f"{path}.weight", "weight")
+            weight = _number(raw["weight"], (*path, "weight"), "weight")
         if "case" in raw:
             if not isinstance(raw["case"], bool):
-                raise WatchlistError("case must be true (exact case) or false", f"{path}.case")
+                raise WatchlistError("case must be true (exact case) or false", (*path, "case"))
             case = raw["case"]
         text = raw["term"]
-        path = f"{path}.term"
+        path = (*path, "term")
     else:
         text = raw
     if not isinstance(text, str):
@@ -323,7 +254,7 @@ class _Parser:
         # `_keep` holds every group so that no id is reused while the watchlist is parsed.
         self.depths, self._keep = ({}, []) if depths is None else depths
 
-    def _made(self, group: Group, path: str) -> Group:
+    def _made(self, group: Group, path: Loc) -> Group:
         depth = _group_depth(group.items, self.depths)
         if depth > MAX_RULE_DEPTH:
             raise WatchlistError(
@@ -333,14 +264,14 @@ class _Parser:
         self._keep.append(group)  # ids stay unique while the parser lives
         return group
 
-    def items(self, raw: Any, path: str) -> list[Term | Group]:
+    def items(self, raw: Any, path: Loc) -> list[Term | Group]:
         if isinstance(raw, str | Mapping):
             raw = [raw]
         if not isinstance(raw, list) or not raw:
             raise WatchlistError("must be a non-empty list of terms or groups", path)
         out: list[Term | Group] = []
         for i, item in enumerate(raw):
-            ipath = f"{path}[{i}]"
+            ipath = (*path, i)
             if isinstance(item, str) and item.strip().startswith("$"):
                 name = item.strip()[1:]
                 if name not in self.sets:
@@ -355,7 +286,7 @@ class _Parser:
                 out.append(parse_term(item, ipath))
         return out
 
-    def group(self, raw: Mapping[str, Any], path: str, keys: Sequence[str]) -> Group:
+    def group(self, raw: Mapping[str, Any], path: Loc, keys: Sequence[str]) -> Group:
         _check_keys(raw, keys, path, "a rule" if "name" in keys else "a group")
         ops = [op for op in _OPS if op in raw]
         if len(ops) != 1:
@@ -363,42 +294,42 @@ class _Parser:
                 "needs exactly one of any, all, none" + (f" (found {', '.join(ops)})" if ops else ""), path
             )
         op = ops[0]
-        items = tuple(self.items(raw[op], f"{path}.{op}"))
+        items = tuple(self.items(raw[op], (*path, op)))
         near: Near = None
         if "near" in raw:
             value = raw["near"]
             if op != "all":
-                raise WatchlistError(f"near applies to 'all' groups, not '{op}'", f"{path}.near")
+                raise WatchlistError(f"near applies to 'all' groups, not '{op}'", (*path, "near"))
             if value == "sentence":
                 near = "sentence"
             elif isinstance(value, int) and not isinstance(value, bool) and value >= 1:
                 near = value
             else:
                 raise WatchlistError(
-                    f"near must be a number of words (1 or more) or 'sentence', got {value!r}", f"{path}.near"
+                    f"near must be a number of words (1 or more) or 'sentence', got {value!r}", (*path, "near")
                 )
             if len(items) < 2:
-                raise WatchlistError("a 'near' group needs at least two items", f"{path}.all")
+                raise WatchlistError("a 'near' group needs at least two items", (*path, "all"))
             if isinstance(items[0], Group) and items[0].op == "none":
                 raise WatchlistError(
-                    "the first item of a 'near' group must be a term or any/all group", f"{path}.all[0]"
+                    "the first item of a 'near' group must be a term or any/all group", (*path, "all", 0)
                 )
         minimum = 1
         if "min" in raw:
             value = raw["min"]
             if op != "any":
-                raise WatchlistError(f"min applies to 'any' groups, not '{op}'", f"{path}.min")
+                raise WatchlistError(f"min applies to 'any' groups, not '{op}'", (*path, "min"))
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= len(items):
                 raise WatchlistError(
-                    f"min must be a whole number from 1 to {len(items)}, got {value!r}", f"{path}.min"
+                    f"min must be a whole number from 1 to {len(items)}, got {value!r}", (*path, "min")
                 )
             minimum = value
         if op == "all" and all(isinstance(i, Group) and i.op == "none" for i in items):
-            raise WatchlistError("an 'all' group needs at least one item that is not 'none'", f"{path}.all")
+            raise WatchlistError("an 'all' group needs at least one item that is not 'none'", (*path, "all"))
         return self._made(Group(op, items, near, minimum), path)
 
 
-def _parse_sets(raw: Any, path: str,
+def _parse_sets(raw: Any, path: Loc,
                 depths: tuple[dict[int, int], list[Group]]) -> dict[str, tuple[Term | Group, ...]]:
     if not isinstance(raw, Mapping):
         raise WatchlistError("sets must be a mapping of set name to a list of terms", path)
@@ -406,28 +337,14 @@ def _parse_sets(raw: Any, path: str,
     for name, terms in raw.items():
         if not isinstance(name, str) or not _NAME.match(name):
             raise WatchlistError(
-                f"set name {name!r} must be letters, digits, '-', '_' or '.'", f"{path}.{name}"
+                f"set name {name!r} must be letters, digits, '-', '_' or '.'", (*path, name)
             )
         # A set may use sets defined before it.
-        sets[name] = tuple(_Parser(sets, depths).items(terms, f"{path}.{name}"))
+        sets[name] = tuple(_Parser(sets, depths).items(terms, (*path, name)))
     return sets
 
 
-def _parse_fields(raw: Any, path: str) -> tuple[float, float, float]:
-    if not isinstance(raw, Mapping):
-        raise WatchlistError("fields must be a mapping such as {title: 2, lead: 1.5, body: 1}", path)
-    _check_keys(raw, FIELDS, path, "fields")
-    weights = dict(zip(FIELDS, DEFAULT_FIELD_WEIGHTS, strict=True))
-    for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise WatchlistError(
-                f"weight of field {key} must be a number, 0 or more; got {value!r}", f"{path}.{key}"
-            )
-        weights[key] = float(value)
-    return weights["title"], weights["lead"], weights["body"]
-
-
-def _parse_exclusion(raw: Any, path: str, parser: _Parser) -> Exclusion:
+def _parse_exclusion(raw: Any, path: Loc, parser: _Parser) -> Exclusion:
     if not isinstance(raw, Mapping):
         raise WatchlistError("an exclusion is a mapping with 'terms', 'context' and optional 'near'", path)
     _check_keys(raw, _EXCLUDE_KEYS, path, "an exclusion")
@@ -436,8 +353,8 @@ def _parse_exclusion(raw: Any, path: str, parser: _Parser) -> Exclusion:
             raise WatchlistError(
                 f"an exclusion needs '{key}', e.g. {{terms: [arms], context: [legs], near: 3}}", path
             )
-    terms = tuple(_flatten(parser.items(raw["terms"], f"{path}.terms"), f"{path}.terms"))
-    context = tuple(_flatten(parser.items(raw["context"], f"{path}.context"), f"{path}.context"))
+    terms = tuple(_flatten(parser.items(raw["terms"], (*path, "terms")), (*path, "terms")))
+    context = tuple(_flatten(parser.items(raw["context"], (*path, "context")), (*path, "context")))
     near: Near = None
     if "near" in raw:
         value = raw["near"]
@@ -445,12 +362,12 @@ def _parse_exclusion(raw: Any, path: str, parser: _Parser) -> Exclusion:
             near = value or None
         else:
             raise WatchlistError(
-                f"near must be a number of words or 'sentence', got {value!r}", f"{path}.near"
+                f"near must be a number of words or 'sentence', got {value!r}", (*path, "near")
             )
     return Exclusion(terms, context, near, path)
 
 
-def _flatten(items: Sequence[Term | Group], path: str) -> list[Term]:
+def _flatten(items: Sequence[Term | Group], path: Loc) -> list[Term]:
     out: list[Term] = []
     for item in items:
         if isinstance(item, Term):
@@ -462,7 +379,7 @@ def _flatten(items: Sequence[Term | Group], path: str) -> list[Term]:
     return out
 
 
-def _parse_rule(rule_raw: Any, rpath: str, i: int, parser: _Parser, name: str, rules: list[Rule]) -> Rule:
+def _parse_rule(rule_raw: Any, rpath: Loc, i: int, parser: _Parser, name: str, rules: list[Rule]) -> Rule:
     if not isinstance(rule_raw, Mapping):
         raise WatchlistError("a rule is a mapping with name, weight and one of any/all", rpath)
     group = parser.group(rule_raw, rpath, _RULE_KEYS)
@@ -470,49 +387,59 @@ def _parse_rule(rule_raw: Any, rpath: str, i: int, parser: _Parser, name: str, r
         raise WatchlistError(
             "a rule cannot be only 'none' (nothing to score); put it in the "
             "watchlist's 'none' list or inside an 'all'",
-            f"{rpath}.none",
+            (*rpath, "none"),
         )
     rule_name = rule_raw.get("name", f"rule-{i + 1}")
     if not isinstance(rule_name, str) or not _NAME.match(rule_name):
         raise WatchlistError(
-            f"rule name {rule_name!r} must be letters, digits, '-', '_' or '.'", f"{rpath}.name"
+            f"rule name {rule_name!r} must be letters, digits, '-', '_' or '.'", (*rpath, "name")
         )
     if any(r.name == rule_name for r in rules):
         raise WatchlistError(
-            f"rule name {rule_name!r} is used twice in watchlist {name!r}", f"{rpath}.name"
+            f"rule name {rule_name!r} is used twice in watchlist {name!r}", (*rpath, "name")
         )
-    weight = _number(rule_raw.get("weight", 1.0), f"{rpath}.weight", "weight")
+    weight = _number(rule_raw.get("weight", 1.0), (*rpath, "weight"), "weight")
     return Rule(rule_name, group, weight, rpath)
 
 
-def _parse_one(raw: Any, path: str, errors: list[WatchlistError] | None = None) -> WatchlistSpec:
+def parse_watchlist(raw: Any, path: Loc, errors: list[WatchlistError] | None = None) -> WatchlistSpec:
+    """Validate one watchlist: its structure with `WatchlistModel`, its rules with the language parser.
+
+    Args:
+        raw: the watchlist mapping as loaded from YAML.
+        path: its key path, e.g. ``("watchlists", 0)``.
+        errors: when given, each invalid rule is appended here and the others are still parsed.
+
+    Returns:
+        The watchlist.
+
+    Raises:
+        WatchlistError: the first structural problem (or, without ``errors``, the first problem).
+    """
     if not isinstance(raw, Mapping):
         raise WatchlistError("a watchlist must be a mapping with name, targets and rules", path)
-    _check_keys(raw, _WATCHLIST_KEYS, path, "a watchlist")
-    name = raw.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise WatchlistError(
-            f"name {name!r} must be letters, digits, '-', '_' or '.', e.g. arms-deals", f"{path}.name"
-        )
-    min_outlets = _count(raw["min_outlets"], f"{path}.min_outlets", "min_outlets") if "min_outlets" in raw else 1
-    routes = _parse_routes(raw.get("targets", []), f"{path}.targets", min_outlets)
-    threshold = _number(raw.get("threshold", 1.0), f"{path}.threshold", "threshold")
-    description = raw.get("description", "")
-    if not isinstance(description, str):
-        raise WatchlistError("description must be text", f"{path}.description")
-    fields = _parse_fields(raw["fields"], f"{path}.fields") if "fields" in raw else DEFAULT_FIELD_WEIGHTS
+    try:
+        model = WatchlistModel.model_validate(raw)
+    except ValidationError as exc:
+        first = model_errors(exc, path, _WATCHLIST_KEYS)[0]
+        if first.loc == (*path, "name") and "name" not in raw:
+            raise WatchlistError(
+                "name None must be letters, digits, '-', '_' or '.', e.g. arms-deals", first.loc) from None
+        raise first from None
+    name = model.name
+    fields = (model.fields.title, model.fields.lead, model.fields.body)
     depths: tuple[dict[int, int], list[Group]] = ({}, [])
-    sets = _parse_sets(raw["sets"], f"{path}.sets", depths) if "sets" in raw else {}
+    sets = _parse_sets(model.sets, (*path, "sets"), depths) if "sets" in raw else {}
     parser = _Parser(sets, depths)
-    rules_raw = raw.get("rules")
+    rules_raw = model.rules
     if not isinstance(rules_raw, list) or not rules_raw:
         raise WatchlistError(
-            "rules must be a non-empty list, e.g. [{name: r1, any: [term]}]", f"{path}.rules"
+            "rules must be a non-empty list, e.g. [{name: r1, any: [term]}]", (*path, "rules")
         )
     rules: list[Rule] = []
     failed = 0
     for i, rule_raw in enumerate(rules_raw):
-        rpath = f"{path}.rules[{i}]"
+        rpath = (*path, "rules", i)
         try:
             rules.append(_parse_rule(rule_raw, rpath, i, parser, name, rules))
         except WatchlistError as exc:
@@ -521,18 +448,16 @@ def _parse_one(raw: Any, path: str, errors: list[WatchlistError] | None = None) 
             errors.append(exc)
             failed += 1
     if failed:
-        raise _AlreadyReported(f"{failed} rule(s) of watchlist {name!r} are invalid", f"{path}.rules")
-    exclude_raw = raw.get("exclude", [])
+        raise _AlreadyReported(f"{failed} rule(s) of watchlist {name!r} are invalid", (*path, "rules"))
+    exclude_raw = [] if model.exclude is None else model.exclude
     if not isinstance(exclude_raw, list):
-        raise WatchlistError("exclude must be a list of {terms, context, near}", f"{path}.exclude")
-    exclude = tuple(_parse_exclusion(e, f"{path}.exclude[{i}]", parser) for i, e in enumerate(exclude_raw))
+        raise WatchlistError("exclude must be a list of {terms, context, near}", (*path, "exclude"))
+    exclude = tuple(_parse_exclusion(e, (*path, "exclude", i), parser) for i, e in enumerate(exclude_raw))
     veto: tuple[Group, ...] = ()
     if "none" in raw:
-        veto = tuple(Group("any", (item,)) for item in parser.items(raw["none"], f"{path}.none"))
-    return WatchlistSpec(
-        name, tuple(r.target for r in routes), threshold, tuple(rules), exclude, veto, fields, description, path,
-        min_outlets, routes,
-    )
+        veto = tuple(Group("any", (item,)) for item in parser.items(model.none, (*path, "none")))
+    return WatchlistSpec(name, target_names(model.targets), model.threshold, tuple(rules), exclude, veto, fields,
+                         model.description, path, model.min_outlets)
 
 
 def parse_watchlists(raw: Sequence[Mapping[str, Any]],
@@ -541,25 +466,24 @@ def parse_watchlists(raw: Sequence[Mapping[str, Any]],
 
     Args:
         raw: the list of watchlist mappings as loaded from YAML.
+        errors: when given, every problem is appended here (one per invalid rule, or per watchlist
+            when the problem is outside its rules) and parsing goes on; invalid watchlists are left out.
 
     Returns:
         The watchlists, in config order.
 
-        errors: when given, every problem is appended here (one per invalid rule, or per watchlist
-            when the problem is outside its rules) and parsing goes on; invalid watchlists are left out.
-
     Raises:
-        WatchlistError: the first problem found (when ``errors`` is None); ``path`` points at it, e.g.
-            ``watchlists[1].rules[0].near``, and the message says how to fix it.
+        WatchlistError: the first problem found (when ``errors`` is None); ``loc`` points at it, e.g.
+            ``("watchlists", 1, "rules", 0, "near")``, and the message says how to fix it.
     """
     if raw is None:
         return []
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise WatchlistError("watchlists must be a list", "watchlists")
+        raise WatchlistError("watchlists must be a list", ("watchlists",))
     specs: list[WatchlistSpec] = []
     for i, item in enumerate(raw):
         try:
-            spec = _parse_one(item, f"watchlists[{i}]", errors)
+            spec = parse_watchlist(item, ("watchlists", i), errors)
         except WatchlistError as exc:
             if errors is None:
                 raise
@@ -567,7 +491,7 @@ def parse_watchlists(raw: Sequence[Mapping[str, Any]],
                 errors.append(exc)
             continue
         if any(s.name == spec.name for s in specs):
-            twice = WatchlistError(f"watchlist name {spec.name!r} is used twice", f"watchlists[{i}].name")
+            twice = WatchlistError(f"watchlist name {spec.name!r} is used twice", ("watchlists", i, "name"))
             if errors is None:
                 raise twice
             errors.append(twice)
@@ -577,7 +501,7 @@ def parse_watchlists(raw: Sequence[Mapping[str, Any]],
     return specs
 
 
-def entity_references(raw: Any, path: str = "watchlists") -> list[tuple[str, str]]:
+def entity_references(raw: Any, path: Loc = ("watchlists",)) -> list[tuple[Loc, str]]:
     """Every ``@entity`` term written in the config's watchlists, with the key path of the term itself.
 
     Args:
@@ -585,10 +509,11 @@ def entity_references(raw: Any, path: str = "watchlists") -> list[tuple[str, str
         path: the key path of ``raw``.
 
     Returns:
-        ``(path, entity id)`` pairs, e.g. ``("watchlists[0].rules[1].all[0]", "senkaku")``, in file order.
+        ``(path, entity id)`` pairs, e.g. ``(("watchlists", 0, "rules", 1, "all", 0), "senkaku")``, in
+        file order.
     """
-    found: list[tuple[str, str]] = []
-    stack: list[tuple[Any, str]] = [(raw, path)]
+    found: list[tuple[Loc, str]] = []
+    stack: list[tuple[Any, Loc]] = [(raw, path)]
     while stack:  # iterative: the depth of the data is bounded by the YAML loader, but need not be trusted
         value, where = stack.pop()
         if isinstance(value, str):
@@ -599,8 +524,8 @@ def entity_references(raw: Any, path: str = "watchlists") -> list[tuple[str, str
             for key, item in reversed(list(value.items())):
                 if key in ("name", "targets", "description", "threshold", "fields", "weight", "case", "near", "min"):
                     continue
-                stack.append((item, f"{where}.{key}"))
+                stack.append((item, (*where, key)))
         elif isinstance(value, list):
             for index in range(len(value) - 1, -1, -1):
-                stack.append((value[index], f"{where}[{index}]"))
+                stack.append((value[index], (*where, index)))
     return found

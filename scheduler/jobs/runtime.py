@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from alerts import Matcher, compile_matcher
+from alerts import Matcher
 from crawler import ThreadConnections, make_runner
 from scheduler.config import Config
 from scheduler.metrics import Metrics
@@ -42,9 +42,7 @@ DELIVERY_THREADS = 8  # targets sent to at once (one round's preparation include
 
 def matcher_for(config: Config) -> Matcher:
     """The config's compiled matcher: load_config compiled the watchlists to validate them; reuse it."""
-    if config.matcher is not None:
-        return config.matcher  # type: ignore[no-any-return]
-    return compile_matcher(config.watchlists, config.gazetteer)
+    return config.matcher
 
 
 def _thread(name: str, workers: int = 1) -> ThreadPoolExecutor:

@@ -12,8 +12,8 @@ from alerts.channels.slack import slack_digest_payload
 from alerts.delivery.digest import Digest
 from alerts.delivery.messages import sample_alert
 from alerts.delivery.models import DigestSchedule, QuietHours, RateLimit, RouteSpec
+from alerts.delivery.routes import parse_routed_watchlists as parse_watchlists
 from alerts.errors import WatchlistError
-from alerts.match.watchlist import parse_watchlists
 from alerts.pipeline import process_new_articles
 from alerts.store import open_store
 from scheduler.config import load_config

@@ -17,7 +17,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,8 @@ from crawler.errors import StoreError
 from crawler.items import Article
 from crawler.migrations import Schema, apply_migrations
 from crawler.schema import CRAWLER_SCHEMA
-from crawler.timeutil import iso_ago, utc_now
+from crawler.source_states import SourceFacts, source_state
+from crawler.timeutil import iso_ago, parse_iso, utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +198,47 @@ class SourceHealth:
     error: str | None
     articles_per_day: float
     articles_total: int
+    last_new_article: str | None = None
+    disabled_at: str | None = None
+
+    def facts(self) -> SourceFacts:
+        """What `crawler.source_states` needs to name this source's state."""
+        gap = 86400 / self.articles_per_day if self.articles_per_day > 0 else None
+        return SourceFacts(
+            last_attempt=_when(self.last_attempt), last_success=_when(self.last_success),
+            last_status=self.last_status, consecutive_failures=self.consecutive_failures,
+            failing_since=_when(self.failing_since), error_class=self.error_class, last_entries=None,
+            last_new_article=_when(self.last_new_article), usual_gap_seconds=gap,
+            disabled_since=_when(self.disabled_at))
+
+    def state(self, now: datetime | None = None) -> str:
+        """ok, not modified, quiet, failing, blocked, disabled… (`crawler.source_states`)."""
+        return source_state(self.facts(), now or datetime.now(UTC))
+
+
+def _when(text: str | None) -> datetime | None:
+    return parse_iso(text) if text else None
+
+
+def set_source_disabled(db: sqlite_utils.Database, name: str, disabled: bool) -> bool:
+    """Switch a source off (after failing too long) or on again; True when its row changed.
+
+    Re-enabling also clears its failure count, so it is crawled as a fresh start, not disabled again
+    at the next health check.
+    """
+    with db.conn:
+        if disabled:
+            cursor = db.execute("UPDATE sources SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL",
+                                [utc_now(), name])
+        else:
+            cursor = db.execute("UPDATE sources SET disabled_at = NULL, consecutive_failures = 0, "
+                                "failing_since = NULL WHERE name = ? AND disabled_at IS NOT NULL", [name])
+    return bool(cursor.rowcount)
+
+
+def disabled_sources(db: sqlite_utils.Database) -> set[str]:
+    """The names of the sources switched off after failing too long."""
+    return {row[0] for row in db.execute("SELECT name FROM sources WHERE disabled_at IS NOT NULL")}
 
 
 def load_source_state(db: sqlite_utils.Database, name: str) -> SourceState:
@@ -394,6 +436,8 @@ def source_health(db: sqlite_utils.Database) -> list[SourceHealth]:
             error=row["error"],
             articles_per_day=round(per_source.get(row["name"], 0) / 7, 2),
             articles_total=row["articles_total"] or 0,
+            last_new_article=row["last_new_article"],
+            disabled_at=row["disabled_at"],
         )
         for row in rows
     ]

@@ -381,7 +381,8 @@ def status(config_path: Path, as_json: bool) -> None:
         state = "ok" if not source.get("error_class") else f"{source['error_class']}: {source.get('error') or ''}"
         next_run = f"; next run {source['next_run']}" if source.get("next_run") else ""
         click.echo(f"  {source['name']:<28} last success {source.get('last_success') or 'never'}; "
-                   f"failures in a row {source.get('consecutive_failures') or 0}; {state}{next_run}")
+                   f"failures in a row {source.get('consecutive_failures') or 0}; {state}{next_run}; "
+                   f"state {source.get('state', '?')}")
     click.echo("outbox:")
     for target, counts in sorted(report["outbox"].items()):
         click.echo(f"  {target:<28} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

@@ -94,3 +94,37 @@ def sources_add(url: str, config_path: Path, name: str | None, pick: int | None,
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"added source {source['name']!r} ({chosen.kind}, {chosen.url}) to {config_path}")
+
+
+@sources_group.command("enable")
+@click.argument("name")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("config.yaml"), envvar="NEWSWATCH_CONFIG", show_default=True,
+              help="The configuration file.")
+def sources_enable(name: str, config_path: Path) -> None:
+    """Crawl a source again that was switched off after failing too long (operations.disable_after).
+
+    Its failure count starts from zero; a running daemon picks it up at its next health check
+    (within a minute).
+
+    \b
+    Example:
+      newswatch sources enable scmp-china
+    """
+    from crawler.store import set_source_disabled
+    from scheduler.schema import open_store
+    from scheduler.tasks import require_database
+
+    try:
+        config = load_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    require_database(config)
+    db = open_store(config.database)
+    try:
+        changed = set_source_disabled(db, name, False)
+    finally:
+        db.close()
+    if not changed:
+        raise click.ClickException(f"source {name!r} is not disabled (newswatch status shows each source's state)")
+    click.echo(f"source {name!r} enabled: it is crawled again from its next turn")

@@ -23,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler import close_shared_stores, make_runner, shutdown_pool
+from crawler import CrawlReport, close_shared_stores, make_runner, shutdown_pool
+from crawler.store import disabled_sources
 from scheduler import jobs
 from scheduler.config import Config
 from scheduler.jobs.dispatch import TICK_SECONDS
@@ -54,10 +56,14 @@ class Service:
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self.match = jobs.MatchJob(self.runtime)
         self.deliver = jobs.DeliverJob(self.runtime)
-        self.watch = jobs.WatchJobs(self.runtime, self.deliver, self._job_list)
+        self.dispatcher = jobs.Dispatcher(self._crawl_batch)
+        self.watch = jobs.WatchJobs(self.runtime, self.deliver, self._job_list, self.dispatcher.set_disabled)
         self.crawl = jobs.CrawlJob(self.runtime, self.match, self.deliver, self.watch)
-        self.dispatcher = jobs.Dispatcher(self.crawl.run_batch)
-        open_store(config.database).close()  # apply the migrations (and fail early on a bad path or newer file)
+        db = open_store(config.database)  # apply the migrations (and fail early on a bad path or newer file)
+        try:
+            self.dispatcher.set_disabled(disabled_sources(db))
+        finally:
+            db.close()
 
     @property
     def config(self) -> Config:
@@ -94,6 +100,9 @@ class Service:
                                             ("compact", "compact database", retention.vacuum_every_seconds, True)):
             self.scheduler.add_job(jobs.housekeeping, IntervalTrigger(seconds=every), args=[self.runtime, vacuum],
                                    id=job_id, name=name, replace_existing=True)
+
+    async def _crawl_batch(self, names: Sequence[str]) -> Sequence[CrawlReport]:
+        return await self.crawl.run_batch(names)
 
     def _job_list(self) -> list[tuple[str, str, datetime | None]]:
         scheduled = [(job.id, job.name, job.next_run_time) for job in self.scheduler.get_jobs()]

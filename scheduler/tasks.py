@@ -177,7 +177,7 @@ def status_report(config: Config) -> dict[str, Any]:
     require_database(config)
     db = open_store(config.database)
     try:
-        health = [asdict(h) for h in source_health(db)]
+        health = [asdict(h) | {"state": h.state()} for h in source_health(db)]
         outbox = outbox_summary(db)
         articles = db["articles"].count
         schedule = read_jobs(db)

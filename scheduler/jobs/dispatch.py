@@ -64,6 +64,13 @@ class Dispatcher:
         self._sources: dict[str, SourceSpec] = {}
         self.in_flight: set[str] = set()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.disabled: set[str] = set()  # switched off after failing too long (the health check says)
+
+    def set_disabled(self, names: set[str]) -> None:
+        """The sources not to crawl until re-enabled (`newswatch sources enable NAME`)."""
+        for name in names - self.disabled:
+            logger.info("source %s is disabled: not crawled until `newswatch sources enable %s`", name, name)
+        self.disabled = set(names)
 
     def set_sources(self, sources: Iterable[SourceSpec], now: datetime | None = None,
                     changed_due_now: bool = True) -> None:
@@ -93,7 +100,7 @@ class Dispatcher:
         """Sources whose time has come within the next tick and that are not being crawled."""
         horizon = now + timedelta(seconds=TICK_SECONDS)
         due = [(s.due, name) for name, s in self._schedules.items()
-               if s.due <= horizon and name not in self.in_flight]
+               if s.due <= horizon and name not in self.in_flight and name not in self.disabled]
         return [name for _due, name in sorted(due)]
 
     async def tick(self) -> None:

@@ -5,7 +5,9 @@
 - health check: every `HEALTH_CHECK_SECONDS` and after a failed crawl, read the sources' health from
   the store (`crawler.source_health`: the store is where failures are counted), export each
   source's consecutive failures to `/metrics`, and tell the operations targets about sources
-  failing longer than `operations.source_failing_after`;
+  failing longer than `operations.source_failing_after`, sources that have gone quiet (no new
+  article for several times their usual gap, `crawler.source_states`), and sources switched off
+  after failing longer than `operations.disable_after` (each notice once);
 - notices (`notify`) go through the outbox like any alert, once per key.
 
 Both run in the status thread, never behind matching or a VACUUM in the maintenance thread.
@@ -23,6 +25,8 @@ from typing import Any
 
 from alerts import enqueue_notice
 from crawler import SourceHealth, source_health
+from crawler.source_states import should_disable
+from crawler.store import disabled_sources, set_source_disabled
 from scheduler.jobs.delivery import DeliverJob
 from scheduler.jobs.runtime import Runtime
 from scheduler.state import publish_jobs
@@ -33,6 +37,7 @@ HEALTH_CHECK_SECONDS = 60
 HEARTBEAT_SECONDS = 5
 
 JobList = Callable[[], Sequence[tuple[str, str, datetime | None]]]
+Disabled = Callable[[set[str]], None]
 
 
 def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime) -> list[SourceHealth]:
@@ -56,10 +61,12 @@ def _enqueue(db: Any, targets: tuple[str, ...], key: str, subject: str, text: st
 class WatchJobs:
     """The heartbeat, the health check and operations notices."""
 
-    def __init__(self, runtime: Runtime, deliver: DeliverJob, jobs: JobList) -> None:
+    def __init__(self, runtime: Runtime, deliver: DeliverJob, jobs: JobList,
+                 on_disabled: Disabled | None = None) -> None:
         self.runtime = runtime
         self.deliver = deliver
         self.jobs = jobs
+        self.on_disabled = on_disabled
 
     async def heartbeat(self) -> None:
         """Publish each job's next run for `newswatch status` and tick `/healthz`. Never raises."""
@@ -104,5 +111,33 @@ class WatchJobs:
                     f"{source.failing_since}: {source.error_class}: {source.error}. Its stories are not being "
                     "collected. Check the URL, or whether the site blocks the crawler (newswatch status).",
                 )
+            await self._source_states(health, configured)
         except Exception:
             logger.exception("source health check failed; it runs again in %ds", HEALTH_CHECK_SECONDS)
+
+    async def _source_states(self, health: list[SourceHealth], configured: set[str]) -> None:
+        """Switch off sources failing too long, and tell about them and about sources gone quiet."""
+        rt, now = self.runtime, datetime.now(UTC)
+        limit = rt.config.operations.disable_after_seconds
+        for source in health:
+            if source.name not in configured:
+                continue
+            if should_disable(source.facts(), now, limit):
+                if await rt.in_db(rt.status_thread, set_source_disabled, source.name, True):
+                    logger.warning("source %s disabled: failing since %s (%s)", source.name, source.failing_since,
+                                   source.error_class)
+                    await self.notify(
+                        f"source-disabled:{source.name}:{source.failing_since}",
+                        f"source {source.name} disabled after failing since {source.failing_since}",
+                        f"{source.name} ({source.url}) failed every crawl since {source.failing_since} "
+                        f"({source.error_class}: {source.error}) and is no longer crawled. Once it is fixed: "
+                        f"newswatch sources enable {source.name}")
+            elif source.state(now) == "quiet":
+                await self.notify(
+                    f"source-quiet:{source.name}:{source.last_new_article or source.last_success}",
+                    f"source {source.name} has gone quiet",
+                    f"{source.name} ({source.url}) answers, but has brought no new article since "
+                    f"{source.last_new_article or 'it was added'} although it usually publishes about "
+                    f"{source.articles_per_day:g} a day. Its feed may have moved or stopped (newswatch status).")
+        if self.on_disabled is not None:
+            self.on_disabled(await rt.in_db(rt.status_thread, disabled_sources))

@@ -20,7 +20,7 @@ synthetic term compiled), so a silent breakage shows up as an error rather than 
 
     .venv/bin/python bench/bench_matcher_speed.py [--articles 2000]
 
-The first line says which build of the matcher ran (``alerts.compiled.BUILD``).
+The first line says which build of the matcher ran (``alerts.match.compiled.BUILD``).
 
 Settings read: ``watchlists`` and ``gazetteer`` of config.yaml.
 """
@@ -42,12 +42,12 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from alerts import compiled  # noqa: E402
-from alerts.gazetteer import load_gazetteer  # noqa: E402
-from alerts.matcher import Matcher, compile_matcher  # noqa: E402
-from alerts.models import Document  # noqa: E402
-from alerts.normalize import normalize  # noqa: E402
-from alerts.watchlist import parse_watchlists  # noqa: E402
+from alerts.match import compiled  # noqa: E402
+from alerts.match.gazetteer import load_gazetteer  # noqa: E402
+from alerts.match.matcher import Matcher, compile_matcher  # noqa: E402
+from alerts.match.models import Document  # noqa: E402
+from alerts.match.normalize import normalize  # noqa: E402
+from alerts.match.watchlist import parse_watchlists  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "corpus" / "news"
 SEED = 20240617

@@ -40,10 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from alerts.gazetteer import load_gazetteer  # noqa: E402
-from alerts.matcher import compile_matcher  # noqa: E402
-from alerts.models import Document  # noqa: E402
-from alerts.watchlist import parse_watchlists  # noqa: E402
+from alerts.match.gazetteer import load_gazetteer  # noqa: E402
+from alerts.match.matcher import compile_matcher  # noqa: E402
+from alerts.match.models import Document  # noqa: E402
+from alerts.match.watchlist import parse_watchlists  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "corpus" / "news"
 LABEL_DIR = ROOT / "bench" / "labels"

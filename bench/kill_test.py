@@ -399,7 +399,7 @@ def _wait_event(run: _Round, event: threading.Event, deadline: float) -> bool:
 _LEASE_PASS = """
 import sys
 from datetime import timedelta
-from alerts.delivery import LEASE
+from alerts.delivery.worker import LEASE
 from alerts.store import now_utc
 from scheduler.config import load_config
 from scheduler.tasks import deliver_pending

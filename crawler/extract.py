@@ -26,6 +26,7 @@ from lxml import html as lxml_html
 
 from crawler.encoding import decode_markup
 from crawler.feeds import iso_datetime
+from crawler.language import detect_language
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,7 @@ def clean_title(title: str, site_name: str | None = None) -> str:
 
 
 def _fallback(title: str, summary: str, date: str | None, reason: str, **found: Any) -> ExtractedArticle:
+    found["language"] = detect_language(title, summary, found.get("language"))
     return ExtractedArticle(title=title, text=summary, date=date, extracted=False, reason=reason, **found)
 
 
@@ -228,12 +230,13 @@ def extract_article(
     authors = tuple(a.strip() for a in re.split(r";|\band\b", doc.author or "") if a.strip())
     title = clean_title(meta.get("og:title") or doc.title or "", meta.get("og:site_name") or doc.sitename)
     title = title or fallback_title
+    declared = found["language"] or (doc.language if doc.language not in (None, "None") else None)
     return ExtractedArticle(
         title=title,
         text=doc.text.strip(),
         date=_choose_date(page_date, doc.date, fallback_date),
         authors=authors,
-        language=found["language"] or (doc.language if doc.language not in (None, "None") else None),
+        language=detect_language(title, doc.text, declared),
         image=found["image"] or doc.image or None,
         canonical_url=found["canonical_url"],
         extracted=True,

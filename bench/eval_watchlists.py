@@ -10,9 +10,19 @@ prefix), pooled over all files, and the **cross-split** figure: the rules, uncha
 items — every labelled item not in a file listed under ``seen_while_writing_rules`` in bench/baseline.json
 (the files looked at while the rules were written).
 
+Full text: when bench/labels/fulltext/pages.jsonl exists (ids are paths under ../shared/corpus, e.g.
+``pages/fundus-test-data/tw/TaipeiTimes_2024_10_15.html.gz``), each page is extracted as the crawler
+extracts it (``crawler.extract.extract_article``: title and body) with the page's description meta tag as
+the lead (the crawler's lead is the feed summary, which outlets fill from the same description), and
+scored as its own scope, ``fulltext``, beside the keyword query on title + description + body. It is held
+out like any label file not in ``seen_while_writing_rules``; it is not part of the pool or the cross-split
+(those are headlines and teasers). Extractions are cached in ``.cache/eval-fulltext.json`` (keyed by
+path, size and modification time) so a second run takes seconds.
+
 The false positives and negatives (id and title) are listed for the seen (dev) files only. Held-out
 items are only ever shown as aggregate figures unless ``--show-held-out-errors`` is given, which spends
-the held-out set (docs/evaluation.md says what that means and what to do then).
+the held-out set (docs/evaluation.md says what that means and what to do then). ``Score`` keeps its
+items out of its repr, so a failing assertion on a held-out figure cannot print them either.
 
     .venv/bin/python bench/eval_watchlists.py            # report
     .venv/bin/python bench/eval_watchlists.py --check    # exit 1 if a figure is below its floor
@@ -20,8 +30,8 @@ the held-out set (docs/evaluation.md says what that means and what to do then).
     .venv/bin/python bench/eval_watchlists.py --labels ../shared/corpus/news/labels-dev.jsonl
 
 Settings read: ``watchlists`` and ``gazetteer`` of config.yaml (or --config); ``watchlists`` (the
-labels-dev floors), ``floors`` (the other floors, by scope) and ``seen_while_writing_rules`` of
-bench/baseline.json.
+labels-dev floors), ``floors`` (the other floors, by scope, ``fulltext`` included) and
+``seen_while_writing_rules`` of bench/baseline.json.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -45,8 +55,12 @@ from alerts.match.matcher import compile_matcher  # noqa: E402
 from alerts.match.models import Document  # noqa: E402
 from alerts.match.watchlist import parse_watchlists  # noqa: E402
 
-NEWS = ROOT.parent / "shared" / "corpus" / "news"
+CORPUS = ROOT.parent / "shared" / "corpus"
+NEWS = CORPUS / "news"
 LABEL_DIR = ROOT / "bench" / "labels"
+FULLTEXT = LABEL_DIR / "fulltext" / "pages.jsonl"
+FULLTEXT_SCOPE = "fulltext"
+FULLTEXT_CACHE = ROOT / ".cache" / "eval-fulltext.json"
 BASELINE = ROOT / "bench" / "baseline.json"
 LABELS = {"maritime-disputes": "maritime_dispute", "arms-deals": "arms_deal"}
 METRICS = ("precision", "recall", "f1")
@@ -56,6 +70,8 @@ FAMILIES = (
     ("huffpost-", "HuffPost 2018–22"),
     ("rss2023-", "RSS 2023"),
     ("rss2024-", "RSS 2024"),
+    ("pages/", "full-text pages"),
+    ("extraction/", "full-text pages"),
 )
 POOLED, CROSS_SPLIT, DEV = "pooled", "cross-split", "dev"
 
@@ -76,10 +92,13 @@ _BASELINE = {
 
 @dataclass(frozen=True, slots=True)
 class Item:
+    """A labelled item: a headline and teaser (``text`` is the lead), or a full-text page (with ``body``)."""
+
     id: str
     title: str
     text: str
     labels: dict[str, bool]
+    body: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +108,7 @@ class LabelFile:
     name: str
     path: Path
     items: tuple[Item, ...]
+    fulltext: bool = False  # pages (title, lead, body), scored as their own scope, not pooled
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +116,9 @@ class Score:
     tp: int
     fp: int
     fn: int
-    false_pos: tuple[Item, ...]
-    false_neg: tuple[Item, ...]
+    # Out of the repr: a failing assertion on a held-out figure must not print held-out items.
+    false_pos: tuple[Item, ...] = field(repr=False)
+    false_neg: tuple[Item, ...] = field(repr=False)
 
     @property
     def precision(self) -> float:
@@ -189,6 +210,108 @@ def read_label_file(path: Path, texts: Mapping[str, tuple[str, str]]) -> LabelFi
 def load_items(folder: Path = NEWS) -> list[Item]:
     """Labelled items of labels-dev.jsonl with their title and teaser."""
     return list(read_label_file(folder / "labels-dev.jsonl", load_texts(folder)).items)
+
+
+def _description(page: str) -> str:
+    """The page's description meta tag (``og:description``, ``description`` or ``twitter:description``)."""
+    from lxml import html as lxml_html
+
+    try:
+        root = lxml_html.document_fromstring(page[:200_000])
+    except (ValueError, lxml_html.etree.ParserError):
+        return ""
+    found: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or "").strip().lower()
+        if key in ("og:description", "description", "twitter:description") and meta.get("content"):
+            found.setdefault(key, " ".join(meta.get("content", "").split()))
+    return next((found[k] for k in ("og:description", "description", "twitter:description") if k in found), "")
+
+
+def _page_file(path: Path) -> Path:
+    """The HTML file of a page id: the file itself, or the ``source.html`` of a test-page folder."""
+    if path.is_dir():
+        for name in ("source.html", "source.html.gz", "index.html"):
+            if (path / name).is_file():
+                return path / name
+        raise ValueError(f"{path} is a folder with no source.html; point the label at the page file")
+    return path
+
+
+def extract_page(path: Path) -> tuple[str, str, str]:
+    """Title, lead (description) and body of a saved page, as the crawler would match them.
+
+    Args:
+        path: an ``.html`` or ``.html.gz`` file (or a folder holding ``source.html``).
+
+    Returns:
+        ``(title, lead, body)``: the extracted title and text (``crawler.extract.extract_article``) and
+        the page's description meta tag, empty when it has none or repeats the body's opening.
+    """
+    import gzip
+
+    from crawler.encoding import decode_markup
+    from crawler.extract import extract_article
+
+    data = _page_file(path).read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    article = extract_article(data, path.resolve().as_uri())
+    page, _ = decode_markup(data)
+    lead = _description(page)
+    if lead and article.text.startswith(lead[:80]):
+        lead = ""  # the description is the body's first lines: counting them twice would inflate a hit
+    return article.title, lead, article.text
+
+
+def read_fulltext_file(path: Path, corpus: Path = CORPUS, cache: Path | None = FULLTEXT_CACHE) -> LabelFile:
+    """The labelled full-text pages, extracted (through a cache keyed by path, size and mtime).
+
+    Args:
+        path: a JSON Lines file of ``{"id", "maritime_dispute", "arms_deal"}``, ids being paths under `corpus`.
+        corpus: the ../shared/corpus folder.
+        cache: a JSON file of earlier extractions, or None for none.
+
+    Returns:
+        The file, named ``fulltext``, its items carrying title, lead (``text``) and body.
+
+    Raises:
+        ValueError: an id appears twice or names no file under `corpus`.
+    """
+    cached: dict[str, list[object]] = {}
+    if cache is not None and cache.exists():
+        try:
+            cached = json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            cached = {}
+    changed = False
+    items: list[Item] = []
+    seen: set[str] = set()
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        page_id = row["id"]
+        if page_id in seen:
+            raise ValueError(f"{path}:{number}: id {page_id} appears twice; keep one label per page")
+        seen.add(page_id)
+        file = corpus / page_id
+        if not file.exists():
+            raise ValueError(f"{path}:{number}: page {page_id} is not under {corpus}; check ../shared/corpus")
+        stat = _page_file(file).stat()
+        key = f"{stat.st_size}:{stat.st_mtime_ns}"
+        hit = cached.get(page_id)
+        if hit is not None and hit[0] == key:
+            title, lead, body = (str(x) for x in hit[1:4])
+        else:
+            title, lead, body = extract_page(file)
+            cached[page_id] = [key, title, lead, body]
+            changed = True
+        items.append(Item(page_id, title, lead, {k: bool(row[v]) for k, v in LABELS.items()}, body))
+    if cache is not None and changed:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(cached), encoding="utf-8")
+    return LabelFile(FULLTEXT_SCOPE, path, tuple(items), fulltext=True)
 
 
 def default_label_paths(news: Path = NEWS, labels: Path = LABEL_DIR) -> list[Path]:
@@ -283,7 +406,8 @@ def rule_verdicts(items: Iterable[Item], config: Path = ROOT / "config.yaml") ->
     names = [name for name in LABELS if name in matcher.watchlist_names]
     verdicts: Verdicts = {}
     for item in items:
-        flagged = {m.watchlist: m.matched for m in matcher.match(Document(title=item.title, lead=item.text))}
+        document = Document(title=item.title, lead=item.text, body=item.body)
+        flagged = {m.watchlist: m.matched for m in matcher.match(document)}
         verdicts[item.id] = {name: flagged.get(name, False) for name in names}
     return verdicts
 
@@ -291,7 +415,7 @@ def rule_verdicts(items: Iterable[Item], config: Path = ROOT / "config.yaml") ->
 def keyword_verdicts(items: Iterable[Item]) -> Verdicts:
     """What the keyword query says about each item."""
     return {
-        item.id: {name: bool(rx.search(f"{item.title} {item.text}")) for name, rx in _BASELINE.items()}
+        item.id: {name: bool(rx.search(f"{item.title} {item.text} {item.body}")) for name, rx in _BASELINE.items()}
         for item in items
     }
 
@@ -328,11 +452,17 @@ def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = RO
         Scopes named ``<file>``, ``<file> / <family>``, ``pooled``, ``pooled / <family>``, ``cross-split``,
         ``cross-split / <family>`` and ``dev`` (every item of the seen files, for comparison). A file or the
         pool gets family scopes when it spans more than one family, the cross-split always; there is no
-        cross-split or dev scope when nothing is held out.
+        cross-split or dev scope when nothing is held out. Full-text files (``fulltext``) are scored as
+        their own scope only: the pool, the cross-split and dev are made of headline files.
     """
+    pages = [f for f in files if f.fulltext]
+    files = [f for f in files if not f.fulltext]
     everything = pooled(files)
-    ours, theirs = rule_verdicts(everything, config), keyword_verdicts(everything)
+    every_page = [item for f in pages for item in f.items]
+    ours = rule_verdicts([*everything, *every_page], config)
+    theirs = keyword_verdicts([*everything, *every_page])
     held_ids = {item.id for item in held_out(files, seen)}
+    held_ids |= {item.id for f in pages if f.name not in seen for item in f.items}
     scopes: list[Scope] = []
 
     def add(name: str, items: Sequence[Item], families: str = "several") -> None:
@@ -349,7 +479,9 @@ def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = RO
         add(file.name, file.items)
     if len(files) > 1:
         add(POOLED, everything)
-    if held_ids:
+    for file in pages:
+        add(file.name, file.items, families="never")
+    if any(item.id in held_ids for item in everything):
         add(CROSS_SPLIT, [item for item in everything if item.id in held_ids], families="always")
         add(DEV, [item for item in everything if item.id not in held_ids], families="never")
     return scopes
@@ -409,13 +541,15 @@ def render(scopes: Sequence[Scope], files: Sequence[LabelFile], seen: Collection
     header = (f"  {'items':26} {'watchlist':18} {'method':8} {'P':>6} {'R':>6} {'F1':>6}  "
               f"{'TP':>4} {'FP':>4} {'FN':>4}")
     out: list[str] = []
-    heads = {file.name: f"{file.name}: {len(file.items)} items of {file.path} — "
+    heads = {file.name: f"{file.name}: {len(file.items)} {'pages' if file.fulltext else 'items'} of {file.path}"
+             + (" (title, description as lead, extracted body)" if file.fulltext else "") + " — "
              + ("dev (seen while writing rules)" if file.name in seen else "held out") for file in files}
-    heads[POOLED] = f"pooled: every labelled item once, {len(files)} files"
-    heads[CROSS_SPLIT] = ("cross-split: the rules, fixed, on the items not looked at while writing them "
-                          f"(held out: {', '.join(f.name for f in files if f.name not in seen)}; "
+    headlines = [f for f in files if not f.fulltext]
+    heads[POOLED] = f"pooled: every labelled headline once, {len(headlines)} files"
+    heads[CROSS_SPLIT] = ("cross-split: the rules, fixed, on the headlines not looked at while writing them "
+                          f"(held out: {', '.join(f.name for f in headlines if f.name not in seen)}; "
                           f"seen: {', '.join(sorted(seen))})")
-    seen_files = [f.name for f in files if f.name in seen]
+    seen_files = [f.name for f in headlines if f.name in seen]
     for scope in scopes:
         top, _, family = scope.name.partition(" / ")
         if top == DEV:
@@ -428,9 +562,11 @@ def render(scopes: Sequence[Scope], files: Sequence[LabelFile], seen: Collection
         out += _rows(scope, f"{family or 'all'} ({scope.items})")
     found = {s.name: s for s in scopes}
     if CROSS_SPLIT not in found:
+        out += summary(scopes, files)
         out += ["", "cross-split: nothing is held out (every label file is in seen_while_writing_rules of "
                 "bench/baseline.json); label a new set to measure it"]
         return "\n".join(out)
+    out += summary(scopes, files)
     held, dev = found[CROSS_SPLIT], found.get(DEV)
     out += ["", f"cross-split figure (rules fixed; {held.items} held-out items vs {dev.items if dev else 0} "
             "dev items):"]
@@ -439,6 +575,26 @@ def render(scopes: Sequence[Scope], files: Sequence[LabelFile], seen: Collection
         out.append(f"  {name:18} P {s.precision:.3f}  R {s.recall:.3f}  F1 {s.f1:.3f}  ({before}held-out F1 "
                    f"{s.f1:.3f}; keywords held-out F1 {held.keywords[name].f1:.3f})")
     return "\n".join(out)
+
+
+def summary(scopes: Sequence[Scope], files: Sequence[LabelFile]) -> list[str]:
+    """Per watchlist, one line per label file, full-text set and the cross-split: rules beside keywords."""
+    found = {s.name: s for s in scopes}
+    names = [f.name for f in files if f.name in found] + [CROSS_SPLIT] * (CROSS_SPLIT in found)
+    watchlists = next(iter(found.values())).rules.keys() if found else ()
+    out = ["", "summary (P / R / F1; rules beside the keyword query):"]
+    for watchlist in watchlists:
+        for name in names:
+            scope = found[name]
+            ours, theirs = scope.rules[watchlist], scope.keywords[watchlist]
+            out.append(f"  {watchlist:18} {name:12} {scope.items:5}  rules {_triple(ours)}   "
+                       f"keywords {_triple(theirs)}")
+    return out
+
+
+def _triple(s: Score) -> str:
+    return (f"{_figure(s.precision, bool(s.tp + s.fp))} {_figure(s.recall, bool(s.tp + s.fn))} "
+            f"{_figure(s.f1, bool(s.tp + s.fp + s.fn))}")
 
 
 def render_errors(scopes: Sequence[Scope], names: Collection[str], held_out_too: bool = False) -> str:
@@ -474,9 +630,18 @@ def main(argv: list[str] | None = None) -> int:
                         "seen_while_writing_rules (docs/evaluation.md)")
     parser.add_argument("--config", type=Path, default=ROOT / "config.yaml",
                         help="the config whose watchlists are scored (default: config.yaml)")
+    parser.add_argument("--fulltext", type=Path, metavar="FILE",
+                        help="full-text page labels to score (default: bench/labels/fulltext/pages.jsonl when it "
+                        "exists and --labels is not given)")
+    parser.add_argument("--no-fulltext", action="store_true", help="do not score the full-text pages")
     args = parser.parse_args(argv)
     paths: list[Path] = args.labels or default_label_paths()
-    missing = [p for p in paths if not p.exists()]
+    pages: Path | None = args.fulltext
+    if pages is None and args.labels is None and FULLTEXT.exists():
+        pages = FULLTEXT
+    if args.no_fulltext:
+        pages = None
+    missing = [p for p in [*paths, *([pages] if pages else [])] if not p.exists()]
     if missing or not NEWS.is_dir():
         print(f"label file or corpus not found: {', '.join(map(str, missing)) or NEWS} "
               "(clone ../shared beside the project, or pass --labels)", file=sys.stderr)
@@ -486,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         seen = seen_while_writing_rules(baseline)
         files = [read_label_file(path, texts) for path in paths]
+        if pages is not None:
+            files.append(read_fulltext_file(pages))
         names = [f.name for f in files]
         if len(set(names)) != len(names):
             raise ValueError(f"two label files have the same name in {names}; rename one")
@@ -505,7 +672,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nPer-item errors of held-out files ({', '.join(hidden)}) are not listed: only their "
                   "aggregate figures are. See docs/evaluation.md before using --show-held-out-errors.")
     if args.check:
-        failed, notes = check(scopes, floors(baseline), require_all=args.labels is None)
+        failed, notes = check(scopes, floors(baseline), require_all=args.labels is None and not args.no_fulltext)
         for line in notes:
             print(f"floor skipped: {line}", file=sys.stderr)
         for line in failed:

@@ -616,6 +616,36 @@ def render_errors(scopes: Sequence[Scope], names: Collection[str], held_out_too:
     return "\n".join(out)
 
 
+LOCAL_TEXTS = ROOT / "tests" / "data" / "local_headlines.jsonl"  # written for newswatch, so kept in the repo
+LOCAL_LABELS = LABEL_DIR / "local" / "local.jsonl"
+LOCAL_SCOPE = "local"
+
+
+def local_items(texts: Path = LOCAL_TEXTS, labels: Path = LOCAL_LABELS) -> list[tuple[str, Item]]:
+    """The regional-language headlines as (language, item): 40 per language, held out (bench/labels/README.md)."""
+    rows = {row["id"]: row for row in map(json.loads, texts.read_text(encoding="utf-8").splitlines()) if row}
+    found = []
+    for line in labels.read_text(encoding="utf-8").splitlines():
+        label = json.loads(line)
+        row = rows[label["id"]]
+        found.append((row["lang"], Item(label["id"], row["title"], row["text"],
+                                        {name: bool(label[key]) for name, key in LABELS.items()})))
+    return found
+
+
+def language_scopes(config: Path = ROOT / "config.yaml") -> list[Scope]:
+    """P/R per language on the regional-language headlines (scope ``local``, then ``local / <lang>``)."""
+    pairs = local_items()
+    items = [item for _lang, item in pairs]
+    rules, keywords = rule_verdicts(items, config), keyword_verdicts(items)
+    scopes = [Scope(LOCAL_SCOPE, len(items), True, score_all(items, rules), score_all(items, keywords))]
+    for lang in sorted({lang for lang, _item in pairs}):
+        subset = [item for code, item in pairs if code == lang]
+        scopes.append(Scope(f"{LOCAL_SCOPE} / {lang}", len(subset), True, score_all(subset, rules),
+                            score_all(subset, keywords)))
+    return scopes
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--labels", type=Path, nargs="+", metavar="FILE",
@@ -661,6 +691,14 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     print(render(scopes, files, seen))
+    if args.labels is None and LOCAL_LABELS.exists() and LOCAL_TEXTS.exists():
+        languages = language_scopes(args.config)
+        print(f"\nregional languages: {languages[0].items} headlines written for newswatch ({LOCAL_TEXTS.name}), "
+              "held out; the keyword query is English")
+        print(f"  {'items':<26} {'watchlist':<18} {'method':<9} {'P':>6} {'R':>6} {'F1':>6}")
+        for scope in languages:
+            print("\n".join(_rows(scope, f"{scope.name} ({scope.items})")))
+        scopes = [*scopes, languages[0]]
     if not args.quiet:
         shown = [f.name for f in files if f.name in seen or args.show_held_out_errors]
         if args.show_held_out_errors:

@@ -17,6 +17,10 @@ Story updates: an article joining a story whose alert already went out to a targ
 Web API (the delivered row has a message `ts`) queues, in the same transaction, one ``update`` row
 per such target — a thread reply "Also reported by …" under that alert (`outbox.queue_story_updates`).
 
+Mutes and snoozes (`alerts.feedback`): an article of a muted story, or from a snoozed source, is still
+matched and grouped into its story but routes nothing and queues no story update; a snoozed term is
+blanked out of the text before matching, so it counts for nothing.
+
 Settings read: none; the watchlist → routes mapping is passed in.
 """
 
@@ -36,6 +40,7 @@ from alerts.delivery.holding import Hold, hold_alert
 from alerts.delivery.models import RouteSpec
 from alerts.delivery.outbox import enqueue_alert, queue_story_updates
 from alerts.delivery.shaping import as_route, next_digest_time
+from alerts.feedback import active_snoozes, blank_terms, is_muted
 from alerts.match.models import Document, WatchlistMatch
 from alerts.store import ensure_alerts_schema, get_cursor, iso, now_utc, set_cursor, transaction
 from alerts.stories import Fingerprint, StoryIndex, StoryMatch, fingerprint, parse_time
@@ -60,6 +65,7 @@ class ProcessReport:
     alerts_held: int = 0  # (story, watchlist, target) put in a digest by a digest route
     alerts_waiting: int = 0  # (story, watchlist, target) waiting for more outlets (min_outlets)
     updates_queued: int = 0  # story updates (thread replies) queued for articles joining alerted stories
+    silenced: int = 0  # matched articles that routed nothing: their story is muted or their source snoozed
 
 
 def outlet_of(article: Article) -> str:
@@ -164,14 +170,19 @@ def process_new_articles(
     clock = now or now_utc()
     stamp = iso(clock)
     index = StoryIndex.load(db, clock)
+    snoozes = active_snoozes(db, clock)
+    quiet_sources = {s.value for s in snoozes if s.kind == "source"}
+    quiet_terms = [s.value for s in snoozes if s.kind == "term"]
     counts = {"articles": 0, "matched": 0, "alerts_enqueued": 0, "stories_new": 0, "stories_joined": 0,
-              "alerts_held": 0, "alerts_waiting": 0, "updates_queued": 0}
+              "alerts_held": 0, "alerts_waiting": 0, "updates_queued": 0, "silenced": 0}
     while True:
         articles = list(iter_articles_after(db, get_cursor(db), limit=batch))
         if not articles:
             break
         for article in articles:
-            document = Document(title=article.title, lead=article.summary, body=article.text)
+            document = Document(title=blank_terms(article.title, quiet_terms),
+                                lead=blank_terms(article.summary, quiet_terms),
+                                body=blank_terms(article.text, quiet_terms))
             matched = [m for m in match(document) if m.matched]
             published_at = parse_time(article.published)
             published = iso(published_at) if published_at else None
@@ -200,17 +211,20 @@ def process_new_articles(
                     )
                     _record_matches(conn, article, story_id, matched, stamp)
                     counts["matched"] += 1
+                    silenced = article.source in quiet_sources or is_muted(conn, story_id)
+                    counts["silenced"] += silenced
                     # Immediate routes first, highest score first: a story going out at once to a
                     # target carries the watchlists that would otherwise wait for its digest.
-                    todo = [(watchlist, score, route)
-                            for watchlist, score in _candidates(conn, story_id, matched, routes, found is not None)
-                            for route in map(as_route, routes.get(watchlist, ()))]
+                    todo = [] if silenced else [
+                        (watchlist, score, route)
+                        for watchlist, score in _candidates(conn, story_id, matched, routes, found is not None)
+                        for route in map(as_route, routes.get(watchlist, ()))]
                     for watchlist, _score, route in sorted(todo, key=lambda t: (t[2].digest is not None, -t[1])):
                         if outlets < route.min_outlets:
                             counts["alerts_waiting"] += 1
                             continue
                         _route(conn, story_id, watchlist, route, article.id, clock, counts)
-                    if found is not None:
+                    if found is not None and not silenced:
                         counts["updates_queued"] += queue_story_updates(conn, story_id, article.id, clock)
                 set_cursor(conn, article.id)
             if fp is not None:  # only after the commit: a rolled-back story must not be joined

@@ -205,6 +205,9 @@ def ensure_alerts_schema(db: sqlite_utils.Database) -> None:
                 if "duplicate column" not in str(exc):
                     raise
     db.conn.executescript(_LATE_SCHEMA)
+    from alerts.feedback import ensure_feedback_schema  # here, not at the top: alerts.feedback is a leaf
+
+    ensure_feedback_schema(db)  # judgements, mutes, snoozes (the workbench's tables)
 
 
 @contextmanager

@@ -102,6 +102,12 @@ class Daemon:
             metrics_server = MetricsServer(service.metrics, self.config.metrics.host, self.config.metrics.port,
                                            stale_after=max(60.0, 3 * self.config.delivery.every_seconds))
             metrics_server.start()
+        web_server = None
+        if self.config.web.port:  # the workbench on its own thread (scheduler.web.server)
+            from scheduler.web.server import WebServer
+
+            web_server = WebServer(self.config.database, self.config.web, [w.name for w in self.config.watchlists])
+            web_server.start()
         service.start()
         # What start-up built (modules, Scrapy's machinery, the compiled watchlists) lives as long as the
         # process. Freezing it keeps the collector from walking it again: the collection after every
@@ -121,6 +127,8 @@ class Daemon:
         await service.stop(self.stop_timeout)
         if metrics_server is not None:
             metrics_server.stop()
+        if web_server is not None:
+            web_server.stop()
 
     async def _try_reload(self, service: Any) -> None:
         # Whatever goes wrong here (an invalid edit, or a bug such as a RecursionError on an absurdly

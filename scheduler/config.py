@@ -50,6 +50,7 @@ from scheduler.bounded_yaml import LimitError, compose_and_load, read_limited
 from scheduler.errors import ConfigError
 from scheduler.redact import redact, register_secrets, worth_redacting
 from scheduler.substitute import Substitution, substitute
+from scheduler.web.settings import WebModel, WebSettings, to_settings
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +248,7 @@ class _FileModel(_Model):
     targets: list[_TargetModel] = Field(default_factory=list, description="where alerts go")
     watchlists: list[dict[str, Any]] = Field(default_factory=list, description="what to alert on")
     gazetteer: list[dict[str, Any]] = Field(default_factory=list, description="extra entities/aliases")
+    web: WebModel = Field(default_factory=WebModel, description="the analyst workbench (newswatch web)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +301,7 @@ class Config:
     # The matcher validation compiled (an `alerts.Matcher`), so the daemon does not compile it again.
     matcher: Any = field(default=None, repr=False, compare=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # ${VAR} values: never shown (scheduler.redact)
+    web: WebSettings = field(default_factory=WebSettings)  # the workbench (scheduler.web)
 
     def routes(self) -> dict[str, tuple[RouteSpec, ...]]:
         """Watchlist name -> routes to its enabled targets (target name, digest schedule, min_outlets)."""
@@ -481,6 +484,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         gazetteer=gazetteer,
         matcher=matcher,
         secrets=tuple(secrets),
+        web=to_settings(model.web),
     )
 
 

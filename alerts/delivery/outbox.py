@@ -24,7 +24,8 @@ already have seen under an idempotency key never changes. Notices are kept once 
 
 Row states: ``collecting`` (a digest still taking stories) → ``pending`` → ``delivered`` | ``dead``
 (dead → pending again with `retry_dead()`); an untried alert or digest row folded into another
-digest becomes ``folded``.
+digest becomes ``folded``; an untried row of a story an analyst muted becomes ``muted``
+(`alerts.feedback`).
 
 Settings read: none.
 """
@@ -46,6 +47,7 @@ from typing import Any
 import sqlite_utils
 
 from alerts.delivery.models import Receipt
+from alerts.feedback import withhold_muted
 from alerts.store import ensure_alerts_schema, iso, now_utc, row_dict, transaction
 
 logger = logging.getLogger(__name__)
@@ -252,7 +254,11 @@ def enqueue_notice(db: sqlite_utils.Database, targets: Sequence[str], *, key: st
 
 
 def pending_entries(db: sqlite_utils.Database) -> list[OutboxEntry]:
-    """Every pending row, oldest first (the delivery worker groups them by target)."""
+    """Every pending row, oldest first (the delivery worker groups them by target).
+
+    Untried rows of muted stories are withdrawn first (`alerts.feedback.withhold_muted`).
+    """
+    withhold_muted(db)
     cursor = db.execute("SELECT * FROM outbox WHERE status = 'pending' ORDER BY id")
     return [_entry(row_dict(cursor, r)) for r in cursor.fetchall()]
 

@@ -27,6 +27,8 @@ from alerts.delivery.retention import AlertsPruneReport, prune_alerts
 from alerts.delivery.shaping import check_timezone, parse_clock
 from alerts.delivery.worker import DeliveryReport, deliver_due, send_test_alert
 from alerts.errors import AlertsError, DeliveryError, WatchlistError
+from alerts.lab import LabReport, compare_versions
+from alerts.links import StoryLinks, TokenError, read_judge_token, signing_key
 from alerts.match.explain import format_matches
 from alerts.match.gazetteer import Entity, Gazetteer, load_gazetteer
 from alerts.match.matcher import Matcher, compile_matcher
@@ -47,20 +49,24 @@ __all__ = [
     "Entity",
     "Evidence",
     "Gazetteer",
+    "LabReport",
     "Matcher",
     "ProcessReport",
     "QuietHours",
     "RateLimit",
     "RouteSpec",
     "SmtpSettings",
+    "StoryLinks",
     "StorySummary",
     "TargetSpec",
+    "TokenError",
     "WatchlistError",
     "WatchlistMatch",
     "WatchlistSpec",
     "backfill_target",
     "backfill_targets",
     "check_timezone",
+    "compare_versions",
     "compile_matcher",
     "deliver_due",
     "delivery_latencies",
@@ -74,6 +80,8 @@ __all__ = [
     "parse_watchlists",
     "process_new_articles",
     "prune_alerts",
+    "read_judge_token",
     "retry_dead",
     "send_test_alert",
+    "signing_key",
 ]

@@ -36,6 +36,7 @@ from alerts import (
     RateLimit,
     RouteSpec,
     SmtpSettings,
+    StoryLinks,
     TargetSpec,
     WatchlistSpec,
     check_timezone,
@@ -436,6 +437,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 
     _check_unique(model, watchlists, locator, shown, problems)
     targets, disabled = _targets(model.targets, subst, locator, shown, problems)
+    if model.web.public_url:  # alerts link back to the workbench (alerts.links)
+        links = StoryLinks(model.web.public_url, (model.web.secret_key or '').encode('utf-8') or None)
+        targets = {name: dataclasses.replace(spec, links=links) for name, spec in targets.items()}
     known_targets = {t.name for t in model.targets}
     for index, watchlist in enumerate(watchlists):
         for name in watchlist.targets:

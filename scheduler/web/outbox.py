@@ -76,7 +76,7 @@ def routes(web: Workbench) -> list[BaseRoute]:
         target = str(form.get("target", "")).strip()
         if not target:
             raise HTTPException(400, "say which target's dead-lettered messages to retry (field target)")
-        count = await run_in_threadpool(retry_dead, web.db(), target)
+        count = await run_in_threadpool(lambda: retry_dead(web.db(), target))  # the thread's own connection
         return RedirectResponse("/outbox?" + urlencode({"retried": count, "target": target}), status_code=303)
 
     return [Route("/outbox", outbox_page), Route("/outbox/retry", retry, methods=["POST"])]

@@ -115,7 +115,7 @@ class Evaluation:
 
     items: tuple[Item, ...]
     verdicts: Mapping[ItemKey, Verdict]
-    labels: Mapping[int, bool]  # story id -> relevant
+    labels: Mapping[ItemKey, bool]  # item -> relevant
     scores: Scores
 
 
@@ -145,13 +145,17 @@ class Corpus:
     since: str | None
 
 
-def load_corpus(db: sqlite_utils.Database, since: datetime | None, story_ids: Iterable[int] = ()) -> Corpus:
-    """The articles fetched since `since` (all when None) and every article of the stories `story_ids`.
+def load_corpus(db: sqlite_utils.Database, since: datetime | None, story_ids: Iterable[int] = (),
+                article_ids: Iterable[int] = (), *, window: bool = True) -> Corpus:
+    """The articles fetched since `since` and every article of the stories `story_ids` and `article_ids`.
 
     Args:
         db: the store.
-        since: start of the window, by when articles were fetched (what the daemon saw then).
+        since: start of the window, by when articles were fetched (what the daemon saw then); None
+            for every stored article.
         story_ids: stories to include whatever their age (the judged ones).
+        article_ids: articles to include whatever their age (labelled ones in no story).
+        window: False loads only the stories and articles named (`since` is then ignored).
 
     Returns:
         The articles by id, grouped into items (stories, or lone articles), newest item first.
@@ -159,8 +163,8 @@ def load_corpus(db: sqlite_utils.Database, since: datetime | None, story_ids: It
     ensure_alerts_schema(db)
     cutoff = iso(since) if since else None
     articles: dict[int, Article] = {}
-    first = 0
-    if cutoff:
+    first = 0 if window else -1
+    if cutoff and window:
         row = db.execute("SELECT min(id) FROM articles WHERE fetched_at >= ?", [cutoff]).fetchone()
         first = int(row[0]) - 1 if row and row[0] is not None else -1
     if first >= 0:
@@ -178,6 +182,12 @@ def load_corpus(db: sqlite_utils.Database, since: datetime | None, story_ids: It
                 except StoreError:
                     continue  # pruned
     story_of: dict[int, int] = {}
+    for article_id in article_ids:
+        if article_id not in articles:
+            try:
+                articles[article_id] = get_article(db, article_id)
+            except StoreError:
+                continue
     for chunk in _chunks(sorted(articles), 500):
         marks = ",".join("?" * len(chunk))
         story_of.update(db.execute(f"SELECT article_id, story_id FROM story_articles WHERE article_id IN ({marks})",
@@ -211,7 +221,7 @@ def document_of(article: Article) -> Document:
 
 
 def run_version(corpus: Corpus, spec: WatchlistSpec, gazetteer: Gazetteer,
-                labels: Mapping[int, bool]) -> Evaluation:
+                labels: Mapping[ItemKey, bool]) -> Evaluation:
     """One version of a watchlist over the corpus: a verdict per item, and scores against `labels`.
 
     Raises:
@@ -229,14 +239,13 @@ def run_version(corpus: Corpus, spec: WatchlistSpec, gazetteer: Gazetteer,
     return Evaluation(corpus.items, verdicts, labels, score(corpus.items, verdicts, labels))
 
 
-def score(items: Iterable[Item], verdicts: Mapping[ItemKey, Verdict], labels: Mapping[int, bool]) -> Scores:
-    """Count true/false positives and negatives over the judged stories among `items`."""
+def score(items: Iterable[Item], verdicts: Mapping[ItemKey, Verdict], labels: Mapping[ItemKey, bool]) -> Scores:
+    """Count true/false positives and negatives over the judged items among `items`."""
     tp = fp = fn = tn = 0
     for item in items:
-        story = item.story_id
-        if story is None or story not in labels:
+        if item.key not in labels:
             continue
-        flagged, relevant = verdicts[item.key].flagged, labels[story]
+        flagged, relevant = verdicts[item.key].flagged, labels[item.key]
         tp += flagged and relevant
         fp += flagged and not relevant
         fn += relevant and not flagged
@@ -244,10 +253,17 @@ def score(items: Iterable[Item], verdicts: Mapping[ItemKey, Verdict], labels: Ma
     return Scores(tp, fp, fn, tn)
 
 
-def story_labels(db: sqlite_utils.Database, watchlist: str) -> dict[int, bool]:
-    """The analysts' judgements of one watchlist: story id -> relevant."""
+def story_labels(db: sqlite_utils.Database, watchlist: str) -> dict[ItemKey, bool]:
+    """The analysts' judgements of one watchlist: ("story", id) -> relevant."""
     ensure_feedback_schema(db)
-    return {j.story_id: j.relevant for j in judgements_for(db, watchlist)}
+    return {("story", j.story_id): j.relevant for j in judgements_for(db, watchlist)}
+
+
+def corpus_for(db: sqlite_utils.Database, labels: Mapping[ItemKey, bool], since: datetime | None, *,
+               window: bool = True) -> Corpus:
+    """The corpus of a window plus every labelled story and article."""
+    return load_corpus(db, since, [k[1] for k in labels if k[0] == "story"],
+                       [k[1] for k in labels if k[0] == "article"], window=window)
 
 
 def diff(before: Evaluation, after: Evaluation, watchlist: str, corpus: Corpus) -> LabReport:
@@ -258,8 +274,7 @@ def diff(before: Evaluation, after: Evaluation, watchlist: str, corpus: Corpus) 
         b, a = before.verdicts[item.key], after.verdicts[item.key]
         if b.flagged == a.flagged:
             continue
-        story = item.story_id
-        judged = after.labels.get(story) if story is not None else None
+        judged = after.labels.get(item.key)
         (newly if a.flagged else gone).append(Change(item, b, a, judged))
     return LabReport(
         watchlist=watchlist, since=corpus.since, articles=len(corpus.articles), items=len(corpus.items),
@@ -271,7 +286,7 @@ def diff(before: Evaluation, after: Evaluation, watchlist: str, corpus: Corpus) 
 
 def compare_versions(db: sqlite_utils.Database, current: WatchlistSpec, edited: WatchlistSpec, gazetteer: Gazetteer, *,
             days: float | None = 30, now: datetime | None = None,
-            labels: Mapping[int, bool] | None = None) -> LabReport:
+            labels: Mapping[ItemKey, bool] | None = None) -> LabReport:
     """What replacing `current` by `edited` would change on the stored articles of the last `days` days.
 
     Args:
@@ -281,7 +296,7 @@ def compare_versions(db: sqlite_utils.Database, current: WatchlistSpec, edited: 
         gazetteer: the gazetteer both compile against.
         days: the window, by fetch time; None for every stored article.
         now: the end of the window (tests drive the clock with it).
-        labels: story id -> relevant; default: the judgements stored for `current`'s name.
+        labels: item -> relevant; default: the judgements stored for `current`'s name.
 
     Returns:
         The LabReport: stories newly flagged and no longer flagged with evidence, and scores.
@@ -292,7 +307,7 @@ def compare_versions(db: sqlite_utils.Database, current: WatchlistSpec, edited: 
     if labels is None:
         labels = story_labels(db, current.name)
     since = (now or now_utc()) - timedelta(days=days) if days else None
-    corpus = load_corpus(db, since, labels)
+    corpus = corpus_for(db, labels, since)
     before = run_version(corpus, current, gazetteer, labels)
     after = run_version(corpus, edited, gazetteer, labels)
     report = diff(before, after, current.name, corpus)

@@ -38,6 +38,7 @@ def web(config_path: Path, host: str | None, port: int | None) -> None:
     Example:
       newswatch web --port 8765            # then open http://127.0.0.1:8765/
       NEWSWATCH_WEB_PASSWORD=… newswatch web --host 0.0.0.0
+                                           # with web.password: ${NEWSWATCH_WEB_PASSWORD} in config.yaml
     """
     from scheduler.app import configure_logging
     from scheduler.redact import install_redaction

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 STATES = ("new", "alerted", "held", "muted", "judged")
@@ -141,6 +141,58 @@ def _where(f: StoryFilter) -> tuple[list[str], list[Any]]:
     return clauses, params
 
 
+_ROW = "SELECT s.id, s.title, s.url, s.last_seen, s.article_count, s.outlets FROM stories s"
+_ORDER = "ORDER BY s.last_seen DESC, s.id DESC"
+DENSE_SEARCH = 2000  # a search matching at least this many articles walks the stories instead (_dense_search)
+_BATCH = 200  # stories asked about at once by _dense_search, doubling each round (the word may be in old ones only)
+_MAX_BATCH = 12_800
+
+
+def _after(clauses: list[str], params: list[Any], key: tuple[str, int] | None) -> tuple[list[str], list[Any]]:
+    if key is None:
+        return clauses, params
+    # (last_seen, id) < key, written so that SQLite searches the index from the key instead of
+    # scanning it from the top (the plain OR form scans: 3.8 ms against 0.03 ms at 20,000 stories).
+    return [*clauses, "s.last_seen <= ? AND (s.last_seen < ? OR s.id < ?)"], [*params, key[0], key[0], key[1]]
+
+
+def _dense(conn: sqlite3.Connection, match: str) -> bool:
+    found = conn.execute("SELECT count(*) FROM (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? LIMIT ?)",
+                         [match, DENSE_SEARCH]).fetchone()[0]
+    return bool(found >= DENSE_SEARCH)
+
+
+def _dense_search(conn: sqlite3.Connection, f: StoryFilter, match: str, key: tuple[str, int] | None,
+                  limit: int) -> list[tuple[Any, ...]]:
+    """A page of a search whose words are in many articles: walk the stories newest first, a batch at a
+    time, and ask the full-text index only about the article ids of the batch (a rowid range).
+
+    Collecting every matching article first (the plain `IN` form) costs time in proportion to the
+    matches: a word in most of 20,000 articles took 50 ms; this finds a page in a batch or two.
+    """
+    clauses, params = _where(f)
+    rows: list[tuple[Any, ...]] = []
+    size = _BATCH
+    while len(rows) <= limit:
+        batch_clauses, batch_params = _after(clauses, params, key)
+        where = f"WHERE {' AND '.join(batch_clauses)}" if batch_clauses else ""
+        batch = conn.execute(f"{_ROW} {where} {_ORDER} LIMIT ?", [*batch_params, size]).fetchall()
+        if not batch:
+            break
+        marks = ", ".join("?" * len(batch))
+        members = conn.execute(f"SELECT article_id, story_id FROM story_articles WHERE story_id IN ({marks})",
+                               [r[0] for r in batch]).fetchall()
+        if members:
+            low, high = min(m[0] for m in members), max(m[0] for m in members)
+            hits = {r[0] for r in conn.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+                                               "AND rowid BETWEEN ? AND ?", [match, low, high])}
+            found = {story for article, story in members if article in hits}
+            rows += [r for r in batch if r[0] in found]
+        key = (batch[-1][3], batch[-1][0])
+        size = min(2 * size, _MAX_BATCH)
+    return rows[: limit + 1]
+
+
 def list_stories(conn: sqlite3.Connection, f: StoryFilter, after: str | None = None,
                  limit: int = PAGE_SIZE) -> StoryPage:
     """One page of stories, most recently active first.
@@ -154,15 +206,14 @@ def list_stories(conn: sqlite3.Connection, f: StoryFilter, after: str | None = N
     Returns:
         The StoryPage.
     """
-    clauses, params = _where(f)
-    key = parse_key(after)
-    if key is not None:
-        clauses.append("(s.last_seen < ? OR (s.last_seen = ? AND s.id < ?))")
-        params += [key[0], key[0], key[1]]
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = conn.execute(
-        f"SELECT s.id, s.title, s.url, s.last_seen, s.article_count, s.outlets FROM stories s {where} "
-        "ORDER BY s.last_seen DESC, s.id DESC LIMIT ?", [*params, limit + 1]).fetchall()
+    match = fts_query(f.q)
+    if match and _dense(conn, match):
+        rows = _dense_search(conn, replace(f, q=""), match, parse_key(after), limit)
+    else:
+        clauses, params = _where(f)
+        clauses, params = _after(clauses, params, parse_key(after))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = conn.execute(f"{_ROW} {where} {_ORDER} LIMIT ?", [*params, limit + 1]).fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     details = _details(conn, [r[0] for r in rows])

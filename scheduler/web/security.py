@@ -56,13 +56,18 @@ def load_secret_key(conn: sqlite3.Connection, configured: str | None) -> bytes:
     return str(row[0]).encode("utf-8")
 
 
-def _sign(key: bytes, message: str) -> str:
+def sign(key: bytes, message: str) -> str:
+    """HMAC-SHA256 of `message` under the workbench key, as hex.
+
+    Prefix the message with its purpose (``feed:``, ``csrf:``; e.g. ``judge:`` for one-click links in
+    alerts) so a token made for one use is never valid for another.
+    """
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def feed_token(key: bytes, watchlist: str) -> str:
     """The token that opens the Atom feed of one watchlist (32 hex digits)."""
-    return _sign(key, f"feed:{watchlist}")[:32]
+    return sign(key, f"feed:{watchlist}")[:32]
 
 
 def feed_token_ok(key: bytes, watchlist: str, token: str | None) -> bool:
@@ -73,14 +78,14 @@ def feed_token_ok(key: bytes, watchlist: str, token: str | None) -> bool:
 def csrf_pair(key: bytes, nonce: str | None) -> tuple[str, str]:
     """(cookie nonce, form token): the nonce given (a fresh one when None) and its signature."""
     nonce = nonce or secrets.token_urlsafe(24)
-    return nonce, _sign(key, f"csrf:{nonce}")
+    return nonce, sign(key, f"csrf:{nonce}")
 
 
 def csrf_ok(key: bytes, nonce: str | None, token: str | None) -> bool:
     """Whether a form's token belongs to the cookie's nonce."""
     if not nonce or not token:
         return False
-    return hmac.compare_digest(_sign(key, f"csrf:{nonce}"), str(token))
+    return hmac.compare_digest(sign(key, f"csrf:{nonce}"), str(token))
 
 
 def same_origin(origin: str | None, host: str | None) -> bool:

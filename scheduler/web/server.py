@@ -10,9 +10,11 @@ Settings read: ``web.host``, ``web.port`` (through the caller).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -21,6 +23,26 @@ from scheduler.web.app import create_app
 from scheduler.web.settings import WebSettings
 
 logger = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, but SIGTERM/SIGINT end `newswatch web` with exit code 0.
+
+    uvicorn re-raises a captured signal once it has shut down, so the process would die of SIGTERM
+    (exit -15) after a clean stop; service managers and tests expect 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.signal(signum, self.handle_exit) for signum in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def _config(database: Path, settings: WebSettings, watchlists: Sequence[str], port: int,
@@ -35,7 +57,7 @@ def serve(database: Path, settings: WebSettings, watchlists: Sequence[str] = (),
           config_path: Path | None = None) -> None:
     """Serve the workbench in the foreground until Ctrl-C or SIGTERM."""
     chosen = settings.port if port is None else port
-    server = uvicorn.Server(_config(database, settings, watchlists, chosen, config_path))
+    server = _Server(_config(database, settings, watchlists, chosen, config_path))
     server.run()
 
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import sqlite_utils
+
 from alerts.lab import Corpus, Evaluation, ItemKey, LabReport, corpus_for, diff, run_version
 from alerts.match.gazetteer import Gazetteer
 from alerts.match.watchlist import WatchlistSpec, parse_watchlists
@@ -112,12 +114,12 @@ def _added(edited: Mapping[str, Any], kind: str) -> dict[str, Any]:
     return {"rules": [edited["rules"][-1]]} if kind == "term" else {"none": [edited["none"][-1]]}
 
 
-def suggest(db: Any, spec: WatchlistSpec, raw: Mapping[str, Any], gazetteer: Gazetteer,
+def suggest(db: sqlite_utils.Database, spec: WatchlistSpec, raw: Mapping[str, Any], gazetteer: Gazetteer,
             labels: Mapping[ItemKey, bool], *, since: datetime | None, limit: int = 5) -> list[Suggestion]:
     """Propose terms and exclusions for one watchlist, each with the stories it would change.
 
     Args:
-        db: the store (sqlite_utils.Database).
+        db: the store.
         spec: the watchlist as configured.
         raw: the same watchlist as written in config.yaml (a mapping), which suggestions extend.
         gazetteer: the gazetteer the watchlist compiles against.

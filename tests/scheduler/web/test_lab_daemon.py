@@ -4,6 +4,7 @@ and a loopback webhook receiver."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import requests
@@ -48,6 +49,11 @@ def test_a_watchlist_saved_in_the_lab_alerts_in_the_running_daemon(site: Loopbac
             base = f"http://127.0.0.1:{port}"
             wait_until(lambda: _responding(f"{base}/lab"), "the daemon's workbench answering", detail=daemon._tail)
             assert wait_for(lambda: site.requests_to("/news/ramen")), "the first article was crawled"
+            # The sources page reads the running daemon's plan: its next crawl of the source.
+            wait_until(lambda: re.search(r'data-source="post".*?<td class="time">20\d\d-[^<]*</td>\s*</tr>',
+                                         requests.get(f"{base}/sources", timeout=30).text, re.S),
+                       "the sources page showing the daemon's next crawl of post", detail=daemon._tail)
+            assert "daemon: running" in requests.get(f"{base}/sources", timeout=30).text
             session = requests.Session()
             page, token = csrf(session, f"{base}/lab/maritime")
             assert "# only this, for now" in page

@@ -28,6 +28,8 @@ from alerts.delivery.routes import RoutedWatchlist, RouteModel, TargetRef, parse
 from alerts.delivery.shaping import check_timezone, parse_clock
 from alerts.delivery.worker import DeliveryReport, deliver_due, send_test_alert
 from alerts.errors import AlertsError, DeliveryError, WatchlistError
+from alerts.lab import LabReport, compare_versions
+from alerts.links import StoryLinks, TokenError, read_judge_token, signing_key
 from alerts.match.explain import format_matches
 from alerts.match.gazetteer import Entity, EntityModel, Gazetteer, load_gazetteer
 from alerts.match.matcher import Matcher, compile_matcher
@@ -50,6 +52,7 @@ __all__ = [
     "EntityModel",
     "Evidence",
     "Gazetteer",
+    "LabReport",
     "Matcher",
     "ProcessReport",
     "QuietHours",
@@ -58,9 +61,11 @@ __all__ = [
     "RouteSpec",
     "RoutedWatchlist",
     "SmtpSettings",
+    "StoryLinks",
     "StorySummary",
     "TargetRef",
     "TargetSpec",
+    "TokenError",
     "WatchlistError",
     "WatchlistMatch",
     "WatchlistModel",
@@ -68,6 +73,7 @@ __all__ = [
     "backfill_target",
     "backfill_targets",
     "check_timezone",
+    "compare_versions",
     "compile_matcher",
     "deliver_due",
     "delivery_latencies",
@@ -84,6 +90,8 @@ __all__ = [
     "parse_watchlists",
     "process_new_articles",
     "prune_alerts",
+    "read_judge_token",
     "retry_dead",
     "send_test_alert",
+    "signing_key",
 ]

@@ -106,7 +106,8 @@ class Daemon:
         if self.config.web.port:  # the workbench on its own thread (scheduler.web.server)
             from scheduler.web.server import WebServer
 
-            web_server = WebServer(self.config.database, self.config.web, [w.name for w in self.config.watchlists])
+            web_server = WebServer(self.config.database, self.config.web, [w.name for w in self.config.watchlists],
+                                   self.config.path)
             web_server.start()
         service.start()
         # What start-up built (modules, Scrapy's machinery, the compiled watchlists) lives as long as the

@@ -566,11 +566,14 @@ def alerts_send(config_path: Path, target: str, story_id: int | None, since: str
 
 def _register_groups() -> None:
     """Command groups that live in their own modules (each imports this module's helpers lazily)."""
+    from scheduler.cli_eval import eval_command, suggest_command
     from scheduler.cli_sources import sources_group
-    from scheduler.web.command import web  # the workbench's command lives with the web package
+    from scheduler.web.command import web
 
     main.add_command(sources_group)
     main.add_command(web)
+    main.add_command(eval_command)
+    main.add_command(suggest_command)
 
 
 _register_groups()

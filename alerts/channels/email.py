@@ -100,8 +100,18 @@ def html_body(alert: Alert) -> str:
         f"<ul>{items}</ul>" if items else "",
         f"<p>{e(truncate(alert.summary, SUMMARY_MAX))}</p>" if alert.summary else "",
         f"<p>Also reported by {e(', '.join(others))}</p>" if others else "",
+        _links_html(alert) if alert.links is not None else "",
     ]
     return "<!DOCTYPE html><html><body>" + "".join(parts) + "</body></html>"
+
+
+def _links_html(alert: Alert) -> str:
+    """The workbench's links: open the story, and one "not relevant" link per watchlist."""
+    assert alert.links is not None
+    e = _e
+    judge = ", ".join(f'<a href="{e(safe_url(url))}">{e(name)}</a>' for name, url in alert.links.not_relevant)
+    return (f'<p><a href="{e(safe_url(alert.links.story))}">Open in newswatch</a>'
+            + (f" · Not relevant for: {judge}" if judge else "") + "</p>")
 
 
 _STYLE = "font-family:Helvetica,Arial,sans-serif;max-width:760px;color:#222"

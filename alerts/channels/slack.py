@@ -147,9 +147,21 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
     if others:
         text = "Also reported by " + ", ".join(slack_text(o, 60) for o in others[:10])
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(text)}]})
+    if alert.links is not None:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _fit(_links_line(alert))}]})
     fallback = f"{slack_text(alert.title, TITLE_MAX)} — {slack_text(alert.outlet, 80)} " \
                f"[{', '.join(slack_text(n, 80) for n in alert.watchlist_names)}]"
     return {"text": _fit(fallback), "blocks": blocks[:50], "unfurl_links": False}
+
+
+def _links_line(alert: Alert) -> str:
+    """The workbench's links (our own URLs): open the story, and one "not relevant" link per watchlist."""
+    assert alert.links is not None
+    parts = [f"<{slack_url(alert.links.story)}|Open in newswatch>"]
+    judge = [f"<{slack_url(url)}|{slack_text(name, 80)}>" for name, url in alert.links.not_relevant]
+    if judge:
+        parts.append("Not relevant for: " + ", ".join(judge))
+    return " · ".join(parts)
 
 
 def _link(story: Alert) -> str:

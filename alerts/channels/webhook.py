@@ -51,7 +51,7 @@ DIGEST_PART_BYTES = 256 * 1024  # body bytes a digest part aims to stay under (o
 
 
 def _story(alert: Alert) -> dict[str, Any]:
-    return {
+    story = {
         "id": alert.story_id,
         "title": truncate(alert.title, TITLE_MAX),
         "url": safe_url(alert.url),
@@ -61,6 +61,9 @@ def _story(alert: Alert) -> dict[str, Any]:
         "article_count": alert.article_count,
         "outlets": [plain(o) for o in alert.outlets],
     }
+    if alert.links is not None:  # only with web.public_url: payloads stay as they were without it
+        story["workbench_url"] = alert.links.story
+    return story
 
 
 def _matches(alert: Alert) -> list[dict[str, Any]]:

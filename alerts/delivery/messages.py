@@ -20,12 +20,14 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 import sqlite_utils
 
 from alerts.delivery.outbox import OutboxEntry
+from alerts.links import AlertLinks, StoryLinks, alert_links, signing_key
 from alerts.match.models import Evidence
 from crawler.errors import StoreError
 from crawler.store import get_article
@@ -89,6 +91,7 @@ class Alert:
     outlets: tuple[str, ...] = ()
     article_count: int = 1
     test: bool = False
+    links: AlertLinks | None = None  # the workbench's story page and judge links (only with web.public_url)
 
     @property
     def host(self) -> str:
@@ -170,8 +173,11 @@ def _hits(db: sqlite_utils.Database, story_id: int, names: tuple[str, ...]) -> t
 
 
 def story_alert(db: sqlite_utils.Database, story_id: int, watchlists: tuple[str, ...], *, key: str, target: str,
-                created_at: str) -> Alert:
+                created_at: str, links: StoryLinks | None = None) -> Alert:
     """The alert for one story naming `watchlists`, read from the stories, matches and articles tables.
+
+    With `links`, the alert also carries its story's page and a judge link per watchlist (their
+    expiry counted from `created_at`, so a retry composes the same message).
 
     Raises:
         StoreError: the story or its first article is gone (pruned).
@@ -195,10 +201,20 @@ def story_alert(db: sqlite_utils.Database, story_id: int, watchlists: tuple[str,
         watchlists=_hits(db, story_id, watchlists),
         outlets=tuple(json.loads(row[1] or "[]")),
         article_count=int(row[2] or 1),
+        links=_links(db, links, story_id, watchlists, created_at) if links is not None else None,
     )
 
 
-def load_alert(db: sqlite_utils.Database, entry: OutboxEntry) -> Alert:
+def _links(db: sqlite_utils.Database, links: StoryLinks, story_id: int, watchlists: tuple[str, ...],
+           created_at: str) -> AlertLinks:
+    key = links.key or signing_key(db.conn, None)
+    queued = datetime.fromisoformat(created_at) if created_at else now_utc()
+    if queued.tzinfo is None:
+        queued = queued.replace(tzinfo=UTC)
+    return alert_links(links, key, story_id, watchlists, queued)
+
+
+def load_alert(db: sqlite_utils.Database, entry: OutboxEntry, links: StoryLinks | None = None) -> Alert:
     """The alert an outbox row stands for, read from the stories, matches and articles tables.
 
     Raises:
@@ -206,7 +222,7 @@ def load_alert(db: sqlite_utils.Database, entry: OutboxEntry) -> Alert:
     """
     try:
         return story_alert(db, entry.story_id, entry.watchlists, key=entry.idempotency_key,
-                           target=entry.target, created_at=entry.created_at)
+                           target=entry.target, created_at=entry.created_at, links=links)
     except StoreError as exc:
         raise StoreError(f"outbox row {entry.id}: {exc}") from None
 
@@ -303,4 +319,7 @@ def plain_text(alert: Alert) -> str:
         lines += ["", truncate(alert.summary, SUMMARY_MAX)]
     if alert.article_count > 1:
         lines.append(f"Also reported by: {', '.join(alert.outlets[1:])}")
+    if alert.links is not None:
+        lines += ["", f"Open in newswatch: {alert.links.story}"]
+        lines += [f"Not relevant for {name}? One click: {url}" for name, url in alert.links.not_relevant]
     return "\n".join(line for line in lines if line is not None)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Literal
 
+from alerts.links import StoryLinks
+
 TargetKind = Literal["slack", "webhook", "email", "apprise"]
 SLACK_API_URL = "https://slack.com/api"
 
@@ -96,7 +98,9 @@ class TargetSpec:
     `url` is used by slack (incoming webhook)/webhook/apprise; `smtp`, `sender` and `recipients` by
     email; `secret` signs generic webhooks (HMAC-SHA256). A slack target with `token` (a bot token) and
     `channel` posts through Slack's Web API at `api_url` instead of a webhook, which lets story updates
-    be sent as thread replies. `repr` hides secrets so they never reach logs.
+    be sent as thread replies. `links`, set when the workbench has a public address, puts the story's
+    page (and, in Slack and email, one-click judge links) in alerts. `repr` hides secrets so they never
+    reach logs.
     """
 
     name: str
@@ -112,6 +116,7 @@ class TargetSpec:
     token: str | None = None  # slack: bot token (xoxb-…), a secret
     channel: str | None = None  # slack with token: channel id, e.g. C0123ABCD
     api_url: str = SLACK_API_URL  # slack with token: Web API base URL
+    links: StoryLinks | None = None  # the workbench's public address: story and judge links (alerts.links)
 
     @property
     def threads(self) -> bool:

@@ -52,6 +52,7 @@ from alerts.delivery.messages import load_alert, load_notice, load_update, sampl
 from alerts.delivery.models import Receipt, TargetSpec
 from alerts.delivery.outbox import OutboxEntry, claim, pending_entries, record_attempt, release_stale_leases
 from alerts.errors import DeliveryError
+from alerts.links import StoryLinks
 from crawler.errors import StoreError
 from crawler.store import connect
 from crawler.timeutil import iso, now_utc
@@ -107,8 +108,10 @@ def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOF
     return float(max(delay, retry_after or 0.0))
 
 
-def load_message(db: sqlite_utils.Database, entry: OutboxEntry) -> Message:
+def load_message(db: sqlite_utils.Database, entry: OutboxEntry, links: StoryLinks | None = None) -> Message:
     """What an outbox row says, by its kind: an Alert, a Digest or a Notice.
+
+    With `links` (the workbench's public address), an alert carries its story's page and judge links.
 
     Raises:
         StoreError: the stories it names are gone (pruned).
@@ -117,7 +120,7 @@ def load_message(db: sqlite_utils.Database, entry: OutboxEntry) -> Message:
         return load_digest(db, entry)
     if entry.kind == "notice":
         return load_notice(entry)
-    return load_alert(db, entry)
+    return load_alert(db, entry, links)
 
 
 def _what(entry: OutboxEntry) -> str:
@@ -142,7 +145,7 @@ def _send(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec) -> tu
         SlackChannel().send_update(load_update(db, entry), spec)
         return None, None
     covered = _newest_article(db, entry.story_id) if entry.kind == "alert" and spec.threads else None
-    receipt = channel_for(spec).send(load_message(db, entry), spec)
+    receipt = channel_for(spec).send(load_message(db, entry, spec.links), spec)
     return receipt, covered
 
 

@@ -17,6 +17,7 @@ variable named by `${...}` in the file. This package is the only code that reads
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from alerts import (
     AlertsError,
     Gazetteer,
     RouteSpec,
+    StoryLinks,
     WatchlistError,
     WatchlistSpec,
     compile_matcher,
@@ -104,6 +106,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
 
     _check_unique(model, watchlists, locator, problems)
     targets, disabled = build_targets(model.targets, subst, locator, problems)
+    if model.web.public_url:  # alerts link back to the workbench (alerts.links)
+        links = StoryLinks(model.web.public_url, (model.web.secret_key or "").encode("utf-8") or None)
+        targets = {name: dataclasses.replace(spec, links=links) for name, spec in targets.items()}
     known_targets = {t.name for t in model.targets}
     for index, watchlist in enumerate(watchlists):
         for name in watchlist.targets:

@@ -57,7 +57,8 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 # Page groups: modules with `routes(web) -> list[BaseRoute]`. Add one here to plug in a page group.
-ROUTE_GROUPS: tuple[str, ...] = ("scheduler.web.stories", "scheduler.web.feeds")
+ROUTE_GROUPS: tuple[str, ...] = ("scheduler.web.stories", "scheduler.web.feeds", "scheduler.web.lab",
+                                 "scheduler.web.sources", "scheduler.web.outbox", "scheduler.web.links")
 # Paths open without signing in: our own CSS/JS, and feeds (each checks its own token).
 PUBLIC_PREFIXES = ("/static/", "/feeds/")
 FACETS_TTL = 60.0
@@ -66,8 +67,10 @@ FACETS_TTL = 60.0
 class Workbench:
     """What the pages share: settings, the signing key, templates and per-thread database connections."""
 
-    def __init__(self, database: Path, settings: WebSettings, watchlists: Sequence[str] = ()) -> None:
+    def __init__(self, database: Path, settings: WebSettings, watchlists: Sequence[str] = (),
+                 config_path: Path | None = None) -> None:
         check_exposure(settings)
+        self.config_path = config_path  # config.yaml, for the pages that read or edit it (lab, sources)
         self.database = Path(database)
         self.settings = settings
         self.watchlists = tuple(watchlists)
@@ -164,13 +167,16 @@ def _error_page(web: Workbench) -> Callable[[Request, Exception], Awaitable[Resp
     return handler
 
 
-def create_app(database: str | Path, settings: WebSettings | None = None, watchlists: Sequence[str] = ()) -> Starlette:
+def create_app(database: str | Path, settings: WebSettings | None = None, watchlists: Sequence[str] = (),
+               config_path: str | Path | None = None) -> Starlette:
     """Build the workbench application.
 
     Args:
         database: the SQLite file newswatch writes (created with its tables when missing).
         settings: the ``web:`` settings (defaults: loopback, no password).
         watchlists: the configured watchlist names (feeds exist for these and for any stored in matches).
+        config_path: config.yaml, which the watchlist lab edits and the sources page reads (None: those
+            pages say the workbench was started without one).
 
     Returns:
         A Starlette app; serve it with uvicorn (``scheduler.web.server``).
@@ -178,7 +184,8 @@ def create_app(database: str | Path, settings: WebSettings | None = None, watchl
     Raises:
         ValueError: the settings expose the workbench beyond loopback without a password or proxy header.
     """
-    web = Workbench(Path(database), settings or WebSettings(), watchlists)
+    web = Workbench(Path(database), settings or WebSettings(), watchlists,
+                    Path(config_path) if config_path is not None else None)
     routes: list[BaseRoute] = []
     for name in ROUTE_GROUPS:
         routes += importlib.import_module(name).routes(web)

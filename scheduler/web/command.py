@@ -59,4 +59,4 @@ def web(config_path: Path, host: str | None, port: int | None) -> None:
     from scheduler.web.server import serve
 
     click.echo(f"newswatch workbench on http://{settings.host}:{chosen}/ (Ctrl-C stops it)", err=True)
-    serve(config.database, settings, [w.name for w in config.watchlists], port=chosen)
+    serve(config.database, settings, [w.name for w in config.watchlists], port=chosen, config_path=config_path)

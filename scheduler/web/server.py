@@ -45,25 +45,28 @@ class _Server(uvicorn.Server):
                 signal.signal(signum, handler)
 
 
-def _config(database: Path, settings: WebSettings, watchlists: Sequence[str], port: int) -> uvicorn.Config:
-    app = create_app(database, settings, watchlists)
+def _config(database: Path, settings: WebSettings, watchlists: Sequence[str], port: int,
+            config_path: Path | None = None) -> uvicorn.Config:
+    app = create_app(database, settings, watchlists, config_path)
     # log_config=None: keep newswatch's logging (and its redaction of secrets) instead of uvicorn's own.
     return uvicorn.Config(app, host=settings.host, port=port, log_config=None, access_log=False,
                           server_header=False, proxy_headers=False, lifespan="off")
 
 
-def serve(database: Path, settings: WebSettings, watchlists: Sequence[str] = (), port: int | None = None) -> None:
+def serve(database: Path, settings: WebSettings, watchlists: Sequence[str] = (), port: int | None = None,
+          config_path: Path | None = None) -> None:
     """Serve the workbench in the foreground until Ctrl-C or SIGTERM."""
     chosen = settings.port if port is None else port
-    server = _Server(_config(database, settings, watchlists, chosen))
+    server = _Server(_config(database, settings, watchlists, chosen, config_path))
     server.run()
 
 
 class WebServer:
     """The workbench on a background thread (the daemon's `web.port`)."""
 
-    def __init__(self, database: Path, settings: WebSettings, watchlists: Sequence[str] = ()) -> None:
-        self._server = uvicorn.Server(_config(database, settings, watchlists, settings.port))
+    def __init__(self, database: Path, settings: WebSettings, watchlists: Sequence[str] = (),
+                 config_path: Path | None = None) -> None:
+        self._server = uvicorn.Server(_config(database, settings, watchlists, settings.port, config_path))
         self._thread = threading.Thread(target=self._server.run, name="newswatch-web", daemon=True)
 
     def start(self) -> None:

@@ -50,6 +50,7 @@ from scheduler.bounded_yaml import LimitError, compose_and_load, read_limited
 from scheduler.errors import ConfigError
 from scheduler.redact import redact, register_secrets, worth_redacting
 from scheduler.substitute import Substitution, substitute
+from scheduler.workers.settings import WorkersModel, WorkersSettings
 
 logger = logging.getLogger(__name__)
 
@@ -247,6 +248,8 @@ class _FileModel(_Model):
     targets: list[_TargetModel] = Field(default_factory=list, description="where alerts go")
     watchlists: list[dict[str, Any]] = Field(default_factory=list, description="what to alert on")
     gazetteer: list[dict[str, Any]] = Field(default_factory=list, description="extra entities/aliases")
+    workers: WorkersModel = Field(default_factory=WorkersModel, description="crawl on worker machines "
+                                  "through Redis (off by default; docs/workers.md)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +302,7 @@ class Config:
     # The matcher validation compiled (an `alerts.Matcher`), so the daemon does not compile it again.
     matcher: Any = field(default=None, repr=False, compare=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # ${VAR} values: never shown (scheduler.redact)
+    workers: WorkersSettings = field(default_factory=WorkersSettings)  # scheduler.workers
 
     def routes(self) -> dict[str, tuple[RouteSpec, ...]]:
         """Watchlist name -> routes to its enabled targets (target name, digest schedule, min_outlets)."""
@@ -481,6 +485,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         gazetteer=gazetteer,
         matcher=matcher,
         secrets=tuple(secrets),
+        workers=WorkersSettings.from_model(model.workers),
     )
 
 

@@ -1,7 +1,7 @@
 """Crawling on workers (issue 15): end-to-end articles/s of the single daemon, the brain + 1 worker and
 the brain + 2 workers, on one loopback news site of many hosts; and what the brain costs per article.
 
-Usage: .venv/bin/python bench/bench_workers.py [--hosts 8] [--articles 320] [--seed 1]
+Usage: .venv/bin/python bench/bench_workers.py [--hosts 8] [--articles 240] [--batch-size 8] [--seed 1]
 
 Each case starts from an empty database with every process up and idle (the daemon or brain has
 logged its start, the workers beat in Redis), then publishes all stories at once across the feeds
@@ -49,17 +49,24 @@ class Case:
     seconds: float
     articles: int
     alerts: int
-    brain_cpu: float  # seconds of the daemon/brain process (self + reaped children)
+    brain_cpu: float  # CPU seconds of the daemon/brain process tree
+    worker_cpu: float  # CPU seconds of all worker process trees (work-horses and extraction included)
 
     @property
     def rate(self) -> float:
         return self.articles / self.seconds
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks  # utime, stime, cutime, cstime
+def _cpu_seconds(proc: Proc) -> float:
+    """CPU time of a process tree: every live process's own time plus what it reaped from its children."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in proc.tree():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks  # utime, stime, cutime, cstime
+    return total
 
 
 def _count(db: Path, sql: str) -> int:
@@ -75,14 +82,14 @@ def _count(db: Path, sql: str) -> int:
 
 
 def run_case(label: str, workers: int, stories: list, hosts: int, redis_binary: str | None,
-             folder: Path) -> Case:
+             folder: Path, batch_size: int = 8) -> Case:
     folder.mkdir(parents=True)
     redis = RedisServer(redis_binary) if workers else None
     procs: list[Proc] = []
     try:
         with ManyHostSite(hosts=hosts, feeds_per_host=2) as site, AlertSink() as sink:
             config = write_config(folder / "config.yaml", site.feed_urls(), redis.url if redis else None,
-                                  per_host=4, lease="5m", batch_size=4, extraction_workers=1)
+                                  per_host=4, lease="5m", batch_size=batch_size, extraction_workers=1)
             env = webhook_env(sink.url("/hook"))
             db = folder / "newswatch.db"
             pin = [] if workers else ["taskset", "-c", "0"]
@@ -103,7 +110,7 @@ def run_case(label: str, workers: int, stories: list, hosts: int, redis_binary: 
                        "every (empty) feed polled once", detail=logs)
             names = sorted(site.sources)
             matching = set()
-            cpu0, t0 = _cpu_seconds(brain.process.pid), time.monotonic()
+            cpu0, t0 = [_cpu_seconds(p) for p in procs], time.monotonic()
             for i, story in enumerate(stories):
                 url = site.publish(names[i % len(names)], story)
                 if story.matching:
@@ -116,17 +123,46 @@ def run_case(label: str, workers: int, stories: list, hosts: int, redis_binary: 
             wait_until(lambda: _count(db, "SELECT COUNT(*) FROM articles") >= len(stories)
                        and set(alerted()) >= matching, f"{len(stories)} articles stored and alerted ({label})",
                        timeout=900, detail=logs)
-            seconds, cpu = time.monotonic() - t0, _cpu_seconds(brain.process.pid) - cpu0
+            seconds = time.monotonic() - t0
+            cpu = [_cpu_seconds(p) - before for p, before in zip(procs, cpu0, strict=True)]
             stored = _count(db, "SELECT COUNT(*) FROM articles")
             assert stored == len(stories), f"{label}: {stored} articles stored for {len(stories)} published"
             got = alerted()
             assert sorted(got) == sorted(matching), f"{label}: alerts lost or duplicated"
-            return Case(label, seconds, stored, len(got), cpu)
+            return Case(label, seconds, stored, len(got), cpu[0], sum(cpu[1:]))
     finally:
         for proc in procs:
             proc.stop()
         if redis is not None:
             redis.close()
+
+
+def batch_seconds(folder: Path) -> list[float]:
+    """How long each batch took inside its work-horse (from the workers' logs)."""
+    import re
+
+    found: list[float] = []
+    for log in folder.glob("w*.log"):
+        found += [float(m) for m in re.findall(r"handed back \(\d+ sources, \d+ bytes, ([0-9.]+)s\)", log.read_text())]
+    return found
+
+
+def rq_overhead(binary: str, jobs: int = 40) -> float:
+    """Seconds per empty job through RQ's forking worker (enqueue, fork a work-horse, run, record)."""
+    from rq import Queue, Worker
+    from rq.serializers import JSONSerializer
+
+    redis = RedisServer(binary)
+    try:
+        queue = Queue("bench", connection=redis.client, serializer=JSONSerializer)
+        for _ in range(jobs):
+            queue.enqueue_call("os.getpid", result_ttl=60)
+        worker = Worker([queue], connection=redis.client, serializer=JSONSerializer)
+        began = time.perf_counter()
+        worker.work(burst=True, logging_level="WARNING")
+        return (time.perf_counter() - began) / jobs
+    finally:
+        redis.close()
 
 
 def writer_ceiling(source_db: Path, folder: Path, rounds: int = 5) -> tuple[float, int]:
@@ -159,8 +195,9 @@ def writer_ceiling(source_db: Path, folder: Path, rounds: int = 5) -> tuple[floa
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=8)
-    parser.add_argument("--articles", type=int, default=320)
+    parser.add_argument("--articles", type=int, default=240)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=8, help="workers.batch_size")
     args = parser.parse_args(argv)
     import shutil
 
@@ -172,22 +209,36 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
         folder = Path(tmp)
         cases = [run_case("single daemon (1 core)", 0, stories, args.hosts, None, folder / "single"),
-                 run_case("brain + 1 worker", 1, stories, args.hosts, binary, folder / "one"),
-                 run_case("brain + 2 workers", 2, stories, args.hosts, binary, folder / "two")]
+                 run_case("brain + 1 worker", 1, stories, args.hosts, binary, folder / "one", args.batch_size),
+                 run_case("brain + 2 workers", 2, stories, args.hosts, binary, folder / "two", args.batch_size)]
         ceiling, written = writer_ceiling(folder / "two" / "newswatch.db", folder)
+        batches = batch_seconds(folder / "one") + batch_seconds(folder / "two")
+    per_job = rq_overhead(binary)
     base = cases[0].rate
     print(f"{args.articles} articles ({sum(s.matching for s in stories)} matching) on {args.hosts} hosts x 2 feeds, "
-          f"{CORES} cores; end to end (fetch, extract, store, match, deliver):")
+          f"{CORES} cores, load average {os.getloadavg()[0]:.1f} at the end (other work on the machine); "
+          "end to end (fetch, extract, store, match, deliver):")
     for case in cases:
         print(f"  {case.label:<26} {case.rate:7.1f} articles/s  ({case.seconds:5.1f} s, x{case.rate / base:.2f} "
-              f"the single daemon); daemon/brain CPU {1000 * case.brain_cpu / case.articles:.2f} ms/article")
+              f"the single daemon); CPU per article: daemon/brain {1000 * case.brain_cpu / case.articles:.2f} ms"
+              + (f", workers {1000 * case.worker_cpu / case.articles:.2f} ms" if case.worker_cpu else ""))
     print(f"  two workers vs one: x{cases[2].rate / cases[1].rate:.2f}"
           + ("  (2 cores: the brain shares a core with a worker)" if CORES <= 2 else ""))
     brain_ms = 1000 * min(c.brain_cpu for c in cases[1:]) / cases[1].articles
-    per_worker = cases[1].rate
+    worker_ms = 1000 * min(c.worker_cpu for c in cases[1:]) / cases[1].articles
+    single_ms = 1000 * cases[0].brain_cpu / cases[0].articles
+    print("capacity on free cores (from CPU time, independent of the machine's load): the single daemon "
+          f"{1000 / single_ms:.0f} articles/s per core; a worker {1000 / worker_ms:.0f} articles/s per core "
+          f"(x{single_ms / worker_ms:.2f}), "
+          "so N workers on N free cores ~ N times that, until the brain's ceiling below")
+    per_worker = 1000 / worker_ms
     print(f"brain: {brain_ms:.2f} ms CPU per article (ingest + matching + stories + delivery) -> one brain core "
           f"feeds ~{1000 / brain_ms:.0f} articles/s, ~{1000 / brain_ms / per_worker:.0f} workers at "
-          f"{per_worker:.0f} articles/s each")
+          f"{per_worker:.0f} articles/s per worker core")
+    if batches:
+        print(f"batches: {len(batches)} of up to {args.batch_size} sources, {sum(batches) / len(batches):.1f} s each "
+              f"on average inside the work-horse (fresh process, reactor, extraction pool, crawl)")
+    print(f"RQ alone: {1000 * per_job:.0f} ms per empty job (enqueue, fork a work-horse, run, record)")
     print(f"SQLite writer alone (ingest_bundle, bundles of 20): {ceiling:.0f} articles/s over {written} articles")
     return 0
 

@@ -56,12 +56,14 @@ class IngestReport:
         new_articles: of those, stored now (the rest were stored before: a repeat or a duplicate).
         sources: source name -> its crawl status (`ok`, `unchanged`, `failed`).
         failed: sources whose crawl failed.
+        new_per_source: source name -> articles stored now from it.
     """
 
     articles: int
     new_articles: int
     sources: dict[str, str]
     failed: int
+    new_per_source: dict[str, int]
 
 
 def source_context(db: sqlite_utils.Database, sources: Iterable[SourceSpec], seen_url_days: float) -> dict[str, Any]:
@@ -218,4 +220,5 @@ def ingest_bundle(db: sqlite_utils.Database, bundle: bytes | dict[str, Any]) -> 
             error=report["error"], state=SourceState(item["etag"], item["last_modified"], item["body_hash"]),
         )
     new = sum(new_per_source.values())
-    return IngestReport(len(records), new, statuses, sum(1 for s in statuses.values() if s == "failed"))
+    failed = sum(1 for s in statuses.values() if s == "failed")
+    return IngestReport(len(records), new, statuses, failed, new_per_source)

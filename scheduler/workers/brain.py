@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 import uuid
@@ -79,6 +80,14 @@ class BrainService(Service):
         self._brain_task = self.loop.create_task(self._run())
         logger.info("brain mode: crawls go to workers through %s (batches of %d, lease %ds)",
                     self.config.workers.shown_url, self.config.workers.batch_size, self.config.workers.lease_seconds)
+
+    def apply_config(self, config: Any) -> None:
+        """As `Service.apply_config`; a changed `workers:` section applies after a restart (logged)."""
+        if config.workers != self.config.workers:
+            logger.warning("workers: changed; that applies after a restart of the daemon (this brain keeps %s)",
+                           self.config.workers.shown_url)
+            config = dataclasses.replace(config, workers=self.config.workers)
+        super().apply_config(config)
 
     async def crawl(self, source_name: str) -> None:
         """A source is due: mark it; the brain's loop hands it to its site's worker."""
@@ -164,14 +173,15 @@ class BrainService(Service):
         await self._on_redis(engine.ack, entry_id)
         self.brain_stats.collected += 1
         for item in payload["sources"]:
-            self._count_crawl(CrawlReport(**item["report"]))
+            self._count_crawl(CrawlReport(**item["report"]), report.new_per_source.get(item["name"], 0))
         logger.info("batch %s from %s stored%s: %d sources, %d articles, %d new", batch_id, worker,
                     "" if state == "leased" else f" (it was {state or 'unknown to this brain'})",
                     len(report.sources), report.articles, report.new_articles)
         return report.new_articles
 
-    def _count_crawl(self, report: CrawlReport) -> None:
+    def _count_crawl(self, report: CrawlReport, new_articles: int) -> None:
         self.stats.crawls += 1
+        self.metrics.articles.labels(report.source).inc(new_articles)
         self.stats.last_crawl[report.source] = report
         self.metrics.crawls.labels(report.source, report.error_class or "ok").inc()
         self.metrics.crawl_seconds.labels(report.source).observe(report.duration)

@@ -34,7 +34,7 @@ from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.match.normalize import normalize
 from alerts.match.watchlist import WatchlistSpec, parse_watchlists
 from alerts.pipeline import ProcessReport, process_new_articles
-from alerts.store import StorySummary, list_stories
+from alerts.store import StorySummary, list_stories, open_store
 
 __all__ = [
     "AlertsError",
@@ -69,6 +69,7 @@ __all__ = [
     "list_stories",
     "load_gazetteer",
     "normalize",
+    "open_store",
     "outbox_summary",
     "parse_clock",
     "parse_watchlists",

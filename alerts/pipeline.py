@@ -37,10 +37,11 @@ from alerts.delivery.models import RouteSpec
 from alerts.delivery.outbox import enqueue_alert, queue_story_updates
 from alerts.delivery.shaping import as_route, next_digest_time
 from alerts.match.models import Document, WatchlistMatch
-from alerts.store import ensure_alerts_schema, get_cursor, iso, now_utc, set_cursor, transaction
+from alerts.store import get_cursor, set_cursor, transaction
 from alerts.stories import Fingerprint, StoryIndex, StoryMatch, fingerprint, parse_time
 from crawler.items import Article
 from crawler.store import iter_articles_after
+from crawler.timeutil import iso, now_utc
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +161,6 @@ def process_new_articles(
     Raises:
         Whatever `match` raises: the cursor stays before that article, so it is retried next time.
     """
-    ensure_alerts_schema(db)
     clock = now or now_utc()
     stamp = iso(clock)
     index = StoryIndex.load(db, clock)

@@ -1,6 +1,7 @@
 """The alerts tables in the shared SQLite store: matches, stories, outbox and delivery attempts.
 
-`ensure_alerts_schema(db)` creates them (idempotent) beside the crawler's tables in the same file.
+`open_store(path)` opens the file with them (and the crawler's) up to date: the numbered migrations of
+`alerts.schema` run once, when a file is opened that has not had them yet (see `crawler.migrations`).
 Writers that must be atomic use `transaction(db)`, which opens `BEGIN IMMEDIATE` on the connection and
 commits or rolls back as one unit. sqlite-utils' table helpers commit on their own, so code running
 inside `transaction()` uses plain SQL only.
@@ -31,107 +32,18 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from alerts.schema import ALERTS_SCHEMA
+from crawler.migrations import Schema
+from crawler.store import open_store as crawler_open_store
+
 logger = logging.getLogger(__name__)
 
 CURSOR_KEY = "article_cursor"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts_state (
-    key TEXT PRIMARY KEY,
-    value TEXT
-);
-CREATE TABLE IF NOT EXISTS matches (
-    id INTEGER PRIMARY KEY,
-    article_id INTEGER NOT NULL,
-    watchlist TEXT NOT NULL,
-    story_id INTEGER,
-    score REAL,
-    threshold REAL,
-    rules TEXT,
-    evidence TEXT,
-    reason TEXT,
-    matched_at TEXT,
-    UNIQUE (article_id, watchlist)
-);
-CREATE INDEX IF NOT EXISTS idx_matches_story ON matches (story_id, watchlist);
-CREATE TABLE IF NOT EXISTS stories (
-    id INTEGER PRIMARY KEY,
-    title TEXT,
-    url TEXT,
-    source TEXT,
-    first_article_id INTEGER,
-    published TEXT,
-    last_published TEXT,
-    first_seen TEXT,
-    last_seen TEXT,
-    article_count INTEGER NOT NULL DEFAULT 1,
-    outlets TEXT
-);
-CREATE INDEX IF NOT EXISTS idx_stories_last_seen ON stories (last_seen);
-CREATE TABLE IF NOT EXISTS story_articles (
-    article_id INTEGER PRIMARY KEY,
-    story_id INTEGER NOT NULL,
-    similarity REAL,
-    via TEXT,
-    signature BLOB,
-    title_signature BLOB,
-    joined_at TEXT
-);
-CREATE INDEX IF NOT EXISTS idx_story_articles_story ON story_articles (story_id);
-CREATE TABLE IF NOT EXISTS story_alerts (
-    story_id INTEGER NOT NULL,
-    watchlist TEXT NOT NULL,
-    target TEXT NOT NULL,
-    outbox_id INTEGER NOT NULL,
-    created_at TEXT,
-    PRIMARY KEY (story_id, watchlist, target)
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    id INTEGER PRIMARY KEY,
-    story_id INTEGER NOT NULL,
-    target TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'alert',
-    watchlists TEXT NOT NULL,
-    article_id INTEGER,
-    status TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    updated_at TEXT,
-    delivered_at TEXT,
-    last_status INTEGER,
-    last_error TEXT
-);
-CREATE INDEX IF NOT EXISTS idx_outbox_due ON outbox (status, target, id);
-CREATE TABLE IF NOT EXISTS outbox_items (
-    outbox_id INTEGER NOT NULL,
-    story_id INTEGER NOT NULL,
-    watchlist TEXT NOT NULL,
-    article_id INTEGER,
-    reason TEXT NOT NULL,
-    added_at TEXT NOT NULL,
-    PRIMARY KEY (outbox_id, story_id, watchlist)
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY,
-    outbox_id INTEGER NOT NULL,
-    target TEXT NOT NULL,
-    attempt INTEGER NOT NULL,
-    started_at TEXT,
-    outcome TEXT,
-    status INTEGER,
-    retry_after REAL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS idx_deliveries_outbox ON deliveries (outbox_id);
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class StorySummary:
@@ -149,62 +61,21 @@ class StorySummary:
     watchlists: tuple[str, ...]
 
 
-def iso(moment: datetime) -> str:
-    """`moment` as the UTC ISO 8601 string (seconds) that every alerts timestamp column holds.
+def open_store(path: str | Path, *schemas: Schema) -> sqlite_utils.Database:
+    """Open the store with the crawler's and the alerts' tables up to date (then `schemas`', if given).
 
-    Naive datetimes are taken to be UTC.
-    """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def now_utc() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
-
-
-# Columns added after the first release, with their types: added to older databases on open.
-_OUTBOX_COLUMNS = {
-    "first_tried_at": "TEXT",  # when the first send attempt was claimed (rate limits count these)
-    "due_at": "TEXT",  # digests: when the digest was scheduled (shown in it; stable across retries)
-    "tz": "TEXT",  # digests: the time zone its times are shown in
-    "notice_key": "TEXT",  # notices: the caller's key, unique per target
-    "subject": "TEXT",  # notices
-    "body": "TEXT",  # notices
-    "slack_ts": "TEXT",  # delivered through Slack's Web API: the message's ts (a thread root)
-    "slack_channel": "TEXT",  # … and the channel id it was posted in
-    "covered_article_id": "INTEGER",  # alerts sent with a ts: newest story article when composed
-    "parent_id": "INTEGER",  # story updates: the alert row they reply under
-    "lease_owner": "TEXT",  # host:pid:start of the process sending the row right now (see outbox)
-}
-_LATE_SCHEMA = """
-CREATE UNIQUE INDEX IF NOT EXISTS idx_outbox_notice ON outbox (target, notice_key) WHERE notice_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS idx_outbox_collecting ON outbox (target, status, next_attempt_at);
-CREATE INDEX IF NOT EXISTS idx_outbox_story ON outbox (story_id, target);
-CREATE UNIQUE INDEX IF NOT EXISTS idx_outbox_update ON outbox (target, story_id, article_id) WHERE kind = 'update';
-"""
-
-
-def ensure_alerts_schema(db: sqlite_utils.Database) -> None:
-    """Create the alerts tables and indexes in `db` if they are missing (safe to call every start).
-
-    Older databases get the columns added since (outbox: first_tried_at, due_at, tz, notice_key,
-    subject, body, slack_ts, slack_channel, covered_article_id, parent_id, lease_owner).
+    Alerts code relies on its tables being there: open the store through this function (or the
+    scheduler's, which calls it), never through `crawler.store.open_store()` alone.
 
     Args:
-        db: the store opened with `crawler.store.open_store()`.
+        path: the database file; its folder is created if missing.
+        schemas: the schemas of the packages above alerts (the scheduler's).
+
+    Raises:
+        StoreError: the file cannot be opened or upgraded.
+        SchemaTooNewError: the file was written by a newer newswatch.
     """
-    db.conn.executescript(_SCHEMA)
-    present = {row[1] for row in db.conn.execute("PRAGMA table_info(outbox)").fetchall()}
-    for column, kind in _OUTBOX_COLUMNS.items():
-        if column not in present:
-            try:
-                db.conn.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
-            except sqlite3.OperationalError as exc:  # another process added it a moment ago
-                if "duplicate column" not in str(exc):
-                    raise
-    db.conn.executescript(_LATE_SCHEMA)
+    return crawler_open_store(path, ALERTS_SCHEMA, *schemas)
 
 
 @contextmanager
@@ -251,7 +122,6 @@ def list_stories(db: sqlite_utils.Database, limit: int = 50) -> list[StorySummar
     Returns:
         StorySummary values ordered by `last_seen` descending.
     """
-    ensure_alerts_schema(db)
     rows = db.execute(
         "SELECT s.id, s.title, s.url, s.source, s.published, s.first_seen, s.last_seen, "
         "s.article_count, s.outlets, "

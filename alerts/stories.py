@@ -26,14 +26,14 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import sqlite_utils
 from datasketch import MinHash, MinHashLSH
 
-from alerts.store import iso
 from crawler.store import article_titles
+from crawler.timeutil import iso, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +160,9 @@ def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_iso(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class StoryIndex:

@@ -400,7 +400,7 @@ _LEASE_PASS = """
 import sys
 from datetime import timedelta
 from alerts.delivery.worker import LEASE
-from alerts.store import now_utc
+from crawler.timeutil import now_utc
 from scheduler.config import load_config
 from scheduler.tasks import deliver_pending
 report = deliver_pending(load_config(sys.argv[1]), now=now_utc() + LEASE + timedelta(seconds=float(sys.argv[2])))

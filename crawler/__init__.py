@@ -7,11 +7,20 @@ Knows nothing about watchlists or alerts. Settings read: only what callers pass 
 """
 
 from crawler.canonical import canonicalize_url
-from crawler.errors import CrawlerError, ExtractionError, FeedError, NewswatchError, StoreError
+from crawler.connections import ThreadConnections
+from crawler.errors import (
+    CrawlerError,
+    ExtractionError,
+    FeedError,
+    NewswatchError,
+    SchemaTooNewError,
+    StoreError,
+)
 from crawler.extract import ExtractedArticle, extract_article, extract_file
 from crawler.feeds import FeedEntry, parse_feed
 from crawler.health import CrawlReport
 from crawler.items import Article, SourceSpec
+from crawler.migrations import Migration, Schema, apply_migrations
 from crawler.options import CrawlOptions
 from crawler.pool import shutdown_pool
 from crawler.reactor import install_asyncio_reactor
@@ -20,6 +29,7 @@ from crawler.sitemaps import parse_sitemap
 from crawler.store import (
     SourceHealth,
     compact,
+    connect,
     get_article,
     insert_article,
     iter_articles_after,
@@ -27,8 +37,8 @@ from crawler.store import (
     prune_article_text,
     prune_seen_urls,
     source_health,
-    utc_now,
 )
+from crawler.timeutil import iso, iso_ago, now_utc, parse_iso, utc_now
 from crawler.writer import close_shared_stores
 
 __all__ = [
@@ -40,13 +50,19 @@ __all__ = [
     "ExtractionError",
     "FeedEntry",
     "FeedError",
+    "Migration",
     "NewswatchError",
+    "Schema",
+    "SchemaTooNewError",
     "SourceHealth",
     "SourceSpec",
     "StoreError",
+    "ThreadConnections",
+    "apply_migrations",
     "canonicalize_url",
     "close_shared_stores",
     "compact",
+    "connect",
     "crawl_blocking",
     "crawl_source",
     "extract_article",
@@ -54,10 +70,14 @@ __all__ = [
     "get_article",
     "insert_article",
     "install_asyncio_reactor",
+    "iso",
+    "iso_ago",
     "iter_articles_after",
     "make_runner",
+    "now_utc",
     "open_store",
     "parse_feed",
+    "parse_iso",
     "parse_sitemap",
     "prune_article_text",
     "prune_seen_urls",

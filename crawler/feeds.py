@@ -37,6 +37,7 @@ from lxml import html as lxml_html
 
 from crawler.encoding import gunzip_capped, to_utf8_xml
 from crawler.errors import FeedError
+from crawler.timeutil import iso
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def _iso_from_struct(value: time.struct_time | None) -> str | None:
     if not value:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), UTC).isoformat(timespec="seconds")
+        return iso(datetime.fromtimestamp(calendar.timegm(value), UTC))
     except (OverflowError, ValueError, OSError):
         return None
 

@@ -31,6 +31,7 @@ class SourceSpec:
         headers: extra request headers for the index request (e.g. `Authorization`), sent only to
             the source's own origin; never shown.
         secrets: the values to mask in anything shown about this source (`redact()`).
+        render: `plain`, or `browser` to load a listing page in headless Chromium (`crawler.render`).
     """
 
     name: str
@@ -44,6 +45,7 @@ class SourceSpec:
     display_url: str = ""
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    render: str = "plain"
 
     def __post_init__(self) -> None:
         if not self.display_url:

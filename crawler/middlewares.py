@@ -181,3 +181,33 @@ class PoliteRetryMiddleware(RetryMiddleware):
             await asyncio.sleep(delay)
             return retry
         return self._retry(request, f"HTTP {response.status}") or response
+
+
+RENDER_META = "newswatch_render"  # set by the spider on the index request of a `render: browser` source
+_RENDERER: Any = None  # one crawler.render.BrowserRenderer per process, shared by every crawl
+
+
+class BrowserRenderMiddleware:
+    """Answers a request marked ``RENDER_META`` with the page as a headless browser built it.
+
+    Runs after the network policy and robots.txt (so both apply to the page itself); the browser's
+    own sub-requests are held to the page's origin by ``crawler.render``. The renderer is kept for the
+    process: the daemon's crawls share one browser, recycled by page count and memory.
+    """
+
+    async def process_request(self, request: Request) -> Response | None:
+        if not request.meta.get(RENDER_META):
+            return None
+        global _RENDERER
+        from scrapy.http import HtmlResponse
+
+        from crawler.render import BrowserRenderer, RenderError
+
+        if _RENDERER is None:
+            _RENDERER = BrowserRenderer()
+        try:
+            url, body = await _RENDERER.render(request.url)
+        except RenderError as exc:
+            raise IgnoreRequest(f"render: browser failed: {exc}") from None
+        return HtmlResponse(url, status=200, body=body, encoding="utf-8", request=request,
+                            headers={"Content-Type": "text/html; charset=utf-8"})

@@ -65,6 +65,7 @@ def scrapy_settings(options: CrawlOptions) -> dict[str, Any]:
             "crawler.middlewares.NetPolicyMiddleware": 50,
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
             "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
+            "crawler.middlewares.BrowserRenderMiddleware": 150,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.middlewares.PoliteRetryMiddleware": 550,
         },

@@ -1,6 +1,8 @@
 """The crawler's part of the SQLite store: sources, articles (with FTS5) and seen URLs.
 
-One SQLite file, WAL mode, opened through sqlite-utils. `alerts` keeps its own tables in the same
+One SQLite file, WAL mode, opened through sqlite-utils: `connect()` sets a connection up and
+`open_store()` also brings the tables up to date with the numbered migrations of `crawler.schema`
+(and of the packages above, which pass theirs in). `alerts` keeps its own tables in the same
 file and reads articles only through `iter_articles_after()`, `get_article()` and `article_titles()`.
 Besides articles the crawler keeps, per source, the conditional-GET validators (ETag,
 Last-Modified, body hash) and its health (last attempt and success, HTTP status, consecutive failures,
@@ -15,7 +17,7 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,45 +25,24 @@ import sqlite_utils
 
 from crawler.errors import StoreError
 from crawler.items import Article
+from crawler.migrations import Schema, apply_migrations
+from crawler.schema import CRAWLER_SCHEMA
+from crawler.timeutil import iso_ago, utc_now
 
 logger = logging.getLogger(__name__)
 
-_ARTICLE_COLUMNS: dict[str, Any] = {
-    "id": int,
-    "url": str,  # canonical URL, unique
-    "source": str,
-    "title": str,
-    "text": str,
-    "summary": str,
-    "published": str,
-    "fetched_at": str,
-    "authors": str,  # JSON list
-    "language": str,
-    "image": str,
-    "extracted": int,
-    "tags": str,  # JSON list
-    "fingerprint": str,  # hash of normalised text: identical bodies under two URLs
-}
-
-
-def utc_now() -> str:
-    """The current time as an ISO 8601 string in UTC (what every timestamp column holds)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def open_store(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the SQLite store with the crawler's tables, in WAL mode.
+def connect(path: str | Path) -> sqlite_utils.Database:
+    """A connection to the store file, set up as every connection of newswatch is: WAL mode, a 30 s
+    busy timeout, ``synchronous = NORMAL``; no tables are created (see `open_store()`).
 
     Args:
         path: the database file; its folder is created if missing.
-
-    Returns:
-        A sqlite-utils Database. Safe to call from several processes on one file.
 
     Raises:
         StoreError: the file cannot be opened or is not a SQLite database.
     """
     db_file = Path(path)
+    conn: sqlite3.Connection | None = None
     try:
         db_file.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(db_file), timeout=30, check_same_thread=False)
@@ -69,52 +50,50 @@ def open_store(path: str | Path) -> sqlite_utils.Database:
         db.execute("PRAGMA busy_timeout = 30000")
         db.enable_wal()
         db.execute("PRAGMA synchronous = NORMAL")
-        _ensure_schema(db)
     except (sqlite3.DatabaseError, OSError) as exc:
+        if conn is not None:
+            conn.close()
         raise StoreError(f"cannot open database {db_file}: {exc}") from exc
     return db
 
 
-def _ensure_schema(db: sqlite_utils.Database) -> None:
-    if "articles" not in db.table_names():
-        db.table("articles").create(_ARTICLE_COLUMNS, pk="id", not_null={"url", "source", "title"})
-        db.table("articles").create_index(["url"], unique=True)
-        db.table("articles").create_index(["fingerprint"])
-        db.table("articles").enable_fts(["title", "text"], tokenize="unicode61", create_triggers=True)
-    if "seen_urls" not in db.table_names():
-        db.table("seen_urls").create({"url": str, "source": str, "first_seen": str}, pk="url")
-    if "sources" not in db.table_names():
-        db.table("sources").create(
-            {
-                "name": str,
-                "url": str,
-                "kind": str,
-                "etag": str,
-                "last_modified": str,
-                "body_hash": str,
-                "last_attempt": str,
-                "last_success": str,
-                "last_status": int,
-                "consecutive_failures": int,
-                "failing_since": str,
-                "error_class": str,
-                "error": str,
-                "articles_total": int,
-            },
-            pk="name",
-            defaults={"consecutive_failures": 0, "articles_total": 0},
-        )
-    if "first_seen" not in db.table("seen_urls").columns_dict:  # pragma: no cover - schema is created above
-        db.table("seen_urls").add_column("first_seen", str)
-    if "seen_urls_first_seen" not in {idx.name for idx in db.table("seen_urls").indexes}:
-        db.table("seen_urls").create_index(["first_seen"], index_name="seen_urls_first_seen", if_not_exists=True)
+def open_store(path: str | Path, *schemas: Schema) -> sqlite_utils.Database:
+    """Open (creating if needed) the store with the crawler's tables up to date, then `schemas`' tables.
+
+    The one way a store is opened: the crawler's migrations run first, then each of `schemas` in the
+    order given (a higher package passes its own: `alerts.store.open_store()` passes the alerts
+    schema, the scheduler's passes alerts' and its own). Migrations already applied are not run
+    again (see `crawler.migrations`).
+
+    Args:
+        path: the database file; its folder is created if missing.
+        schemas: the schemas of the packages above the crawler, lowest layer first.
+
+    Returns:
+        A sqlite-utils Database. Safe to call from several processes on one file.
+
+    Raises:
+        StoreError: the file cannot be opened, is not a SQLite database, or a migration failed.
+        SchemaTooNewError: the file was written by a newer newswatch (a StoreError too).
+    """
+    db = connect(path)
+    try:
+        for schema in (CRAWLER_SCHEMA, *schemas):
+            apply_migrations(db, schema)
+    except sqlite3.DatabaseError as exc:
+        db.conn.close()
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    except BaseException:
+        db.conn.close()
+        raise
+    return db
 
 
 def insert_article(db: sqlite_utils.Database, record: dict[str, Any]) -> int | None:
     """Store one article unless its canonical URL is already stored.
 
     Args:
-        record: column values (see `_ARTICLE_COLUMNS`); `authors` and `tags` may be sequences.
+        record: column values (see `crawler.schema`); `authors` and `tags` may be sequences.
 
     Returns:
         The new row id, or None when the URL was already stored.
@@ -276,7 +255,7 @@ def record_source_result(
 
 
 def _cutoff(days: float) -> str:
-    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+    return iso_ago(timedelta(days=days))
 
 
 def seen_urls(db: sqlite_utils.Database, urls: Iterable[str], days: float = 30) -> set[str]:

@@ -29,10 +29,11 @@ from alerts import (
     retry_dead,
     send_test_alert,
 )
-from crawler import extract_article, extract_file, open_store
+from crawler import extract_article, extract_file
 from scheduler.config import Config, load_config, parse_duration
 from scheduler.entry import release_signals
 from scheduler.errors import ConfigError, LockedError, NoDatabaseError
+from scheduler.schema import open_store
 from scheduler.tasks import backtest, crawl_once, match_documents, require_database, status_report
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alerts import (
     AlertsError,
@@ -97,6 +97,8 @@ class _SourceModel(_Model):
     link_selector: str | None = Field(default=None, description="listing: CSS selector of article links")
     max_age_days: int = Field(default=3, ge=1, description="skip entries older than this")
     enabled: bool = Field(default=True, description="false keeps the source but does not crawl it")
+    render: Literal["plain", "browser"] = Field(default="plain", description="listing: browser loads the "
+                                                "section page in headless Chromium so its scripts build the list")
     headers: dict[str, str] = Field(default_factory=dict, description="extra request headers for the feed, "
                                     "sitemap or page, e.g. {Authorization: 'Bearer ${TOKEN}'}; sent only to "
                                     "the source's own origin, never shown")
@@ -133,6 +135,12 @@ class _SourceModel(_Model):
         if value is not None:
             compile_link_pattern(value)  # the crawl's engine (`regex`); raises ValueError with the reason
         return value
+
+    @model_validator(mode="after")
+    def _render_needs_listing(self) -> _SourceModel:
+        if self.render == "browser" and self.kind != "listing":
+            raise ValueError(f"render: browser applies to listing sources (section pages), not to a {self.kind}")
+        return self
 
 
 class _SmtpModel(_Model):
@@ -586,7 +594,7 @@ def _source_spec(index: int, source: _SourceModel, subst: Substitution) -> Sourc
     return SourceSpec(name=source.name, kind=source.kind, url=source.url, every_seconds=source.every,
                       tags=tuple(source.tags), link_pattern=source.link_pattern, link_selector=source.link_selector,
                       max_age_days=source.max_age_days, display_url=shown_url,
-                      headers=tuple(source.headers.items()),
+                      headers=tuple(source.headers.items()), render=source.render,
                       secrets=tuple(sorted({v for v in subst.secrets(("sources", index)) if worth_redacting(v)},
                                          key=len, reverse=True)))
 

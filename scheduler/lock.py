@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import fcntl
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from crawler.timeutil import utc_now
 from scheduler.errors import LockedError, SchedulerError
 
 
@@ -67,7 +67,7 @@ class DatabaseLock:
                 pid,
             ) from None
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {self.role} since {datetime.now(UTC).isoformat(timespec='seconds')}\n".encode())
+        os.write(fd, f"{os.getpid()} {self.role} since {utc_now()}\n".encode())
         self._fd = fd
 
     def release(self) -> None:

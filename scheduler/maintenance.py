@@ -16,8 +16,9 @@ import logging
 from dataclasses import dataclass
 
 from alerts import prune_alerts
-from crawler import compact, open_store, prune_article_text, prune_seen_urls
+from crawler import compact, prune_article_text, prune_seen_urls
 from scheduler.config import Config
+from scheduler.schema import open_store
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,8 @@
 """Prometheus metrics and a health check for the daemon, served on a local port.
 
+The registry is the daemon's only set of counters: logs and tests read numbers back from it
+(`Metrics.value`) instead of keeping a second tally beside it.
+
 `GET /metrics` is the Prometheus text format (prometheus_client, own registry so tests and several
 daemons in one process never collide); `GET /healthz` answers 200 with a JSON body while the scheduler
 ticks, 503 when it has not completed a tick for three delivery intervals.
@@ -13,6 +16,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -53,11 +57,31 @@ class Metrics:
         self.last_tick.set(self.last_tick_at)
 
     def tick(self) -> None:
+        """A job completed: the scheduler is alive (`/healthz`)."""
         self.last_tick_at = time.time()
         self.last_tick.set(self.last_tick_at)
 
     def render(self) -> bytes:
+        """The registry in Prometheus' text format (the body of `/metrics`)."""
         return generate_latest(self.registry)
+
+    def value(self, name: str, labels: Mapping[str, str] | None = None) -> float:
+        """Read one sample back from the registry: 0.0 when it was never recorded.
+
+        Args:
+            name: the sample's name as exposed, e.g. `newswatch_crawls_total`.
+            labels: its labels, e.g. `{"source": "kyodo", "outcome": "ok"}`.
+        """
+        return self.registry.get_sample_value(name, dict(labels or {})) or 0.0
+
+    def total(self, name: str, **match: str) -> float:
+        """Sum of every sample of `name` whose labels include `match` (e.g. all sources' crawls)."""
+        found = 0.0
+        for family in self.registry.collect():
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in match.items()):
+                    found += sample.value
+        return found
 
 
 class MetricsServer:

@@ -1,120 +1,43 @@
-"""The daemon's core: APScheduler jobs that crawl, match and deliver, on one asyncio loop.
+"""The daemon's core: schedule the jobs of `scheduler.jobs` on one asyncio loop, and stop cleanly.
 
-`Service` knows nothing about signals, logging set-up or pidfiles (that is `scheduler.app`); it only
-schedules and runs jobs, and stops cleanly when asked:
+No signals, logging set-up or pidfiles here (`scheduler.app`), nor job bodies (`scheduler.jobs`):
 
 - one crawl job per source, at its interval with jitter, `max_instances=1` (never two crawls of one
-  source at once) and `coalesce=True` (runs missed during a sleep or outage fold into one);
-- after each crawl, new articles are matched (one worker thread owns matching, so the alerts cursor
-  is never advanced twice at once) and the outbox is drained;
-- a delivery job drains the outbox on its own interval too, so retries happen without new articles.
-
-Crawls run in-process on the one long-lived Scrapy runner (a reactor cannot restart, scrapy#5026);
-blocking work (SQLite writes, requests, smtplib) runs in worker threads, never on the loop.
+  source at once) and `coalesce=True` (runs missed during a sleep or outage fold into one); after
+  each crawl, new articles are matched and the outbox drained;
+- a delivery job on its own interval, so retries happen without new articles;
+- the heartbeat for `newswatch status`, the source health check, pruning and compaction (the last
+  two in a thread of their own, so matching and the heartbeat never wait behind a VACUUM).
 
 A reload swaps everything between jobs, including a new Scrapy runner when `crawl:` changed; only
-`database` and `crawl.extraction_workers` need a restart (the lock and the extraction pool are per process).
+`database` and `crawl.extraction_workers` need a restart (the lock and the extraction pool are per
+process). Counters live in one place, the Prometheus registry `Service.metrics`.
 
-Settings read: `Config.sources`, `.crawl`, `.delivery`, `.database`, `.watchlists`, `.targets`.
+Settings read: `Config.sources`, `.crawl`, `.delivery.every_seconds`, `.retention.prune_every_seconds`,
+`.retention.vacuum_every_seconds`, `.database`, `.targets` (the jobs read the rest).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
 import logging
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from alerts import (
-    DeliveryReport,
-    Matcher,
-    ProcessReport,
-    backfill_targets,
-    compile_matcher,
-    deliver_due,
-    delivery_latencies,
-    enqueue_notice,
-    process_new_articles,
-)
-from crawler import (
-    CrawlReport,
-    SourceHealth,
-    close_shared_stores,
-    crawl_source,
-    make_runner,
-    open_store,
-    shutdown_pool,
-    source_health,
-)
+from crawler import SourceSpec, close_shared_stores, make_runner, shutdown_pool
+from scheduler import jobs
 from scheduler.config import Config
 from scheduler.lock import DatabaseLock
-from scheduler.maintenance import prune
 from scheduler.metrics import Metrics
-from scheduler.state import clear_jobs, publish_jobs
+from scheduler.schema import open_store
+from scheduler.state import clear_jobs
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 _DELIVERY_JOB = "deliver-outbox"
-_HEARTBEAT_JOB = "heartbeat"
-_PRUNE_JOB = "prune"
-_VACUUM_JOB = "compact"
-_HEALTH_JOB = "check-sources"
-HEALTH_CHECK_SECONDS = 60
-HEARTBEAT_SECONDS = 5
-
-
-def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime) -> list[SourceHealth]:
-    """The sources whose current run of failures started more than `limit` before `now`."""
-    late = []
-    for source in health:
-        if not source.failing_since:
-            continue
-        since = datetime.fromisoformat(source.failing_since)
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        if now - since >= limit:
-            late.append(source)
-    return late
-
-
-def _matcher_for(config: Config) -> Matcher:
-    # load_config compiled the watchlists to validate them; reuse that instead of compiling again.
-    if config.matcher is not None:
-        return config.matcher  # type: ignore[no-any-return]
-    return compile_matcher(config.watchlists, config.gazetteer)
-
-
-def _enqueue(db: Any, targets: tuple[str, ...], key: str, subject: str, text: str) -> int:
-    return enqueue_notice(db, targets, key=key, subject=subject, text=text)
-
-
-def _crawl_job_id(source_name: str) -> str:
-    return f"crawl:{source_name}"
-
-
-@dataclass
-class ServiceStats:
-    """Counters the daemon keeps for logs, `/metrics` and tests."""
-
-    crawls: int = 0
-    crawl_failures: int = 0
-    articles: int = 0
-    matched: int = 0
-    alerts_enqueued: int = 0
-    delivered: int = 0
-    delivery_failures: int = 0
-    last_crawl: dict[str, CrawlReport] = field(default_factory=dict)
 
 
 class Service:
@@ -124,69 +47,63 @@ class Service:
         # One daemon per database, for this Service's life (raises LockedError naming the holder).
         self._lock = DatabaseLock(config.database, "daemon")
         self._lock.acquire()
-        self.config = config
-        self.loop = loop
-        self.stats = ServiceStats()
-        self.metrics = Metrics()
-        self.matcher: Matcher = _matcher_for(config)
-        self.runner = make_runner(config.crawl)
-        # One thread owns matching (the alerts cursor), one owns delivery: no two writers race.
-        self._match_pool = ThreadPoolExecutor(1, thread_name_prefix="newswatch-match")
-        self._delivery_pool = ThreadPoolExecutor(1, thread_name_prefix="newswatch-deliver")
-        self._match_lock = asyncio.Lock()
-        self._delivery_lock = asyncio.Lock()
-        self._in_flight: set[asyncio.Task[Any]] = set()
-        self._failures: dict[str, int] = {}
-        self._stopping = False
-        self._started = datetime.now(UTC)
-        self.scheduler = AsyncIOScheduler(
-            event_loop=loop,
-            timezone=UTC,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-        )
-        open_store(config.database).close()  # create the schema (and fail early on a bad path)
+        self.runtime = jobs.Runtime(config, jobs.matcher_for(config), make_runner(config.crawl), loop)
+        self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        self.match = jobs.MatchJob(self.runtime)
+        self.deliver = jobs.DeliverJob(self.runtime)
+        self.watch = jobs.WatchJobs(self.runtime, self.deliver, self._job_list)
+        self.crawl = jobs.CrawlJob(self.runtime, self.match, self.deliver, self.watch)
+        open_store(config.database).close()  # apply the migrations (and fail early on a bad path or newer file)
 
-    # -- scheduling -------------------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        """The configuration running now (a reload swaps it)."""
+        return self.runtime.config
+
+    @property
+    def metrics(self) -> Metrics:
+        """The daemon's counters (Prometheus); read them back with `Metrics.value`."""
+        return self.runtime.metrics
+
     def start(self) -> None:
         """Add every job and start the scheduler; the first crawls start within seconds."""
-        self._schedule_sources()
-        now = datetime.now(UTC)
-        self.scheduler.add_job(self.deliver, IntervalTrigger(seconds=self.config.delivery.every_seconds),
+        config, now = self.config, datetime.now(UTC)
+        for index, source in enumerate(config.sources):
+            # Stagger first runs so a cold start does not hit every site in the same second.
+            self._schedule_crawl(source, now + timedelta(seconds=min(index * 0.2, 10)))
+        self.scheduler.add_job(self.deliver.kick, IntervalTrigger(seconds=config.delivery.every_seconds),
                                id=_DELIVERY_JOB, name="deliver outbox", next_run_time=now)
-        self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=HEARTBEAT_SECONDS), id=_HEARTBEAT_JOB,
-                               name="heartbeat", next_run_time=now)
-        self.scheduler.add_job(self.check_sources, IntervalTrigger(seconds=HEALTH_CHECK_SECONDS), id=_HEALTH_JOB,
-                               name="check source health")
+        self.scheduler.add_job(self.watch.heartbeat, IntervalTrigger(seconds=jobs.HEARTBEAT_SECONDS),
+                               id="heartbeat", name="heartbeat", next_run_time=now)
+        self.scheduler.add_job(self.watch.check_sources, IntervalTrigger(seconds=jobs.HEALTH_CHECK_SECONDS),
+                               id="check-sources", name="check source health")
         self._schedule_housekeeping()
-        # Stories matched while a target was off are queued once now (alerts.delivery.backfill; idempotent).
-        self._with_db(backfill_targets, tuple(self.config.targets), self.config.routes(),
-                      self.config.delivery.backfill_seconds)
+        jobs.backfill(self.runtime, tuple(config.targets), config)  # stories matched while a target was off
         self.scheduler.start()
         logger.info("newswatch started: %d sources, %d watchlists, %d targets (%s disabled), database %s",
-                    len(self.config.sources), len(self.config.watchlists), len(self.config.targets),
-                    len(self.config.disabled_targets), self.config.database)
+                    len(config.sources), len(config.watchlists), len(config.targets),
+                    len(config.disabled_targets), config.database)
 
-    def _schedule_sources(self) -> None:
-        now = datetime.now(UTC)
-        for index, source in enumerate(self.config.sources):
-            jitter = max(1, min(30, source.every_seconds // 10))
-            self.scheduler.add_job(
-                self.crawl, IntervalTrigger(seconds=source.every_seconds, jitter=jitter),
-                args=[source.name], id=_crawl_job_id(source.name), name=f"crawl {source.name}",
-                # Stagger first runs so a cold start does not hit every site in the same second.
-                next_run_time=now + timedelta(seconds=min(index * 0.2, 10)), replace_existing=True,
-            )
+    def _schedule_crawl(self, source: SourceSpec, first: datetime) -> None:
+        jitter = max(1, min(30, source.every_seconds // 10))
+        self.scheduler.add_job(self.crawl.run, IntervalTrigger(seconds=source.every_seconds, jitter=jitter),
+                               args=[source.name], id=jobs.crawl_job_id(source.name), name=f"crawl {source.name}",
+                               next_run_time=first, replace_existing=True)
 
     def _schedule_housekeeping(self) -> None:
         retention = self.config.retention
-        self.scheduler.add_job(self.housekeeping, IntervalTrigger(seconds=retention.prune_every_seconds),
-                               args=[False], id=_PRUNE_JOB, name="prune old data", replace_existing=True)
-        self.scheduler.add_job(self.housekeeping, IntervalTrigger(seconds=retention.vacuum_every_seconds),
-                               args=[True], id=_VACUUM_JOB, name="compact database", replace_existing=True)
+        for job_id, name, every, vacuum in (("prune", "prune old data", retention.prune_every_seconds, False),
+                                            ("compact", "compact database", retention.vacuum_every_seconds, True)):
+            self.scheduler.add_job(jobs.housekeeping, IntervalTrigger(seconds=every), args=[self.runtime, vacuum],
+                                   id=job_id, name=name, replace_existing=True)
+
+    def _job_list(self) -> list[tuple[str, str, datetime | None]]:
+        return [(job.id, job.name, job.next_run_time) for job in self.scheduler.get_jobs()]
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Job id -> its next run time (for status and tests)."""
-        return {job.id: job.next_run_time for job in self.scheduler.get_jobs()}
+        return {job_id: when for job_id, _name, when in self._job_list()}
 
     def apply_config(self, config: Config) -> None:
         """Swap in a new, already validated config: reschedule sources, swap watchlists and crawl options.
@@ -195,215 +112,63 @@ class Service:
         new one. Changed `crawl:` options get a new Scrapy runner (user agent, timeouts, concurrency...),
         except `crawl.extraction_workers`, and `database`, which apply after a restart (logged).
         """
-        if config.database != self.config.database:
-            logger.warning("database changed to %s: that applies after a restart; this daemon keeps using %s "
-                           "(and its lock)", config.database, self.config.database)
-            config = dataclasses.replace(config, database=self.config.database)
-        matcher = _matcher_for(config)  # compiled once, by validation
-        old_sources = {s.name: s for s in self.config.sources}
+        rt, old = self.runtime, self.config
+        config = rt.swap(config)
+        turned_on = tuple(t for t in config.targets if t not in old.targets)
+        old_sources = {s.name: s for s in old.sources}
         new_sources = {s.name: s for s in config.sources}
-        if config.crawl != self.config.crawl:
-            changed = [f.name for f in dataclasses.fields(config.crawl)
-                       if getattr(config.crawl, f.name) != getattr(self.config.crawl, f.name)]
-            self.runner = make_runner(config.crawl)
-            logger.info("crawl options changed (%s): crawls from now on use them", ", ".join(changed))
-            if "extraction_workers" in changed:
-                logger.warning("crawl.extraction_workers applies after a restart: the extraction pool is sized "
-                               "once per process")
-        turned_on = tuple(t for t in config.targets if t not in self.config.targets)
-        self.config, self.matcher = config, matcher
         for name in old_sources.keys() - new_sources.keys():
-            self.scheduler.remove_job(_crawl_job_id(name))
+            self.scheduler.remove_job(jobs.crawl_job_id(name))
             logger.info("source %s removed: no longer crawled", name)
         now = datetime.now(UTC)
         for name, source in new_sources.items():
             if old_sources.get(name) == source:
                 continue
-            jitter = max(1, min(30, source.every_seconds // 10))
-            self.scheduler.add_job(self.crawl, IntervalTrigger(seconds=source.every_seconds, jitter=jitter),
-                                   args=[name], id=_crawl_job_id(name), name=f"crawl {name}",
-                                   next_run_time=now, replace_existing=True)
+            self._schedule_crawl(source, now)
             logger.info("source %s %s: crawling every %ds", name,
                         "changed" if name in old_sources else "added", source.every_seconds)
         self.scheduler.reschedule_job(_DELIVERY_JOB, trigger=IntervalTrigger(seconds=config.delivery.every_seconds))
         self._schedule_housekeeping()
-        self._with_db(backfill_targets, turned_on, config.routes(), config.delivery.backfill_seconds)
+        jobs.backfill(rt, turned_on, config)
         logger.info("configuration reloaded: %d sources, %d watchlists", len(config.sources), len(config.watchlists))
-
-    # -- jobs -------------------------------------------------------------------------------
-    async def crawl(self, source_name: str) -> None:
-        """Crawl one source, then match what is new and deliver. Never raises (a job must not die)."""
-        if self._stopping:
-            return
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
-        try:
-            try:
-                source = self.config.source(source_name)
-            except KeyError:
-                return  # removed by a reload while this run was queued
-            report = await crawl_source(self.runner, source, self.config.database, self.config.crawl)
-            self.stats.crawls += 1
-            self.stats.last_crawl[source_name] = report
-            self.metrics.crawls.labels(source_name, report.error_class or "ok").inc()
-            self.metrics.crawl_seconds.labels(source_name).observe(report.duration)
-            self.metrics.articles.labels(source_name).inc(report.new_articles)
-            if report.error_class:
-                self.stats.crawl_failures += 1
-                self._failures[source_name] = self._failures.get(source_name, 0) + 1
-            else:
-                self._failures[source_name] = 0
-            self.metrics.source_failures.labels(source_name).set(self._failures[source_name])
-            self.metrics.tick()
-            if report.new_articles:
-                await self.match_new()
-                await self.deliver()
-            if report.error_class:
-                await self.check_sources()
-        except Exception:
-            logger.exception("crawl job for %s failed; it will run again at its next interval", source_name)
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
-
-    async def match_new(self) -> ProcessReport | None:
-        """Match every article not matched yet; enqueue alerts (in a worker thread)."""
-        async with self._match_lock:
-            matcher, routes = self.matcher, self.config.routes()
-            try:
-                report: ProcessReport = await self._in_thread(self._match_pool, self._with_db, process_new_articles,
-                                                              matcher.match, routes)
-            except Exception:
-                logger.exception("matching failed; the articles stay queued and are retried")
-                return None
-        self.stats.articles += report.articles
-        self.stats.matched += report.matched
-        self.stats.alerts_enqueued += report.alerts_enqueued
-        self.metrics.matched.inc(report.matched)
-        self.metrics.alerts.inc(report.alerts_enqueued)
-        if report.articles:
-            logger.info("matched %d new articles: %d matched a watchlist, %d alerts queued",
-                        report.articles, report.matched, report.alerts_enqueued)
-        return report
-
-    async def deliver(self) -> DeliveryReport | None:
-        """Drain the due part of the outbox (in a worker thread). Never raises."""
-        async with self._delivery_lock:
-            try:
-                report: DeliveryReport = await self._in_thread(self._delivery_pool, self._with_db, self._deliver_with)
-            except Exception:
-                logger.exception("delivery run failed; undelivered alerts stay in the outbox")
-                return None
-        self.stats.delivered += report.delivered
-        self.stats.delivery_failures += report.failed
-        self.metrics.deliveries.labels("delivered").inc(report.delivered)
-        self.metrics.deliveries.labels("failed").inc(report.failed)
-        self.metrics.deliveries.labels("dead").inc(report.dead)
-        self.metrics.tick()
-        return report
-
-    def _deliver_with(self, db: Any) -> DeliveryReport:
-        started = datetime.now(UTC).isoformat(timespec="seconds")
-        report = deliver_due(db, self.config.targets, max_attempts=self.config.delivery.max_attempts,
-                             backoff_base=self.config.delivery.retry_base_seconds)
-        if report.delivered:
-            for target, from_publication, from_fetch in delivery_latencies(db, started):
-                self.metrics.publication_to_alert.labels(target).observe(from_publication)
-                self.metrics.fetch_to_alert.labels(target).observe(from_fetch)
-        return report
-
-    async def heartbeat(self) -> None:
-        """Publish each job's next run for `newswatch status` (another process) and tick the health check."""
-        jobs = [(job.id, job.name, job.next_run_time) for job in self.scheduler.get_jobs()]
-        try:
-            await self._in_thread(self._match_pool, self._with_db, publish_jobs, jobs, self._started)
-        except Exception:
-            logger.warning("could not publish the job list for status", exc_info=True)
-        self.metrics.tick()
 
     async def notify(self, key: str, subject: str, text: str) -> int:
         """Queue a notice for the operations targets, once per `key`; delivered like any alert."""
-        targets = self.config.operations.targets
-        if not targets:
-            logger.info("no operations target configured; notice not sent: %s", subject)
-            return 0
-        queued: int = await self._in_thread(self._match_pool, self._with_db, _enqueue, targets, key, subject, text)
-        if queued:
-            await self.deliver()
-        return queued
+        return await self.watch.notify(key, subject, text)
 
-    async def check_sources(self) -> None:
-        """Tell the operations targets about sources failing longer than `operations.source_failing_after`."""
-        try:
-            health = await self._in_thread(self._match_pool, self._with_db, source_health)
-            limit = timedelta(seconds=self.config.operations.source_failing_after_seconds)
-            configured = {s.name for s in self.config.sources}
-            for source in failing_too_long(health, limit, datetime.now(UTC)):
-                if source.name not in configured:
-                    continue
-                await self.notify(
-                    f"source-failing:{source.name}:{source.failing_since}",
-                    f"source {source.name} has been failing since {source.failing_since}",
-                    f"{source.name} ({source.url}) has failed {source.consecutive_failures} crawls in a row since "
-                    f"{source.failing_since}: {source.error_class}: {source.error}. Its stories are not being "
-                    "collected. Check the URL, or whether the site blocks the crawler (newswatch status).",
-                )
-        except Exception:
-            logger.exception("source health check failed; it runs again in %ds", HEALTH_CHECK_SECONDS)
-
-    async def housekeeping(self, vacuum: bool) -> None:
-        """Prune old article bodies and seen URLs; compact the file when `vacuum`. Never raises."""
-        try:
-            await self._in_thread(self._match_pool, prune, self.config, vacuum=vacuum)
-        except Exception:
-            logger.exception("pruning failed; it runs again at its next interval")
-
-    def _with_db(self, func: Callable[..., T], *args: Any) -> T:
-        db = open_store(self.config.database)
-        try:
-            return func(db, *args)
-        finally:
-            db.close()
-
-    async def _in_thread(self, pool: ThreadPoolExecutor, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await self.loop.run_in_executor(pool, functools.partial(func, *args, **kwargs))
-
-    # -- stopping ---------------------------------------------------------------------------
     async def stop(self, timeout: float = 30.0) -> None:
         """Stop scheduling, let in-flight crawls finish (up to `timeout`), flush the outbox, shut down.
 
-        A crawl still running after `timeout` is cancelled: its articles stored so far are kept, and
-        what it had not fetched is fetched on the next start (seen URLs are only recorded once stored).
+        A crawl still running after `timeout` is cancelled. The blocking part of shutting down (joining
+        threads and the extraction pool, closing the store) runs off the loop, so it stays responsive.
         """
-        self._stopping = True
+        rt = self.runtime
+        rt.stopping = True
         started = time.monotonic()
         self.scheduler.pause()
-        pending = {t for t in self._in_flight if not t.done()}
-        if pending:
-            logger.info("waiting up to %.0fs for %d running crawl(s) to finish", timeout, len(pending))
-            _done, still = await asyncio.wait(pending, timeout=timeout)
-            for task in still:
-                task.cancel()
-            if still:
-                await asyncio.wait(still, timeout=5)
+        await self.crawl.wait(timeout)
         remaining = max(1.0, timeout - (time.monotonic() - started))
         try:
             await asyncio.wait_for(self._flush(), timeout=remaining)
+            await self.deliver.idle(max(1.0, timeout - (time.monotonic() - started)))
         except TimeoutError:
             logger.warning("outbox flush did not finish in time; pending alerts are sent on the next start")
         self.scheduler.shutdown(wait=False)
         try:
-            await self._in_thread(self._match_pool, self._with_db, clear_jobs)
+            await rt.in_db(rt.status_thread, clear_jobs)
         except Exception:
             logger.warning("could not clear the published job list", exc_info=True)
+        await asyncio.to_thread(self._release)
+        logger.info("newswatch stopped: %d crawls, %d alerts delivered",
+                    rt.metrics.total("newswatch_crawls_total"),
+                    rt.metrics.value("newswatch_deliveries_total", {"outcome": "delivered"}))
+
+    def _release(self) -> None:
         shutdown_pool()
         close_shared_stores()
-        self._match_pool.shutdown(wait=True)
-        self._delivery_pool.shutdown(wait=True)
+        self.runtime.join_threads()
         self._lock.release()
-        logger.info("newswatch stopped")
 
     async def _flush(self) -> None:
-        await self.match_new()
-        await self.deliver()
+        await self.match.run()
+        await self.deliver.run()

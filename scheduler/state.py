@@ -2,11 +2,12 @@
 
 `newswatch status` runs in another process than the daemon, so the daemon writes a small table
 (`daemon_jobs`) every few seconds; status reads it and says whether a daemon is alive and when
-each source is crawled next. Settings read: none (the caller passes the database connection).
+each source is crawled next. The table is created by the scheduler's migration (`scheduler.schema`).
+Settings read: none (the caller passes the database connection).
 
 A daemon killed with SIGKILL (or by the OOM killer, or a power cut) cannot clear its row, so the row
 alone does not prove a daemon runs: `daemon_liveness()` also checks that the heartbeat is recent (the
-daemon stamps it every `service.HEARTBEAT_SECONDS`) and that the process id still exists, when the
+daemon stamps it every `jobs.HEARTBEAT_SECONDS`) and that the process id still exists, when the
 daemon ran on this host (the row names the host: a pid from another container means nothing here).
 """
 
@@ -16,29 +17,29 @@ import os
 import re
 import socket
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from crawler.timeutil import iso, now_utc, parse_iso, utc_now
+
 DAEMON_ROW = "_daemon"
-# A heartbeat older than this means the daemon is gone or stuck (it beats every few seconds; a long
-# matching run in the same worker thread can delay a beat, hence the margin).
+# A heartbeat older than this means the daemon is gone or stuck (it beats every few seconds, in a
+# thread of its own; a write of another thread or process holding SQLite's lock can delay a beat,
+# hence the margin).
 STALE_AFTER_SECONDS = 30.0
-
-
-def _ensure(db: sqlite_utils.Database) -> None:
-    db.execute("CREATE TABLE IF NOT EXISTS daemon_jobs (id TEXT PRIMARY KEY, name TEXT, next_run TEXT, "
-               "updated_at TEXT)")
 
 
 def publish_jobs(db: sqlite_utils.Database, jobs: Iterable[tuple[str, str, datetime | None]],
                  started_at: datetime) -> None:
-    """Replace the job list with `jobs` (id, name, next run) and stamp the daemon's heartbeat."""
-    _ensure(db)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    rows = [(job_id, name, when.isoformat(timespec="seconds") if when else None, now) for job_id, name, when in jobs]
-    process = f"pid {os.getpid()} on {socket.gethostname()} since {started_at.isoformat(timespec='seconds')}"
+    """Replace the job list with `jobs` (id, name, next run) and stamp the daemon's heartbeat.
+
+    `db` is the store opened with `scheduler.schema.open_store()` (which creates the table).
+    """
+    now = utc_now()
+    rows = [(job_id, name, iso(when) if when else None, now) for job_id, name, when in jobs]
+    process = f"pid {os.getpid()} on {socket.gethostname()} since {iso(started_at)}"
     rows.append((DAEMON_ROW, process, None, now))
     with db.conn:
         db.conn.execute("DELETE FROM daemon_jobs")
@@ -47,7 +48,6 @@ def publish_jobs(db: sqlite_utils.Database, jobs: Iterable[tuple[str, str, datet
 
 def clear_jobs(db: sqlite_utils.Database) -> None:
     """The daemon stopped: nothing is scheduled any more."""
-    _ensure(db)
     with db.conn:
         db.conn.execute("DELETE FROM daemon_jobs")
 
@@ -91,10 +91,8 @@ def daemon_liveness(daemon: dict[str, Any] | None, now: datetime | None = None) 
     pid = int(match.group(1)) if match else None
     # A pid means something only on the host (or container) that wrote it; elsewhere the heartbeat decides.
     local = match is not None and match.group(2) in (None, socket.gethostname())
-    beat = datetime.fromisoformat(daemon["heartbeat"])
-    if beat.tzinfo is None:
-        beat = beat.replace(tzinfo=UTC)
-    age = max(0.0, ((now or datetime.now(UTC)) - beat).total_seconds())
+    beat = parse_iso(daemon["heartbeat"])
+    age = max(0.0, ((now or now_utc()) - beat).total_seconds())
     if pid is not None and local and not _pid_exists(pid):
         why = f"pid {pid} is gone (killed or crashed); last heartbeat {daemon['heartbeat']}, {age:.0f} s ago"
         return {"running": False, "pid": pid, "heartbeat_age": age, "why": why}

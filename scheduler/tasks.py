@@ -13,7 +13,7 @@ import os
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerts import (
@@ -26,11 +26,12 @@ from alerts import (
     outbox_summary,
     process_new_articles,
 )
-from crawler import Article, CrawlReport, crawl_blocking, iter_articles_after, open_store, source_health
+from crawler import Article, CrawlReport, crawl_blocking, iso_ago, iter_articles_after, source_health
 from scheduler.config import Config
 from scheduler.errors import NoDatabaseError
 from scheduler.lock import DatabaseLock
 from scheduler.maintenance import database_bytes
+from scheduler.schema import open_store
 from scheduler.state import daemon_liveness, read_jobs
 
 logger = logging.getLogger(__name__)
@@ -94,9 +95,11 @@ def crawl_once(config: Config, source_names: Sequence[str] = ()) -> OnceReport:
     Raises:
         KeyError: an unknown source name.
         LockedError: a daemon (or another `crawl --once`) is using the database.
+        StoreError: the database cannot be opened, or a newer newswatch wrote it (SchemaTooNewError).
     """
     sources = select_sources(config, source_names)
     with DatabaseLock(config.database, "crawl --once"):
+        open_store(config.database).close()  # every migration first: a newer file is refused before any crawl
         crawls = crawl_blocking(sources, config.database, config.crawl) if sources else []
         return OnceReport(tuple(crawls), match_pending(config), deliver_pending(config))
 
@@ -151,7 +154,7 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
     require_database(config)
     matcher = compile_matcher(chosen, config.gazetteer)
     # By when the article was fetched (what the daemon would have seen), not its publication date.
-    cutoff = (datetime.now(UTC) - since).isoformat(timespec="seconds") if since else None
+    cutoff = iso_ago(since) if since else None
     hits: list[tuple[Article, WatchlistMatch]] = []
     db = open_store(config.database)
     try:

@@ -57,7 +57,7 @@ from alerts.delivery.messages import (
 )
 from alerts.delivery.models import SmtpSettings, TargetSpec
 from alerts.errors import DeliveryError
-from alerts.store import now_utc
+from crawler.timeutil import now_utc
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,8 @@ from alerts.delivery.holding import Hold, hold_alert
 from alerts.delivery.models import RouteSpec
 from alerts.delivery.outbox import already_recorded, enqueue_alert
 from alerts.delivery.shaping import as_route, next_digest_time
-from alerts.store import ensure_alerts_schema, iso, now_utc, transaction
+from alerts.store import transaction
+from crawler.timeutil import iso, now_utc
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +101,6 @@ def backfill_target(
     Returns:
         A BackfillReport with the counts.
     """
-    ensure_alerts_schema(db)
     clock = now or now_utc()
     chosen = _routes_to(target, routes)
     since = iso(clock - window) if window is not None else None

@@ -33,7 +33,8 @@ import sqlite_utils
 from alerts.delivery.models import TargetSpec
 from alerts.delivery.outbox import OutboxEntry, already_recorded, merge_into_untried, new_key, record_triple
 from alerts.delivery.shaping import breaks_through, in_quiet_hours, quiet_hours_end
-from alerts.store import iso, transaction
+from alerts.store import transaction
+from crawler.timeutil import iso, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def hold_for(db: sqlite_utils.Database, entry: OutboxEntry, spec: TargetSpec, no
             "SELECT count(*), min(first_tried_at) FROM outbox WHERE target = ? AND kind = 'alert' "
             "AND first_tried_at > ?", [entry.target, iso(now - window)]).fetchone()
         if count >= limit.max:
-            return Hold(datetime.fromisoformat(oldest) + window, "rate_limit", timezone)
+            return Hold(parse_iso(oldest) + window, "rate_limit", timezone)
     return None
 
 

@@ -27,9 +27,9 @@ import sqlite_utils
 
 from alerts.delivery.outbox import OutboxEntry
 from alerts.match.models import Evidence
-from alerts.store import iso, now_utc
 from crawler.errors import StoreError
 from crawler.store import get_article
+from crawler.timeutil import iso, now_utc
 
 logger = logging.getLogger(__name__)
 

@@ -40,13 +40,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from alerts.delivery.models import Receipt
-from alerts.store import ensure_alerts_schema, iso, now_utc, row_dict, transaction
+from alerts.store import row_dict, transaction
+from crawler.timeutil import iso, now_utc, parse_iso
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +235,6 @@ def enqueue_notice(db: sqlite_utils.Database, targets: Sequence[str], *, key: st
     """
     if not key or len(key) > 200:
         raise ValueError(f"a notice key must be 1 to 200 characters, got {len(key)}")
-    ensure_alerts_schema(db)
     stamp = iso(now or now_utc())
     queued = 0
     with transaction(db) as conn:
@@ -377,7 +377,6 @@ def retry_dead(db: sqlite_utils.Database, target: str | None = None) -> int:
     Returns:
         How many rows were revived.
     """
-    ensure_alerts_schema(db)
     stamp = iso(now_utc())
     sql = "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? " \
           "WHERE status = 'dead'"
@@ -399,7 +398,6 @@ def outbox_summary(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
         "last_error": str | None}}``; ``held`` counts digests still collecting stories; last_error is
         already free of secrets. Rows folded into a digest are not counted (their digest is).
     """
-    ensure_alerts_schema(db)
     summary: dict[str, dict[str, Any]] = defaultdict(
         lambda: {"pending": 0, "held": 0, "delivered": 0, "dead": 0, "oldest_pending": None,
                  "last_error": None})
@@ -425,7 +423,6 @@ def delivery_latencies(db: sqlite_utils.Database, since: str) -> list[tuple[str,
         (target, seconds from the article's publication, seconds from its fetch) per alert; the
         publication delay falls back to the fetch delay when the article has no date.
     """
-    ensure_alerts_schema(db)
     rows = db.execute(
         "SELECT o.target, o.delivered_at, a.published, a.fetched_at FROM outbox o "
         "JOIN articles a ON a.id = o.article_id "
@@ -446,7 +443,6 @@ def _parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        return parse_iso(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

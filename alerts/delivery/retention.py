@@ -28,8 +28,9 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from alerts.store import ensure_alerts_schema, iso, now_utc, transaction
+from alerts.store import transaction
 from alerts.stories import WINDOW
+from crawler.timeutil import iso, now_utc
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,6 @@ def prune_alerts(db: sqlite_utils.Database, *, deliveries_days: float, sent_days
     Returns:
         An AlertsPruneReport with the counts.
     """
-    ensure_alerts_schema(db)
     clock = now or now_utc()
     attempts_before = iso(clock - timedelta(days=deliveries_days))
     sent_before = iso(clock - timedelta(days=sent_days))

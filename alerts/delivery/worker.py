@@ -33,10 +33,9 @@ from __future__ import annotations
 
 import logging
 import random
-import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,8 +52,9 @@ from alerts.delivery.messages import load_alert, load_notice, load_update, sampl
 from alerts.delivery.models import Receipt, TargetSpec
 from alerts.delivery.outbox import OutboxEntry, claim, pending_entries, record_attempt, release_stale_leases
 from alerts.errors import DeliveryError
-from alerts.store import ensure_alerts_schema, iso, now_utc
 from crawler.errors import StoreError
+from crawler.store import connect
+from crawler.timeutil import iso, now_utc
 
 logger = logging.getLogger(__name__)
 
@@ -201,13 +201,6 @@ def _db_file(db: sqlite_utils.Database) -> str | None:
     return None
 
 
-def _own_connection(path: str) -> sqlite_utils.Database:
-    """A connection of the calling worker thread (SQLite connections are per thread)."""
-    conn = sqlite3.connect(path, timeout=30)
-    conn.execute("PRAGMA busy_timeout = 30000")
-    return sqlite_utils.Database(conn)
-
-
 def _drain_target(db: sqlite_utils.Database, entries: list[OutboxEntry], spec: TargetSpec, clock: datetime,
                   max_attempts: int, backoff_base: float, budget: _Budget) -> Counter[str]:
     """Send one target's due rows in outbox order until one fails (head of line); returns the counts."""
@@ -235,7 +228,7 @@ def _drain_target(db: sqlite_utils.Database, entries: list[OutboxEntry], spec: T
 
 def _target_worker(path: str, entries: list[OutboxEntry], spec: TargetSpec, clock: datetime, max_attempts: int,
                    backoff_base: float, budget: _Budget) -> Counter[str]:
-    db = _own_connection(path)
+    db = connect(path)  # a connection of this worker thread (set up as every store connection is)
     try:
         return _drain_target(db, entries, spec, clock, max_attempts, backoff_base, budget)
     finally:
@@ -251,6 +244,8 @@ def deliver_due(
     limit: int = 100,
     backoff_base: float = BACKOFF_BASE,
     workers: int = WORKERS,
+    only: Collection[str] | None = None,
+    prepare: bool = True,
 ) -> DeliveryReport:
     """Send every due outbox row, oldest first per target, shaping alerts on the way.
 
@@ -273,14 +268,20 @@ def deliver_due(
         limit: most send attempts in this call.
         backoff_base: seconds before the first retry; each later retry waits twice as long.
         workers: most targets served at once.
+        only: serve only these targets' rows (the others wait for another call); None: every target.
+        prepare: close the due digests, release the leases of dead processes and warn about rows of
+            unconfigured targets first. The daemon prepares once per round (`only=()`), then serves each
+            target not still busy from an earlier round in a call of its own (`only={name}`,
+            `prepare=False`), so a hanging receiver never holds the other targets' next round.
 
     Returns:
         A DeliveryReport with the counts.
     """
-    ensure_alerts_schema(db)
     clock = now or now_utc()
-    release_stale_leases(db, clock)
-    counts: Counter[str] = Counter(digests_due=close_due_digests(db, targets, clock))
+    counts: Counter[str] = Counter()
+    if prepare:
+        release_stale_leases(db, clock)
+        counts["digests_due"] = close_due_digests(db, targets, clock)
     by_target: dict[str, list[OutboxEntry]] = {}
     for entry in pending_entries(db):
         by_target.setdefault(entry.target, []).append(entry)
@@ -288,10 +289,12 @@ def deliver_due(
     for name, entries in by_target.items():
         spec = targets.get(name)
         if spec is None:
-            logger.warning("delivery: %d alerts wait for target %s, which is not configured or disabled",
-                           len(entries), name)
+            if prepare:
+                logger.warning("delivery: %d alerts wait for target %s, which is not configured or disabled",
+                               len(entries), name)
             continue
-        work.append((entries, spec))
+        if only is None or name in only:
+            work.append((entries, spec))
     budget = _Budget(limit)
     path = _db_file(db)
     if path is None or len(work) <= 1 or workers <= 1:  # nothing to overlap, or no file to share

@@ -34,7 +34,7 @@ from crawler.feeds import FeedEntry, parse_feed
 from crawler.health import SourceRun, classify_exception, classify_status, looks_like_bot_wall
 from crawler.items import SourceSpec
 from crawler.listing import extract_links
-from crawler.middlewares import TRUSTED_META, RefusedURL
+from crawler.middlewares import RENDER_META, TRUSTED_META, RefusedURL
 from crawler.netpolicy import is_fetchable_scheme, url_scheme
 from crawler.options import CrawlOptions
 from crawler.pool import parse_in_pool
@@ -78,6 +78,8 @@ def _index_request(source: SourceSpec, url: str, state: SourceState, spider: New
                             "source_redirects": hops, TRUSTED_META: source.url, **_private(source)}
     if source.headers and own:
         meta.update(dont_redirect=True, handle_httpstatus_list=[304, *_REDIRECTS])
+    if source.render == "browser" and source.kind == "listing":
+        meta[RENDER_META] = True
     return Request(url, headers=headers, callback=spider.parse_index, errback=spider.index_failed,
                    dont_filter=True, priority=100, meta=meta)
 

@@ -2,8 +2,8 @@
 
 `BrainService` is the ordinary `Service` (same jobs, same matching, delivery, health checks and
 housekeeping; still the only writer of the SQLite file) except that a due crawl does not run in the
-daemon: `crawl()` only marks its source due, and one loop (`Brain.run`) does the rest, about once a
-second and at once when a result arrives:
+daemon: its crawl job is a `DispatchJob`, whose run only marks the source due, and one loop
+(`BrainService._run`) does the rest, about once a second and at once when a result arrives:
 
 1. dispatch (below); then collect: read results from the stream; store each with `crawler.handoff.ingest_bundle()`
    (idempotent by canonical URL), close its batch in the ledger, acknowledge it; then match and
@@ -32,56 +32,69 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from crawler import CrawlReport, open_store
+from crawler import CrawlReport
 from crawler.handoff import IngestReport, ingest_bundle, read_bundle, source_context
+from scheduler.config import Config
 from scheduler.service import Service
 from scheduler.workers import engine, ledger
 from scheduler.workers.affinity import group_by_worker, site_key
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BrainService", "BrainStats"]
+__all__ = ["BrainService", "BrainStats", "DispatchJob"]
 
 _TICK_SECONDS = 1.0
 
 
 @dataclass
 class BrainStats:
-    """Counters of the brain's loop (tests and the benchmark read them)."""
+    """Counters of the brain's loop (logs and tests)."""
 
     dispatched: int = 0
     collected: int = 0
     repeats: int = 0
     expired: int = 0
-    ingest_seconds: float = 0.0
-    ingested_articles: int = 0
+
+
+class DispatchJob:
+    """The crawl job of a brain: a due source is marked, not crawled (the Service schedules `run`)."""
+
+    def __init__(self) -> None:
+        self.due: dict[str, float] = {}
+
+    async def run(self, source_name: str) -> None:
+        """Mark `source_name` due (kept while it waits for a worker; a later run does not move it back)."""
+        self.due.setdefault(source_name, time.time())
+
+    async def wait(self, timeout: float) -> None:
+        """Nothing runs in the daemon: open batches stay leased and are stored after the next start."""
 
 
 class BrainService(Service):
     """A `Service` whose crawls run on workers (see the module docstring)."""
 
-    def __init__(self, config: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, config: Config, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(config, loop)
+        self.dispatch = DispatchJob()
+        self.crawl = self.dispatch  # type: ignore[assignment]  # what the Service schedules per source
         self.brain_stats = BrainStats()
-        self._due: dict[str, float] = {}
-        self._wake = asyncio.Event()
         self._brain_task: asyncio.Task[None] | None = None
         self._redis = engine.connect(config.workers.redis_url)
-        # One thread and one connection for the brain's reads and writes of the store.
-        self._db_pool = ThreadPoolExecutor(1, thread_name_prefix="newswatch-brain-db")
-        self._redis_pool = ThreadPoolExecutor(1, thread_name_prefix="newswatch-brain-redis")
-        self._db: Any = None
+        # The brain's store work (ledger, ingest) in one thread with its own connection; Redis in another.
+        self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="newswatch-brain-db")
+        self._redis_thread = ThreadPoolExecutor(1, thread_name_prefix="newswatch-brain-redis")
         self._no_worker_logged = 0.0
 
     # -- Service hooks ----------------------------------------------------------------------
     def start(self) -> None:
         """Start the ordinary jobs and the brain's loop."""
         super().start()
-        self._brain_task = self.loop.create_task(self._run())
+        self._brain_task = self.runtime.loop.create_task(self._run())
+        workers = self.config.workers
         logger.info("brain mode: crawls go to workers through %s (batches of %d, lease %ds)",
-                    self.config.workers.shown_url, self.config.workers.batch_size, self.config.workers.lease_seconds)
+                    workers.shown_url, workers.batch_size, workers.lease_seconds)
 
-    def apply_config(self, config: Any) -> None:
+    def apply_config(self, config: Config) -> None:
         """As `Service.apply_config`; a changed `workers:` section applies after a restart (logged)."""
         if config.workers != self.config.workers:
             logger.warning("workers: changed; that applies after a restart of the daemon (this brain keeps %s)",
@@ -89,108 +102,83 @@ class BrainService(Service):
             config = dataclasses.replace(config, workers=self.config.workers)
         super().apply_config(config)
 
-    async def crawl(self, source_name: str) -> None:
-        """A source is due: mark it; the brain's loop hands it to its site's worker."""
-        if self._stopping:
-            return
-        self._due.setdefault(source_name, time.time())
-        self._wake.set()
-
     async def stop(self, timeout: float = 30.0) -> None:
         """Stop the loop (open batches stay leased: their results are stored at the next start), then the rest."""
-        self._stopping = True
+        self.runtime.stopping = True
         if self._brain_task is not None:
             self._brain_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._brain_task
-        await super().stop(timeout)
-        await self._on_db(self._close_db)
-        self._db_pool.shutdown(wait=True)
-        self._redis_pool.shutdown(wait=True)
+        await asyncio.to_thread(self._db_thread.shutdown, True)
+        await asyncio.to_thread(self._redis_thread.shutdown, True)
         with contextlib.suppress(Exception):
             self._redis.close()
+        await super().stop(timeout)  # closes every thread's store connection, ours included
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _db_call(self, func: Any, *args: Any) -> Any:
-        if self._db is None:
-            self._db = open_store(self.config.database)
-        return func(self._db, *args)
-
-    def _close_db(self, _db: Any = None) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
     async def _on_db(self, func: Any, *args: Any) -> Any:
-        if func is self._close_db:
-            return await self.loop.run_in_executor(self._db_pool, self._close_db)
-        return await self.loop.run_in_executor(self._db_pool, self._db_call, func, *args)
+        return await self.runtime.in_db(self._db_thread, func, *args)
 
     async def _on_redis(self, func: Any, *args: Any) -> Any:
-        return await self.loop.run_in_executor(self._redis_pool, func, self._redis, *args)
+        return await self.runtime.in_thread(self._redis_thread, func, self._redis, *args)
 
     # -- the loop ---------------------------------------------------------------------------
     async def _run(self) -> None:
-        while not self._stopping:
+        while not self.runtime.stopping:
             try:
                 await self._expire()
                 await self._dispatch()
                 results = await self._on_redis(engine.read_results, int(_TICK_SECONDS * 1000))
-                stored = 0
+                stored, failed = 0, 0
                 for entry_id, result in results:
-                    stored += await self._collect(entry_id, result)
+                    new, bad = await self._collect(entry_id, result)
+                    stored, failed = stored + new, failed + bad
                 if stored:
-                    await self.match_new()
-                    await self.deliver()
+                    await self.match.run()
+                    await self.deliver.kick()  # not waiting for the sends, as after a local crawl
+                if failed:
+                    await self.watch.check_sources()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("brain loop failed; retrying in %.0fs", _TICK_SECONDS)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=_TICK_SECONDS)
-            self._wake.clear()
+                await asyncio.sleep(_TICK_SECONDS)  # a pause before retrying a failure, not a wait for an event
 
-    async def _collect(self, entry_id: str, result: dict[str, Any]) -> int:
+    async def _collect(self, entry_id: str, result: dict[str, Any]) -> tuple[int, int]:
         batch_id, worker = result["batch"], result["worker"]
         state = await self._on_db(ledger.batch_state, batch_id)
         if state in ("done", "late"):
             self.brain_stats.repeats += 1
             logger.info("result of batch %s from %s is a repeat (already stored); dropped", batch_id, worker)
             await self._on_redis(engine.ack, entry_id)
-            return 0
-        started = time.perf_counter()
+            return 0, 0
         try:
             payload = read_bundle(result["bundle"])
         except ValueError:
             logger.error("result of batch %s from worker %s is unreadable; dropped (its sources are crawled "
                          "again at their next interval)", batch_id, worker, exc_info=True)
             await self._on_redis(engine.ack, entry_id)
-            return 0
+            return 0, 0
         report: IngestReport = await self._on_db(ingest_bundle, payload)
         await self._on_db(ledger.finish_batch, batch_id, report.articles, report.new_articles)
-        self.brain_stats.ingest_seconds += time.perf_counter() - started
-        self.brain_stats.ingested_articles += report.articles
         await self._on_redis(engine.ack, entry_id)
         self.brain_stats.collected += 1
         for item in payload["sources"]:
-            self._count_crawl(CrawlReport(**item["report"]), report.new_per_source.get(item["name"], 0))
+            self._record(CrawlReport(**item["report"]), report.new_per_source.get(item["name"], 0))
         logger.info("batch %s from %s stored%s: %d sources, %d articles, %d new", batch_id, worker,
                     "" if state == "leased" else f" (it was {state or 'unknown to this brain'})",
                     len(report.sources), report.articles, report.new_articles)
-        return report.new_articles
+        return report.new_articles, report.failed
 
-    def _count_crawl(self, report: CrawlReport, new_articles: int) -> None:
-        self.stats.crawls += 1
-        self.metrics.articles.labels(report.source).inc(new_articles)
-        self.stats.last_crawl[report.source] = report
-        self.metrics.crawls.labels(report.source, report.error_class or "ok").inc()
-        self.metrics.crawl_seconds.labels(report.source).observe(report.duration)
-        if report.error_class:
-            self.stats.crawl_failures += 1
-            self._failures[report.source] = self._failures.get(report.source, 0) + 1
-        else:
-            self._failures[report.source] = 0
-        self.metrics.source_failures.labels(report.source).set(self._failures[report.source])
+    def _record(self, report: CrawlReport, new_articles: int) -> None:
+        # As a local crawl records itself (scheduler.jobs.crawling), with the articles new to this store.
+        metrics = self.runtime.metrics
+        metrics.crawls.labels(report.source, report.error_class or "ok").inc()
+        metrics.crawl_seconds.labels(report.source).observe(report.duration)
+        metrics.articles.labels(report.source).inc(new_articles)
+        if not report.error_class:
+            metrics.source_failures.labels(report.source).set(0)
+        metrics.tick()
 
     async def _expire(self) -> None:
         for batch in await self._on_db(ledger.expire_batches):
@@ -198,28 +186,28 @@ class BrainService(Service):
             logger.warning("batch %s on worker %s not handed back within its lease: %d sources due again (%s)",
                            batch.id, batch.worker, len(batch.sources), ", ".join(batch.sources))
             for name in batch.sources:
-                self._due.setdefault(name, time.time())
+                self.dispatch.due.setdefault(name, time.time())
 
     async def _dispatch(self) -> None:
-        if not self._due:
+        due = self.dispatch.due
+        if not due:
             return
         workers = sorted(await self._on_redis(engine.live_workers))
         if not workers:
             if time.monotonic() - self._no_worker_logged > 60:
                 self._no_worker_logged = time.monotonic()
-                logger.warning("%d sources due but no worker is alive; start one with `newswatch worker`",
-                               len(self._due))
+                logger.warning("%d sources due but no worker is alive; start one with `newswatch worker`", len(due))
             return
         open_batches = await self._on_db(ledger.open_batches)
         busy_workers = {b.worker for b in open_batches}
         busy_sites = {s for b in open_batches for s in b.sites}
         busy_sources = {s for b in open_batches for s in b.sources}
         sites: dict[str, list[Any]] = {}
-        for name in sorted(self._due, key=self._due.__getitem__):
+        for name in sorted(due, key=due.__getitem__):
             try:
                 source = self.config.source(name)
             except KeyError:
-                self._due.pop(name)  # removed by a reload
+                due.pop(name)  # removed by a reload
                 continue
             if name in busy_sources:
                 continue
@@ -255,6 +243,6 @@ class BrainService(Service):
             await self._on_db(ledger.abandon_batch, batch_id)
             return
         for name in names:
-            self._due.pop(name, None)
+            self.dispatch.due.pop(name, None)
         self.brain_stats.dispatched += 1
         logger.info("batch %s -> worker %s: %d sources on %s", batch_id, worker, len(names), ", ".join(sites))

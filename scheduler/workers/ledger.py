@@ -6,12 +6,14 @@ its `leased_until` is when the brain gives up on it and crawls its sources again
 `leased` (handed out), `done` (handed back and stored), `expired` (the lease ran out: its sources were
 dispatched again), `late` (handed back after expiring: stored all the same, articles are idempotent).
 A source or a site in a `leased` batch is never dispatched again until that batch ends (one worker per
-site at a time). Settings read: none (the caller passes the lease).
+site at a time). The table comes with the scheduler's migration 2 (`scheduler.schema.open_store`).
+Settings read: none (the caller passes the lease).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +22,8 @@ from typing import Any
 
 import sqlite_utils
 
-__all__ = ["Batch", "abandon_batch", "batch_state", "expire_batches", "finish_batch", "open_batch", "open_batches",
-           "prune_batches", "recent_batches"]
+__all__ = ["Batch", "abandon_batch", "batch_state", "create_table", "expire_batches", "finish_batch",
+           "open_batch", "open_batches", "prune_batches", "recent_batches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +42,13 @@ class Batch:
     new_articles: int = 0
 
 
-def _ensure(db: sqlite_utils.Database) -> None:
-    db.execute(
+def create_table(conn: sqlite3.Connection) -> None:
+    """The ledger's table (scheduler migration 2: `scheduler.schema`); runs inside the migration's transaction."""
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS worker_batches (id TEXT PRIMARY KEY, worker TEXT NOT NULL, sites TEXT NOT NULL, "
         "sources TEXT NOT NULL, dispatched_at TEXT NOT NULL, leased_until REAL NOT NULL, state TEXT NOT NULL, "
         "finished_at TEXT, articles INTEGER NOT NULL DEFAULT 0, new_articles INTEGER NOT NULL DEFAULT 0)")
-    db.execute("CREATE INDEX IF NOT EXISTS worker_batches_state ON worker_batches (state, leased_until)")
+    conn.execute("CREATE INDEX IF NOT EXISTS worker_batches_state ON worker_batches (state, leased_until)")
 
 
 def _now_iso() -> str:
@@ -61,7 +64,6 @@ def _batch(row: dict[str, Any]) -> Batch:
 def open_batch(db: sqlite_utils.Database, batch_id: str, worker: str, sites: Sequence[str],
                sources: Sequence[str], lease_seconds: float, now: float | None = None) -> Batch:
     """Record a batch handed to `worker`, leased for `lease_seconds` from now."""
-    _ensure(db)
     until = (time.time() if now is None else now) + lease_seconds
     with db.conn:
         db.conn.execute(
@@ -73,20 +75,17 @@ def open_batch(db: sqlite_utils.Database, batch_id: str, worker: str, sites: Seq
 
 def open_batches(db: sqlite_utils.Database) -> list[Batch]:
     """Batches handed out and not yet handed back nor expired."""
-    _ensure(db)
     return [_batch(row) for row in db.query("SELECT * FROM worker_batches WHERE state = 'leased' ORDER BY rowid")]
 
 
 def batch_state(db: sqlite_utils.Database, batch_id: str) -> str | None:
     """The state of a batch, or None when the ledger does not know it."""
-    _ensure(db)
     rows = list(db.query("SELECT state FROM worker_batches WHERE id = ?", [batch_id]))
     return str(rows[0]["state"]) if rows else None
 
 
 def expire_batches(db: sqlite_utils.Database, now: float | None = None) -> list[Batch]:
     """Mark the batches whose lease ran out as `expired` and return them (their sources are due again)."""
-    _ensure(db)
     moment = time.time() if now is None else now
     with db.conn:
         rows = list(db.query("SELECT * FROM worker_batches WHERE state = 'leased' AND leased_until < ?", [moment]))
@@ -101,7 +100,6 @@ def finish_batch(db: sqlite_utils.Database, batch_id: str, articles: int, new_ar
     Returns:
         The new state, or None when the batch was already finished (a repeat) or is unknown.
     """
-    _ensure(db)
     with db.conn:
         cursor = db.conn.execute(
             "UPDATE worker_batches SET state = CASE state WHEN 'leased' THEN 'done' ELSE 'late' END, "
@@ -112,7 +110,6 @@ def finish_batch(db: sqlite_utils.Database, batch_id: str, articles: int, new_ar
 
 def abandon_batch(db: sqlite_utils.Database, batch_id: str) -> None:
     """A batch that never reached its worker's queue: close it as `expired` (its sources stay due)."""
-    _ensure(db)
     with db.conn:
         db.conn.execute("UPDATE worker_batches SET state = 'expired' WHERE id = ? AND state = 'leased'", [batch_id])
 
@@ -126,7 +123,6 @@ def recent_batches(db: sqlite_utils.Database, limit: int = 50) -> list[Batch]:
 
 def prune_batches(db: sqlite_utils.Database, days: float = 7) -> int:
     """Forget finished batches older than `days`. Returns how many."""
-    _ensure(db)
     cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
     with db.conn:
         cursor = db.conn.execute(

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from alerts import RouteSpec, backfill_targets
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
 from tests.alerts.test_pipeline import BODY, ROUTES
 

@@ -13,7 +13,7 @@ from alerts.delivery.outbox import outbox_summary
 from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.errors import DeliveryError
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
 from tests.loopback import AuthSMTPSink
 

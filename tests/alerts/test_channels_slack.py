@@ -11,7 +11,7 @@ import sqlite_utils
 from alerts.delivery.models import TargetSpec
 from alerts.delivery.worker import deliver_due
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
 from tests.alerts.test_slack_blocks import validate
 from tests.conftest import SEED, need

@@ -12,7 +12,7 @@ import sqlite_utils
 
 from alerts.delivery.worker import deliver_due
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_delivery import T0, add_article, hook, keyword_match
 
 

@@ -22,7 +22,8 @@ from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.errors import DeliveryError
 from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.pipeline import process_new_articles
-from crawler.store import insert_article, open_store
+from alerts.store import open_store
+from crawler.store import insert_article
 from tests.loopback import WebhookReceiver
 
 T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
@@ -227,7 +228,7 @@ CLAIM_AND_DIE = """
 import os, sys
 from datetime import datetime
 from alerts.delivery.outbox import claim, pending_entries
-from crawler.store import open_store
+from alerts.store import open_store
 db = open_store(sys.argv[1])
 entry = pending_entries(db)[0]
 now = datetime.fromisoformat(sys.argv[2])

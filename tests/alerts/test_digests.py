@@ -19,7 +19,7 @@ from alerts.delivery.models import DigestSchedule, QuietHours, RateLimit, RouteS
 from alerts.delivery.outbox import outbox_summary
 from alerts.delivery.worker import deliver_due
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_channels_email import parts
 from tests.alerts.test_delivery import T0, add_article, hook, keyword_match, story_text
 

@@ -22,7 +22,7 @@ from alerts.delivery.outbox import outbox_summary
 from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.errors import DeliveryError
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from scheduler.config import load_config
 from scheduler.errors import ConfigError
 from tests.alerts.test_delivery import T0, add_article, keyword_match

@@ -17,7 +17,7 @@ from alerts.delivery.models import SmtpSettings, TargetSpec
 from alerts.delivery.outbox import enqueue_notice
 from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
 from tests.alerts.test_digests import MORNING, NIGHT, TOKYO_NIGHT
 from tests.loopback import SMTPSink

@@ -12,7 +12,7 @@ import sqlite_utils
 from alerts.delivery.models import QuietHours, RateLimit, TargetSpec
 from alerts.delivery.outbox import enqueue_notice, outbox_summary
 from alerts.delivery.worker import deliver_due
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_channels_email import parts
 from tests.alerts.test_channels_slack import all_text
 from tests.alerts.test_delivery import T0, hook

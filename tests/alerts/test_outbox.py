@@ -10,16 +10,13 @@ import sqlite_utils
 
 from alerts.delivery.outbox import enqueue_alert, outbox_summary, retry_dead
 from alerts.delivery.worker import deliver_due
-from alerts.store import ensure_alerts_schema, transaction
-from crawler.store import open_store
+from alerts.store import open_store, transaction
 from tests.alerts.test_delivery import T0, hook, seed_stories
 
 
 @pytest.fixture
 def db(db_path: Path) -> sqlite_utils.Database:
-    store = open_store(db_path)
-    ensure_alerts_schema(store)
-    return store
+    return open_store(db_path)
 
 
 def enqueue(db, story_id: int, watchlist: str, target: str) -> bool:

@@ -14,8 +14,7 @@ import sqlite_utils
 
 from alerts.delivery.worker import deliver_due
 from alerts.pipeline import process_new_articles
-from alerts.store import get_cursor, list_stories
-from crawler.store import open_store
+from alerts.store import get_cursor, list_stories, open_store
 from tests.alerts.test_delivery import T0, add_article, hook, keyword_match
 
 ROUTES = {"maritime-disputes": ["slack", "hook"], "arms-deals": ["hook"]}
@@ -124,7 +123,7 @@ def test_sigkill_inside_the_transaction_loses_and_repeats_nothing(db, db_path):
     script = textwrap.dedent(f"""
         import os, signal
         from alerts.pipeline import process_new_articles
-        from crawler.store import open_store
+        from alerts.store import open_store
         from tests.alerts.test_delivery import T0, keyword_match
 
         class KillingRoutes(dict):

@@ -15,7 +15,7 @@ from alerts.delivery.models import DigestSchedule, QuietHours, RateLimit, RouteS
 from alerts.errors import WatchlistError
 from alerts.match.watchlist import parse_watchlists
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from scheduler.config import load_config
 from scheduler.errors import ConfigError
 from tests.alerts.test_delivery import T0, add_article, keyword_match

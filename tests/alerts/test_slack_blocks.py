@@ -19,7 +19,7 @@ from alerts.delivery.outbox import outbox_summary
 from alerts.delivery.worker import deliver_due
 from alerts.match.models import Evidence
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match, story_text
 from tests.alerts.test_digests import MORNING, NIGHT, TOKYO_NIGHT
 from tests.conftest import SEED, need

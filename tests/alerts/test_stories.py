@@ -11,8 +11,9 @@ import sqlite_utils
 
 from alerts.match.models import Document, WatchlistMatch
 from alerts.pipeline import process_new_articles
+from alerts.store import open_store
 from alerts.stories import StoryIndex, fingerprint, parse_time
-from crawler.store import insert_article, open_store
+from crawler.store import insert_article
 from tests.conftest import CORPUS, SEED, need
 
 NOW = datetime(2024, 1, 2, tzinfo=UTC)

@@ -21,7 +21,7 @@ import sqlite_utils
 from alerts.delivery.models import TargetSpec
 from alerts.delivery.worker import deliver_due, send_test_alert
 from alerts.pipeline import process_new_articles
-from crawler.store import open_store
+from alerts.store import open_store
 from tests.alerts.test_delivery import T0, add_article, keyword_match
 from tests.alerts.test_digests import MORNING, NIGHT, TOKYO_NIGHT
 from tests.loopback import Request

@@ -13,9 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from alerts import process_new_articles
-from crawler import insert_article, open_store
+from crawler import insert_article
 from scheduler.cli import main
 from scheduler.config import load_config
+from scheduler.schema import open_store
 from scheduler.tasks import match_pending
 from tests.conftest import SEED, need
 from tests.e2e_site import CALM_TEXT, CALM_TITLE, NEWSWATCH, SEED_TITLE, article_page, seed_paragraphs

@@ -40,3 +40,15 @@ def test_healthz_turns_503_when_the_scheduler_stops_ticking(served: tuple[Metric
     stale = requests.get(server.url + "/healthz", timeout=5)
     assert stale.status_code == 503 and json.loads(stale.text)["status"] == "stale"
     assert requests.get(server.url + "/other", timeout=5).status_code == 404
+
+
+def test_counts_are_read_back_from_the_registry() -> None:
+    metrics = Metrics()
+    metrics.crawls.labels("kyodo", "ok").inc(2)
+    metrics.crawls.labels("nhk", "broken").inc()
+    metrics.deliveries.labels("delivered").inc(3)
+    assert metrics.value("newswatch_crawls_total", {"source": "kyodo", "outcome": "ok"}) == 2
+    assert metrics.value("newswatch_crawls_total", {"source": "never", "outcome": "ok"}) == 0
+    assert metrics.total("newswatch_crawls_total") == 3
+    assert metrics.total("newswatch_crawls_total", outcome="broken") == 1
+    assert metrics.value("newswatch_deliveries_total", {"outcome": "delivered"}) == 3

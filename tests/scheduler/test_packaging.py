@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler import open_store
+from scheduler.schema import open_store
 from scheduler.state import publish_jobs
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from crawler import insert_article, open_store
+from crawler import insert_article
 from scheduler.cli import main
+from scheduler.schema import open_store
 from scheduler.state import publish_jobs
 
 CONFIG = """\
@@ -74,9 +75,6 @@ def test_prune_deletes_old_send_attempts_by_the_retention_setting(tmp_path: Path
     config.write_text(CONFIG.replace("{article_text_days: 30}", "{article_text_days: 30, deliveries_days: 10}"),
                       encoding="utf-8")
     db = open_store(tmp_path / "nw.db")
-    from alerts.store import ensure_alerts_schema
-
-    ensure_alerts_schema(db)
     now = datetime.now(UTC)
     for days in (40, 11, 2):
         db.execute("INSERT INTO deliveries (outbox_id, target, attempt, started_at, outcome) VALUES (1, 'hook', 1, ?, "

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from crawler import open_store
 from scheduler.cli import main
+from scheduler.schema import open_store
 from scheduler.state import publish_jobs
 from tests.e2e_site import NEWSWATCH, rss_feed, wait_for
 from tests.loopback import LoopbackHTTPServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crawler import open_store
+from scheduler.schema import open_store
 from scheduler.workers import ledger
 
 

@@ -1,0 +1,98 @@
+"""The crawler's tables, as numbered migrations (see `crawler.migrations` for how they are applied).
+
+- ``articles`` — one row per canonical URL (unique), with text, metadata and a content fingerprint;
+  ``articles_fts`` is its FTS5 index (external content), kept in step by three triggers.
+- ``seen_urls`` — canonical URLs fetched recently (``first_seen``), so crawls skip them.
+- ``sources`` — per source: conditional-GET validators (ETag, Last-Modified, body hash) and health.
+
+Migration 1 is the schema as `_ensure_schema` created it before versions existed (the SQL is what
+sqlite-utils generated then, so old and new files are alike), with ``IF NOT EXISTS`` everywhere: on
+a file made by older code it only adds what is missing (``seen_urls.first_seen`` and its index were
+added by hand back then). Settings read: none.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from crawler.migrations import Migration, Schema, column_names, execute_script
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS "articles" (
+   "id" INTEGER PRIMARY KEY,
+   "url" TEXT NOT NULL,
+   "source" TEXT NOT NULL,
+   "title" TEXT NOT NULL,
+   "text" TEXT,
+   "summary" TEXT,
+   "published" TEXT,
+   "fetched_at" TEXT,
+   "authors" TEXT,
+   "language" TEXT,
+   "image" TEXT,
+   "extracted" INTEGER,
+   "tags" TEXT,
+   "fingerprint" TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "idx_articles_url"
+    ON "articles" ("url");
+CREATE INDEX IF NOT EXISTS "idx_articles_fingerprint"
+    ON "articles" ("fingerprint");
+CREATE TABLE IF NOT EXISTS "seen_urls" (
+   "url" TEXT PRIMARY KEY,
+   "source" TEXT,
+   "first_seen" TEXT
+);
+CREATE TABLE IF NOT EXISTS "sources" (
+   "name" TEXT PRIMARY KEY,
+   "url" TEXT,
+   "kind" TEXT,
+   "etag" TEXT,
+   "last_modified" TEXT,
+   "body_hash" TEXT,
+   "last_attempt" TEXT,
+   "last_success" TEXT,
+   "last_status" INTEGER,
+   "consecutive_failures" INTEGER DEFAULT 0,
+   "failing_since" TEXT,
+   "error_class" TEXT,
+   "error" TEXT,
+   "articles_total" INTEGER DEFAULT 0
+);
+"""
+
+_FTS = """
+CREATE VIRTUAL TABLE IF NOT EXISTS "articles_fts" USING FTS5 (
+    "title", "text",
+    tokenize='unicode61',
+    content="articles"
+);
+CREATE TRIGGER IF NOT EXISTS "articles_ai" AFTER INSERT ON "articles" BEGIN
+  INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+END;
+CREATE TRIGGER IF NOT EXISTS "articles_ad" AFTER DELETE ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "text")
+    VALUES('delete', old.rowid, old."title", old."text");
+END;
+CREATE TRIGGER IF NOT EXISTS "articles_au" AFTER UPDATE ON "articles" BEGIN
+  INSERT INTO "articles_fts" ("articles_fts", rowid, "title", "text")
+    VALUES('delete', old.rowid, old."title", old."text");
+  INSERT INTO "articles_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");
+END;
+"""
+
+
+def _initial(conn: sqlite3.Connection) -> None:
+    had_fts = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_fts'").fetchone() is not None
+    execute_script(conn, _TABLES)
+    if "first_seen" not in column_names(conn, "seen_urls"):  # a file older than the seen-URL expiry
+        conn.execute('ALTER TABLE "seen_urls" ADD COLUMN "first_seen" TEXT')
+    conn.execute('CREATE INDEX IF NOT EXISTS "seen_urls_first_seen"\n    ON "seen_urls" ("first_seen")')
+    execute_script(conn, _FTS)
+    if not had_fts:  # an index created beside existing articles starts empty: fill it from them
+        conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+
+
+CRAWLER_SCHEMA = Schema("crawler", (
+    Migration(1, "articles with FTS5, seen_urls, sources (accepts a file made before versions)", _initial),
+))

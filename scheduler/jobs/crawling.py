@@ -1,0 +1,91 @@
+"""The crawl job: crawl one source with `crawler.crawl_source`, then match and deliver what is new.
+
+One job per source, scheduled by the Service (`max_instances=1`: never two crawls of one source at
+once). Crawls run on the event loop through the one long-lived Scrapy runner (a reactor cannot
+restart, scrapy#5026). The crawl's outcome goes to the Prometheus registry; its failures are
+counted by the store (`sources.consecutive_failures`), and a failed crawl runs the health check,
+which reads them from there.
+
+Settings read: `Config.sources`, `.crawl`, `.database`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from crawler import CrawlReport, crawl_source
+from scheduler.jobs.delivery import DeliverJob
+from scheduler.jobs.matching import MatchJob
+from scheduler.jobs.runtime import Runtime
+from scheduler.jobs.watch import WatchJobs
+
+logger = logging.getLogger(__name__)
+
+
+def crawl_job_id(source_name: str) -> str:
+    """The scheduler's job id for a source's crawls (`newswatch status` looks them up by it)."""
+    return f"crawl:{source_name}"
+
+
+class CrawlJob:
+    """Crawls one source per run, then matches and delivers; knows the runs still in flight."""
+
+    def __init__(self, runtime: Runtime, match: MatchJob, deliver: DeliverJob, watch: WatchJobs) -> None:
+        self.runtime = runtime
+        self.match = match
+        self.deliver = deliver
+        self.watch = watch
+        self.in_flight: set[asyncio.Task[Any]] = set()
+
+    async def run(self, source_name: str) -> None:
+        """Crawl one source, then match what is new and deliver. Never raises (a job must not die)."""
+        rt = self.runtime
+        if rt.stopping:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self.in_flight.add(task)
+        try:
+            try:
+                source = rt.config.source(source_name)
+            except KeyError:
+                return  # removed by a reload while this run was queued
+            report = await crawl_source(rt.runner, source, rt.config.database, rt.config.crawl)
+            self._record(report)
+            if report.new_articles:
+                await self.match.run()
+                await self.deliver.kick()  # not waiting for the sends: a hanging receiver holds no crawl
+            if report.error_class:
+                await self.watch.check_sources()  # also exports the store's failure count
+        except Exception:
+            logger.exception("crawl job for %s failed; it will run again at its next interval", source_name)
+        finally:
+            if task is not None:
+                self.in_flight.discard(task)
+
+    def _record(self, report: CrawlReport) -> None:
+        metrics = self.runtime.metrics
+        metrics.crawls.labels(report.source, report.error_class or "ok").inc()
+        metrics.crawl_seconds.labels(report.source).observe(report.duration)
+        metrics.articles.labels(report.source).inc(report.new_articles)
+        if not report.error_class:
+            metrics.source_failures.labels(report.source).set(0)  # the store resets its count on success
+        metrics.tick()
+
+    async def wait(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for running crawls; cancel those still running then.
+
+        A cancelled crawl keeps the articles it stored; what it had not fetched is fetched on the next
+        start (seen URLs are only recorded once stored).
+        """
+        pending = {t for t in self.in_flight if not t.done()}
+        if not pending:
+            return
+        logger.info("waiting up to %.0fs for %d running crawl(s) to finish", timeout, len(pending))
+        _done, still = await asyncio.wait(pending, timeout=timeout)
+        for task in still:
+            task.cancel()
+        if still:
+            await asyncio.wait(still, timeout=5)

@@ -1,0 +1,108 @@
+"""Jobs that watch the daemon and its sources: the heartbeat, the source health check, notices.
+
+- heartbeat: every `HEARTBEAT_SECONDS`, publish each job's next run and stamp the daemon's heartbeat
+  (`scheduler.state.publish_jobs`) for `newswatch status`, which runs in another process;
+- health check: every `HEALTH_CHECK_SECONDS` and after a failed crawl, read the sources' health from
+  the store (`crawler.source_health`: the store is where failures are counted), export each
+  source's consecutive failures to `/metrics`, and tell the operations targets about sources
+  failing longer than `operations.source_failing_after`;
+- notices (`notify`) go through the outbox like any alert, once per key.
+
+Both run in the status thread, never behind matching or a VACUUM in the maintenance thread.
+
+Settings read: `Config.sources`, `.operations.targets`, `.operations.source_failing_after_seconds`,
+`.database`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alerts import enqueue_notice
+from crawler import SourceHealth, source_health
+from scheduler.jobs.delivery import DeliverJob
+from scheduler.jobs.runtime import Runtime
+from scheduler.state import publish_jobs
+
+logger = logging.getLogger(__name__)
+
+HEALTH_CHECK_SECONDS = 60
+HEARTBEAT_SECONDS = 5
+
+JobList = Callable[[], Sequence[tuple[str, str, datetime | None]]]
+
+
+def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime) -> list[SourceHealth]:
+    """The sources whose current run of failures started more than `limit` before `now`."""
+    late = []
+    for source in health:
+        if not source.failing_since:
+            continue
+        since = datetime.fromisoformat(source.failing_since)
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        if now - since >= limit:
+            late.append(source)
+    return late
+
+
+def _enqueue(db: Any, targets: tuple[str, ...], key: str, subject: str, text: str) -> int:
+    return enqueue_notice(db, targets, key=key, subject=subject, text=text)
+
+
+class WatchJobs:
+    """The heartbeat, the health check and operations notices."""
+
+    def __init__(self, runtime: Runtime, deliver: DeliverJob, jobs: JobList) -> None:
+        self.runtime = runtime
+        self.deliver = deliver
+        self.jobs = jobs
+
+    async def heartbeat(self) -> None:
+        """Publish each job's next run for `newswatch status` and tick `/healthz`. Never raises."""
+        rt = self.runtime
+        try:
+            await rt.in_db(rt.status_thread, publish_jobs, list(self.jobs()), rt.started)
+        except Exception:
+            logger.warning("could not publish the job list for status", exc_info=True)
+        rt.metrics.tick()
+
+    async def notify(self, key: str, subject: str, text: str) -> int:
+        """Queue a notice for the operations targets, once per `key`; delivered like any alert."""
+        rt = self.runtime
+        targets = rt.config.operations.targets
+        if not targets:
+            logger.info("no operations target configured; notice not sent: %s", subject)
+            return 0
+        # The match thread writes the outbox for matches too: one writer of alerts at a time.
+        queued: int = await rt.in_db(rt.match_thread, _enqueue, targets, key, subject, text)
+        if queued:
+            await self.deliver.kick()
+        return queued
+
+    async def check_sources(self) -> None:
+        """Export sources' failure counts; notify about those failing too long. Never raises."""
+        rt = self.runtime
+        try:
+            health = await rt.in_db(rt.status_thread, source_health)
+            config = rt.config
+            configured = {s.name for s in config.sources}
+            for source in health:
+                if source.name in configured:
+                    rt.metrics.source_failures.labels(source.name).set(source.consecutive_failures)
+            limit = timedelta(seconds=config.operations.source_failing_after_seconds)
+            for source in failing_too_long(health, limit, datetime.now(UTC)):
+                if source.name not in configured:
+                    continue
+                await self.notify(
+                    f"source-failing:{source.name}:{source.failing_since}",
+                    f"source {source.name} has been failing since {source.failing_since}",
+                    f"{source.name} ({source.url}) has failed {source.consecutive_failures} crawls in a row since "
+                    f"{source.failing_since}: {source.error_class}: {source.error}. Its stories are not being "
+                    "collected. Check the URL, or whether the site blocks the crawler (newswatch status).",
+                )
+        except Exception:
+            logger.exception("source health check failed; it runs again in %ds", HEALTH_CHECK_SECONDS)

@@ -24,7 +24,7 @@ from crawler.migrations import Migration, Schema, apply_migrations
 from crawler.options import CrawlOptions
 from crawler.pool import shutdown_pool
 from crawler.reactor import install_asyncio_reactor
-from crawler.runner import crawl_blocking, crawl_source, make_runner
+from crawler.runner import crawl_blocking, crawl_source, crawl_sources, make_runner
 from crawler.sitemaps import parse_sitemap
 from crawler.store import (
     SourceHealth,
@@ -65,6 +65,7 @@ __all__ = [
     "connect",
     "crawl_blocking",
     "crawl_source",
+    "crawl_sources",
     "extract_article",
     "extract_file",
     "get_article",

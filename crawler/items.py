@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import quote, quote_plus
 
+from crawler.polling import PollingBounds
+
 SourceKind = Literal["feed", "sitemap", "listing"]
 
 
@@ -32,6 +34,8 @@ class SourceSpec:
             the source's own origin; never shown.
         secrets: the values to mask in anything shown about this source (`redact()`).
         render: `plain`, or `browser` to load a listing page in headless Chromium (`crawler.render`).
+        min_every_seconds, max_every_seconds: bounds of the adaptive interval (`crawler.polling`);
+            0 means `every_seconds`, so by default the interval is fixed.
     """
 
     name: str
@@ -46,12 +50,21 @@ class SourceSpec:
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)
     render: str = "plain"
+    min_every_seconds: int = 0  # 0: `every_seconds` (the interval does not adapt)
+    max_every_seconds: int = 0
 
     def __post_init__(self) -> None:
         if not self.display_url:
             object.__setattr__(self, "display_url", self.url)
         object.__setattr__(self, "headers", tuple((str(k), str(v)) for k, v in self.headers))  # from JSON too
         object.__setattr__(self, "secrets", tuple(self.secrets))
+
+    @property
+    def polling_bounds(self) -> PollingBounds:
+        """The interval and its floor and ceiling, for `crawler.polling`."""
+        every = self.every_seconds
+        floor = min(self.min_every_seconds or every, every)
+        return PollingBounds(every, floor, max(self.max_every_seconds or every, every))
 
     def redact(self, text: str) -> str:
         """`text` with this source's secrets (and their URL-encoded forms) replaced by `***`."""

@@ -3,7 +3,8 @@
 - ``articles`` — one row per canonical URL (unique), with text, metadata and a content fingerprint;
   ``articles_fts`` is its FTS5 index (external content), kept in step by three triggers.
 - ``seen_urls`` — canonical URLs fetched recently (``first_seen``), so crawls skip them.
-- ``sources`` — per source: conditional-GET validators (ETag, Last-Modified, body hash) and health.
+- ``sources`` — per source: conditional-GET validators (ETag, Last-Modified, body hash) and health;
+  migration 2 adds when it last brought a new article and when it was disabled (source states).
 
 Migration 1 is the schema as `_ensure_schema` created it before versions existed (the SQL is what
 sqlite-utils generated then, so old and new files are alike), with ``IF NOT EXISTS`` everywhere: on
@@ -93,6 +94,14 @@ def _initial(conn: sqlite3.Connection) -> None:
         conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
 
 
+def _source_rhythm(conn: sqlite3.Connection) -> None:
+    # When a source last brought a new article (for "gone quiet") and when it was switched off after
+    # failing too long (for "disabled"); crawler.source_states reads both.
+    conn.execute('ALTER TABLE "sources" ADD COLUMN "last_new_article" TEXT')
+    conn.execute('ALTER TABLE "sources" ADD COLUMN "disabled_at" TEXT')
+
+
 CRAWLER_SCHEMA = Schema("crawler", (
     Migration(1, "articles with FTS5, seen_urls, sources (accepts a file made before versions)", _initial),
+    Migration(2, "sources.last_new_article and sources.disabled_at (source states)", _source_rhythm),
 ))

@@ -200,9 +200,14 @@ class SourceHealth:
 
 
 def load_source_state(db: sqlite_utils.Database, name: str) -> SourceState:
-    """The stored conditional-GET validators of a source (empty for a new source)."""
-    rows = list(db.query("SELECT etag, last_modified, body_hash FROM sources WHERE name = ?", [name]))
-    if not rows:
+    """The stored conditional-GET validators of a source (empty for a new or a failing source).
+
+    A failing source is fetched unconditionally: only a full fetch that parses can show it has
+    recovered, since a 304 never clears a failure (`record_source_result`).
+    """
+    rows = list(db.query("SELECT etag, last_modified, body_hash, consecutive_failures FROM sources WHERE name = ?",
+                         [name]))
+    if not rows or (rows[0]["consecutive_failures"] or 0) > 0:
         return SourceState()
     return SourceState(rows[0]["etag"], rows[0]["last_modified"], rows[0]["body_hash"])
 
@@ -223,9 +228,19 @@ def record_source_result(
     """Record one crawl of a source: health columns, and the new validators when `state` is given.
 
     A success clears the error and the failure count; a failure increments it and keeps the
-    validators, so the next crawl fetches the index again.
+    validators, so the next crawl fetches the index again. A 304 is a success that clears nothing: it
+    says the index did not change, not that a broken one works now (a failing source is fetched
+    unconditionally, so its recovery is a real 200 that parses).
     """
     now = utc_now()
+    if ok and http_status == 304:
+        with db.conn:
+            updated = db.execute(
+                "UPDATE sources SET last_attempt = ?, last_status = ?, "
+                "last_success = CASE WHEN COALESCE(consecutive_failures, 0) = 0 THEN ? ELSE last_success END "
+                "WHERE name = ?", [now, http_status, now, name])
+            if updated.rowcount:
+                return
     with db.conn:
         db.execute(
             "INSERT OR IGNORE INTO sources (name, url, kind, consecutive_failures, articles_total) "
@@ -236,8 +251,9 @@ def record_source_result(
             db.execute(
                 "UPDATE sources SET url = ?, kind = ?, last_attempt = ?, last_success = ?, last_status = ?, "
                 "consecutive_failures = 0, failing_since = NULL, error_class = NULL, error = NULL, "
-                "articles_total = COALESCE(articles_total, 0) + ? WHERE name = ?",
-                [url, kind, now, now, http_status, new_articles, name],
+                "articles_total = COALESCE(articles_total, 0) + ?, "
+                "last_new_article = CASE WHEN ? > 0 THEN ? ELSE last_new_article END WHERE name = ?",
+                [url, kind, now, now, http_status, new_articles, new_articles, now, name],
             )
         else:
             db.execute(

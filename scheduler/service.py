@@ -2,9 +2,10 @@
 
 No signals, logging set-up or pidfiles here (`scheduler.app`), nor job bodies (`scheduler.jobs`):
 
-- one crawl job per source, at its interval with jitter, `max_instances=1` (never two crawls of one
-  source at once) and `coalesce=True` (runs missed during a sleep or outage fold into one); after
-  each crawl, new articles are matched and the outbox drained;
+- one dispatcher job, every second, that crawls the sources whose time has come together, in
+  batches (one Scrapy crawl each, never one source in two at once; `scheduler.jobs.dispatch`), each
+  source at its interval, adaptive between `min_every` and `max_every` when set; after each crawl,
+  new articles are matched and the outbox drained;
 - a delivery job on its own interval, so retries happen without new articles;
 - the heartbeat for `newswatch status`, the source health check, pruning and compaction (the last
   two in a thread of their own, so matching and the heartbeat never wait behind a VACUUM).
@@ -22,14 +23,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler import SourceSpec, close_shared_stores, make_runner, shutdown_pool
+from crawler import close_shared_stores, make_runner, shutdown_pool
 from scheduler import jobs
 from scheduler.config import Config
+from scheduler.jobs.dispatch import TICK_SECONDS
 from scheduler.lock import DatabaseLock
 from scheduler.metrics import Metrics
 from scheduler.schema import open_store
@@ -54,6 +56,7 @@ class Service:
         self.deliver = jobs.DeliverJob(self.runtime)
         self.watch = jobs.WatchJobs(self.runtime, self.deliver, self._job_list)
         self.crawl = jobs.CrawlJob(self.runtime, self.match, self.deliver, self.watch)
+        self.dispatcher = jobs.Dispatcher(self.crawl.run_batch)
         open_store(config.database).close()  # apply the migrations (and fail early on a bad path or newer file)
 
     @property
@@ -69,9 +72,9 @@ class Service:
     def start(self) -> None:
         """Add every job and start the scheduler; the first crawls start within seconds."""
         config, now = self.config, datetime.now(UTC)
-        for index, source in enumerate(config.sources):
-            # Stagger first runs so a cold start does not hit every site in the same second.
-            self._schedule_crawl(source, now + timedelta(seconds=min(index * 0.2, 10)))
+        self.dispatcher.start(config.sources, now)  # first crawls staggered over the first seconds
+        self.scheduler.add_job(self.dispatcher.tick, IntervalTrigger(seconds=TICK_SECONDS),
+                               id="dispatch-crawls", name="crawl due sources", next_run_time=now)
         self.scheduler.add_job(self.deliver.kick, IntervalTrigger(seconds=config.delivery.every_seconds),
                                id=_DELIVERY_JOB, name="deliver outbox", next_run_time=now)
         self.scheduler.add_job(self.watch.heartbeat, IntervalTrigger(seconds=jobs.HEARTBEAT_SECONDS),
@@ -85,12 +88,6 @@ class Service:
                     len(config.sources), len(config.watchlists), len(config.targets),
                     len(config.disabled_targets), config.database)
 
-    def _schedule_crawl(self, source: SourceSpec, first: datetime) -> None:
-        jitter = max(1, min(30, source.every_seconds // 10))
-        self.scheduler.add_job(self.crawl.run, IntervalTrigger(seconds=source.every_seconds, jitter=jitter),
-                               args=[source.name], id=jobs.crawl_job_id(source.name), name=f"crawl {source.name}",
-                               next_run_time=first, replace_existing=True)
-
     def _schedule_housekeeping(self) -> None:
         retention = self.config.retention
         for job_id, name, every, vacuum in (("prune", "prune old data", retention.prune_every_seconds, False),
@@ -99,7 +96,8 @@ class Service:
                                    id=job_id, name=name, replace_existing=True)
 
     def _job_list(self) -> list[tuple[str, str, datetime | None]]:
-        return [(job.id, job.name, job.next_run_time) for job in self.scheduler.get_jobs()]
+        scheduled = [(job.id, job.name, job.next_run_time) for job in self.scheduler.get_jobs()]
+        return scheduled + self.dispatcher.jobs()
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Job id -> its next run time (for status and tests)."""
@@ -116,17 +114,11 @@ class Service:
         config = rt.swap(config)
         turned_on = tuple(t for t in config.targets if t not in old.targets)
         old_sources = {s.name: s for s in old.sources}
-        new_sources = {s.name: s for s in config.sources}
-        for name in old_sources.keys() - new_sources.keys():
-            self.scheduler.remove_job(jobs.crawl_job_id(name))
-            logger.info("source %s removed: no longer crawled", name)
-        now = datetime.now(UTC)
-        for name, source in new_sources.items():
-            if old_sources.get(name) == source:
-                continue
-            self._schedule_crawl(source, now)
-            logger.info("source %s %s: crawling every %ds", name,
-                        "changed" if name in old_sources else "added", source.every_seconds)
+        for source in config.sources:
+            if old_sources.get(source.name) != source:
+                logger.info("source %s %s: crawling every %ds", source.name,
+                            "changed" if source.name in old_sources else "added", source.every_seconds)
+        self.dispatcher.set_sources(config.sources)  # removed ones dropped, new or changed ones due now
         self.scheduler.reschedule_job(_DELIVERY_JOB, trigger=IntervalTrigger(seconds=config.delivery.every_seconds))
         self._schedule_housekeeping()
         jobs.backfill(rt, turned_on, config)

@@ -21,14 +21,16 @@ import pytest
 
 from alerts.delivery.models import TargetSpec
 from alerts.delivery.worker import deliver_due
+from alerts.schema import ALERTS_SCHEMA
 from crawler import insert_article
-from scheduler.schema import open_store
+from crawler.schema import CRAWLER_SCHEMA
+from scheduler.schema import SCHEDULER_SCHEMA, open_store
 from tests.e2e_site import run_newswatch
 from tests.loopback import WebhookReceiver
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 OLD_DUMP = FIXTURES / "db_before_schema_versions.sql"
-PACKAGES = {"crawler": 1, "alerts": 1, "scheduler": 2}  # scheduler 2: worker_batches (issue 15)
+PACKAGES = {schema.package: schema.latest for schema in (CRAWLER_SCHEMA, ALERTS_SCHEMA, SCHEDULER_SCHEMA)}
 
 
 def load_old_database(path: Path) -> Path:

@@ -1,10 +1,10 @@
-"""The crawl job: crawl one source with `crawler.crawl_source`, then match and deliver what is new.
+"""The crawl job: crawl a batch of sources with `crawler.crawl_sources`, then match and deliver what is new.
 
-One job per source, scheduled by the Service (`max_instances=1`: never two crawls of one source at
-once). Crawls run on the event loop through the one long-lived Scrapy runner (a reactor cannot
-restart, scrapy#5026). The crawl's outcome goes to the Prometheus registry; its failures are
-counted by the store (`sources.consecutive_failures`), and a failed crawl runs the health check,
-which reads them from there.
+The dispatcher (`scheduler.jobs.dispatch`) decides which sources are due and hands them over in batches,
+one Scrapy crawl per batch, never one source in two crawls at once. Crawls run on the event loop through
+the one long-lived Scrapy runner (a reactor cannot restart, scrapy#5026). The crawl's outcome goes to
+the Prometheus registry; its failures are counted by the store (`sources.consecutive_failures`), and a
+failed crawl runs the health check, which reads them from there.
 
 Settings read: `Config.sources`, `.crawl`, `.database`.
 """
@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
-from crawler import CrawlReport, crawl_source
+from crawler import CrawlReport, crawl_sources
 from scheduler.jobs.delivery import DeliverJob
 from scheduler.jobs.matching import MatchJob
 from scheduler.jobs.runtime import Runtime
 from scheduler.jobs.watch import WatchJobs
 
 logger = logging.getLogger(__name__)
-
-
-def crawl_job_id(source_name: str) -> str:
-    """The scheduler's job id for a source's crawls (`newswatch status` looks them up by it)."""
-    return f"crawl:{source_name}"
 
 
 class CrawlJob:
@@ -40,30 +36,45 @@ class CrawlJob:
         self.in_flight: set[asyncio.Task[Any]] = set()
 
     async def run(self, source_name: str) -> None:
-        """Crawl one source, then match what is new and deliver. Never raises (a job must not die)."""
+        """Crawl one source now (a batch of one), then match and deliver. Never raises."""
+        await self.run_batch([source_name])
+
+    async def run_batch(self, source_names: Sequence[str]) -> list[CrawlReport]:
+        """Crawl the named sources in one crawl, then match what is new and deliver. Never raises.
+
+        Returns:
+            One report per source crawled (a source removed by a reload meanwhile is left out).
+        """
         rt = self.runtime
         if rt.stopping:
-            return
+            return []
         task = asyncio.current_task()
         if task is not None:
             self.in_flight.add(task)
+        reports: list[CrawlReport] = []
         try:
-            try:
-                source = rt.config.source(source_name)
-            except KeyError:
-                return  # removed by a reload while this run was queued
-            report = await crawl_source(rt.runner, source, rt.config.database, rt.config.crawl)
-            self._record(report)
-            if report.new_articles:
+            sources = []
+            for name in source_names:
+                try:
+                    sources.append(rt.config.source(name))
+                except KeyError:
+                    continue  # removed by a reload while this run was queued
+            if not sources:
+                return []
+            reports = await crawl_sources(rt.runner, sources, rt.config.database, rt.config.crawl)
+            for report in reports:
+                self._record(report)
+            if any(r.new_articles for r in reports):
                 await self.match.run()
                 await self.deliver.kick()  # not waiting for the sends: a hanging receiver holds no crawl
-            if report.error_class:
+            if any(r.error_class for r in reports):
                 await self.watch.check_sources()  # also exports the store's failure count
         except Exception:
-            logger.exception("crawl job for %s failed; it will run again at its next interval", source_name)
+            logger.exception("crawl of %s failed; it runs again at its next interval", ", ".join(source_names))
         finally:
             if task is not None:
                 self.in_flight.discard(task)
+        return reports
 
     def _record(self, report: CrawlReport) -> None:
         metrics = self.runtime.metrics

@@ -1,9 +1,11 @@
 """The brain: the daemon with `workers:` on. It decides what is due, hands it out, and stores what comes back.
 
-`BrainService` is the ordinary `Service` (same jobs, same matching, delivery, health checks and
-housekeeping; still the only writer of the SQLite file) except that a due crawl does not run in the
-daemon: its crawl job is a `DispatchJob`, whose run only marks the source due, and one loop
-(`BrainService._run`) does the rest, about once a second and at once when a result arrives:
+`BrainService` is the ordinary `Service` (same dispatcher deciding what is due, with the same
+adaptive intervals; same matching, delivery, health checks and housekeeping; still the only writer of
+the SQLite file) except that the dispatcher's batches are not crawled in the daemon: its crawl
+function (`_crawl_on_workers`) puts the sources on the brain's due list and waits until workers have
+handed each one back; one loop (`BrainService._run`) does the rest, about once a second and at once
+when a result arrives:
 
 1. dispatch (below); then collect: read results from the stream; store each with `crawler.handoff.ingest_bundle()`
    (idempotent by canonical URL), close its batch in the ledger, acknowledge it; then match and
@@ -28,12 +30,14 @@ import dataclasses
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from crawler import CrawlReport
 from crawler.handoff import IngestReport, ingest_bundle, read_bundle, source_context
+from scheduler import jobs
 from scheduler.config import Config
 from scheduler.service import Service
 from scheduler.workers import engine, ledger
@@ -41,7 +45,7 @@ from scheduler.workers.affinity import group_by_worker, site_key
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BrainService", "BrainStats", "DispatchJob"]
+__all__ = ["BrainService", "BrainStats"]
 
 _TICK_SECONDS = 1.0
 
@@ -56,34 +60,38 @@ class BrainStats:
     expired: int = 0
 
 
-class DispatchJob:
-    """The crawl job of a brain: a due source is marked, not crawled (the Service schedules `run`)."""
-
-    def __init__(self) -> None:
-        self.due: dict[str, float] = {}
-
-    async def run(self, source_name: str) -> None:
-        """Mark `source_name` due (kept while it waits for a worker; a later run does not move it back)."""
-        self.due.setdefault(source_name, time.time())
-
-    async def wait(self, timeout: float) -> None:
-        """Nothing runs in the daemon: open batches stay leased and are stored after the next start."""
-
-
 class BrainService(Service):
     """A `Service` whose crawls run on workers (see the module docstring)."""
 
     def __init__(self, config: Config, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(config, loop)
-        self.dispatch = DispatchJob()
-        self.crawl = self.dispatch  # type: ignore[assignment]  # what the Service schedules per source
+        self.dispatcher = jobs.Dispatcher(self._crawl_on_workers)  # what is due stays the Service's decision
         self.brain_stats = BrainStats()
+        self._due: dict[str, float] = {}  # source -> when it was handed to the brain
+        self._waiting: dict[str, asyncio.Future[CrawlReport | None]] = {}
         self._brain_task: asyncio.Task[None] | None = None
         self._redis = engine.connect(config.workers.redis_url)
         # The brain's store work (ledger, ingest) in one thread with its own connection; Redis in another.
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="newswatch-brain-db")
         self._redis_thread = ThreadPoolExecutor(1, thread_name_prefix="newswatch-brain-redis")
         self._no_worker_logged = 0.0
+
+    async def _crawl_on_workers(self, source_names: Sequence[str]) -> list[CrawlReport]:
+        """The dispatcher's crawl function: hand the sources to workers, return their reports when back."""
+        waits = []
+        for name in source_names:
+            future = self._waiting.get(name)
+            if future is None or future.done():
+                future = self._waiting[name] = self.runtime.loop.create_future()
+            self._due.setdefault(name, time.time())
+            waits.append(future)
+        reports = await asyncio.gather(*waits)
+        return [r for r in reports if r is not None]
+
+    def _answer(self, name: str, report: CrawlReport | None) -> None:
+        future = self._waiting.pop(name, None)
+        if future is not None and not future.done():
+            future.set_result(report)
 
     # -- Service hooks ----------------------------------------------------------------------
     def start(self) -> None:
@@ -105,6 +113,8 @@ class BrainService(Service):
     async def stop(self, timeout: float = 30.0) -> None:
         """Stop the loop (open batches stay leased: their results are stored at the next start), then the rest."""
         self.runtime.stopping = True
+        for name in list(self._waiting):  # the dispatcher's batches end; open batches stay leased
+            self._answer(name, None)
         if self._brain_task is not None:
             self._brain_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -146,7 +156,8 @@ class BrainService(Service):
 
     async def _collect(self, entry_id: str, result: dict[str, Any]) -> tuple[int, int]:
         batch_id, worker = result["batch"], result["worker"]
-        state = await self._on_db(ledger.batch_state, batch_id)
+        batch = await self._on_db(ledger.get_batch, batch_id)
+        state = batch.state if batch is not None else None
         if state in ("done", "late"):
             self.brain_stats.repeats += 1
             logger.info("result of batch %s from %s is a repeat (already stored); dropped", batch_id, worker)
@@ -164,18 +175,24 @@ class BrainService(Service):
         await self._on_redis(engine.ack, entry_id)
         self.brain_stats.collected += 1
         for item in payload["sources"]:
-            self._record(CrawlReport(**item["report"]), report.new_per_source.get(item["name"], 0))
+            new = report.new_per_source.get(item["name"], 0)
+            crawl = dataclasses.replace(CrawlReport(**item["report"]), new_articles=new)
+            self._record(crawl)
+            self._answer(item["name"], crawl)
+        for name in batch.sources if batch is not None else ():
+            self._due.pop(name, None)
+            self._answer(name, None)  # not in the worker's config: crawled again at its next interval
         logger.info("batch %s from %s stored%s: %d sources, %d articles, %d new", batch_id, worker,
                     "" if state == "leased" else f" (it was {state or 'unknown to this brain'})",
                     len(report.sources), report.articles, report.new_articles)
         return report.new_articles, report.failed
 
-    def _record(self, report: CrawlReport, new_articles: int) -> None:
+    def _record(self, report: CrawlReport) -> None:
         # As a local crawl records itself (scheduler.jobs.crawling), with the articles new to this store.
         metrics = self.runtime.metrics
         metrics.crawls.labels(report.source, report.error_class or "ok").inc()
         metrics.crawl_seconds.labels(report.source).observe(report.duration)
-        metrics.articles.labels(report.source).inc(new_articles)
+        metrics.articles.labels(report.source).inc(report.new_articles)
         if not report.error_class:
             metrics.source_failures.labels(report.source).set(0)
         metrics.tick()
@@ -186,10 +203,11 @@ class BrainService(Service):
             logger.warning("batch %s on worker %s not handed back within its lease: %d sources due again (%s)",
                            batch.id, batch.worker, len(batch.sources), ", ".join(batch.sources))
             for name in batch.sources:
-                self.dispatch.due.setdefault(name, time.time())
+                if name in self._waiting:  # still wanted (not removed by a reload)
+                    self._due.setdefault(name, time.time())
 
     async def _dispatch(self) -> None:
-        due = self.dispatch.due
+        due = self._due
         if not due:
             return
         workers = sorted(await self._on_redis(engine.live_workers))
@@ -208,6 +226,7 @@ class BrainService(Service):
                 source = self.config.source(name)
             except KeyError:
                 due.pop(name)  # removed by a reload
+                self._answer(name, None)
                 continue
             if name in busy_sources:
                 continue
@@ -243,6 +262,6 @@ class BrainService(Service):
             await self._on_db(ledger.abandon_batch, batch_id)
             return
         for name in names:
-            self.dispatch.due.pop(name, None)
+            self._due.pop(name, None)
         self.brain_stats.dispatched += 1
         logger.info("batch %s -> worker %s: %d sources on %s", batch_id, worker, len(names), ", ".join(sites))

@@ -23,7 +23,7 @@ from typing import Any
 import sqlite_utils
 
 __all__ = ["Batch", "abandon_batch", "batch_state", "create_table", "expire_batches", "finish_batch",
-           "open_batch", "open_batches", "prune_batches", "recent_batches"]
+           "get_batch", "open_batch", "open_batches", "prune_batches", "recent_batches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,12 @@ def open_batch(db: sqlite_utils.Database, batch_id: str, worker: str, sites: Seq
 def open_batches(db: sqlite_utils.Database) -> list[Batch]:
     """Batches handed out and not yet handed back nor expired."""
     return [_batch(row) for row in db.query("SELECT * FROM worker_batches WHERE state = 'leased' ORDER BY rowid")]
+
+
+def get_batch(db: sqlite_utils.Database, batch_id: str) -> Batch | None:
+    """A batch by id, or None when the ledger does not know it (another brain's, or pruned)."""
+    rows = list(db.query("SELECT * FROM worker_batches WHERE id = ?", [batch_id]))
+    return _batch(rows[0]) if rows else None
 
 
 def batch_state(db: sqlite_utils.Database, batch_id: str) -> str | None:

@@ -94,6 +94,8 @@ class Daemon:
             return
         from scheduler.service import Service
 
+        if self.config.workers.enabled:  # crawls go to `newswatch worker` processes (docs/workers.md)
+            from scheduler.workers.brain import BrainService as Service
         service = Service(self.config, loop)
         metrics_server = None
         if self.config.metrics.port:

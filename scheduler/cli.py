@@ -389,6 +389,10 @@ def status(config_path: Path, as_json: bool) -> None:
     click.echo("targets:")
     for name, state in report["targets"].items():
         click.echo(f"  {name:<28} {state}")
+    if report.get("workers"):
+        from scheduler.workers.status import format_workers
+
+        click.echo(format_workers(report["workers"]))
     if report["problems"]:
         sys.exit(1)
 
@@ -568,12 +572,14 @@ def _register_groups() -> None:
     """Command groups that live in their own modules (each imports this module's helpers lazily)."""
     from scheduler.cli_eval import eval_command, suggest_command
     from scheduler.cli_sources import sources_group
+    from scheduler.cli_workers import worker_command
     from scheduler.web.command import web
 
     main.add_command(sources_group)
     main.add_command(web)
     main.add_command(eval_command)
     main.add_command(suggest_command)
+    main.add_command(worker_command)
 
 
 _register_groups()

@@ -3,7 +3,8 @@
 ``daemon_jobs(id, name, next_run, updated_at)`` — what the running daemon publishes for `newswatch
 status` (another process): each job's next run, and a ``_daemon`` row with its process and heartbeat
 (see `scheduler.state`). Migration 1 is the table as `scheduler.state` created it on every publish
-before versions existed (``IF NOT EXISTS``: a file made by older code keeps its rows).
+before versions existed (``IF NOT EXISTS``: a file made by older code keeps its rows). Migration 2 adds
+``worker_batches``, the brain's ledger of batches handed to workers (`scheduler.workers.ledger`).
 
 `open_store(path)` is how the daemon and every CLI command open the database: it applies the
 crawler's, then the alerts', then the scheduler's migrations (each once per file, see
@@ -28,9 +29,17 @@ def _initial(conn: sqlite3.Connection) -> None:
                  "updated_at TEXT)")
 
 
+def _worker_batches(conn: sqlite3.Connection) -> None:
+    from scheduler.workers.ledger import create_table
+
+    create_table(conn)
+
+
 SCHEDULER_SCHEMA = Schema("scheduler", (
     Migration(1, "daemon_jobs: the daemon's heartbeat and next runs (accepts a file made before versions)",
               _initial),
+    Migration(2, "worker_batches: the brain's batches handed to workers, with leases (scheduler.workers)",
+              _worker_batches),
 ))
 
 

@@ -181,6 +181,9 @@ def status_report(config: Config) -> dict[str, Any]:
         outbox = outbox_summary(db)
         articles = db["articles"].count
         schedule = read_jobs(db)
+        from scheduler.workers.status import workers_report
+
+        workers = workers_report(config, db)
     finally:
         db.close()
     configured = {s.name for s in config.sources}
@@ -204,4 +207,5 @@ def status_report(config: Config) -> dict[str, Any]:
         "targets": {name: "enabled" for name in config.targets}
         | {name: f"disabled: {why}" for name, why in config.disabled_targets.items()},
         "watchlists": [w.name for w in config.watchlists],
+        "workers": workers,  # None unless workers.enabled (scheduler.workers.status)
     }

@@ -100,12 +100,12 @@ class _Server(ThreadingHTTPServer):
 class LoopbackHTTPServer:
     """A threaded HTTP server on 127.0.0.1 with routes that tests can change while it runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.lock = threading.Lock()
         self.requests: list[Request] = []
         self.answered: list[Answered] = []
         self.routes: dict[str, Handler] = {}
-        self._server = _Server(("127.0.0.1", 0), _RequestHandler)
+        self._server = _Server((host, 0), _RequestHandler)  # another 127.x.y.z is another host
         self._server.owner = self
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -56,6 +56,7 @@ from scheduler.errors import ConfigError
 from scheduler.redact import redact, register_secrets, worth_redacting
 from scheduler.substitute import Substitution, substitute
 from scheduler.web.settings import to_settings
+from scheduler.workers.settings import WorkersSettings
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 Problems = list[tuple[str, str]]  # (file:line key, message)
@@ -157,6 +158,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         watchlist_routes=routes,
         secrets=tuple(secrets),
         web=to_settings(model.web),
+        workers=WorkersSettings.from_model(model.workers),
     )
 
 

@@ -24,6 +24,7 @@ from crawler import CrawlOptions
 from crawler.listing import compile_link_pattern
 from scheduler.config.durations import Duration, DurationOrZero
 from scheduler.web.settings import WebModel
+from scheduler.workers.settings import WorkersModel
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -301,6 +302,8 @@ class FileModel(_Model):
     watchlists: list[dict[str, Any]] = Field(default_factory=list, description="what to alert on")
     gazetteer: list[dict[str, Any]] = Field(default_factory=list, description="extra entities/aliases")
     web: WebModel = Field(default_factory=WebModel, description="the analyst workbench (newswatch web)")
+    workers: WorkersModel = Field(default_factory=WorkersModel, description="crawl on worker machines "
+                                  "through Redis (off by default; docs/workers.md)")
 
 
 class _WatchlistFileModel(WatchlistModel):

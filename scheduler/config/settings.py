@@ -13,6 +13,7 @@ from pathlib import Path
 from alerts import Gazetteer, Matcher, RouteSpec, TargetSpec, WatchlistSpec
 from crawler import CrawlOptions, SourceSpec
 from scheduler.web.settings import WebSettings
+from scheduler.workers.settings import WorkersSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Config:
     watchlist_routes: Mapping[str, tuple[RouteSpec, ...]] = field(default_factory=dict, repr=False)
     secrets: tuple[str, ...] = field(default=(), repr=False)  # ${VAR} values: never shown (scheduler.redact)
     web: WebSettings = field(default_factory=WebSettings)  # the workbench (scheduler.web)
+    workers: WorkersSettings = field(default_factory=WorkersSettings)  # scheduler.workers
 
     def routes(self) -> dict[str, tuple[RouteSpec, ...]]:
         """Watchlist name -> routes to its enabled targets (target name, digest schedule, min_outlets)."""

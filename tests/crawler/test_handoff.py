@@ -1,0 +1,53 @@
+"""Bundles handed back by workers are stored idempotently (issue 15): twice handed back, once stored."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pytest
+
+from crawler import open_store
+from crawler.handoff import ingest_bundle, read_bundle, source_context
+
+
+def _bundle(urls: list[str], status: str = "ok") -> bytes:
+    articles = [{"url": url, "source": "feed-a", "title": f"Title {i}", "text": "Body text of the article.",
+                 "summary": "", "published": None, "fetched_at": "2026-12-02T08:00:00+00:00", "authors": "[]",
+                 "language": "en", "image": None, "extracted": 1, "tags": "[]", "fingerprint": f"fp{i}"}
+                for i, url in enumerate(urls)]
+    report = {"source": "feed-a", "new_articles": len(urls), "fetched": len(urls), "failed": 0, "status": status,
+              "error_class": None if status != "failed" else "server", "error": None, "duration": 1.0, "note": None}
+    payload = {"version": 1, "articles": articles, "seen": [["https://a.example/feed-link", "feed-a"]],
+               "sources": [{"name": "feed-a", "kind": "feed", "url": "https://a.example/rss", "report": report,
+                            "http_status": 200, "etag": '"v2"', "last_modified": None, "body_hash": "abc"}]}
+    return zlib.compress(json.dumps(payload).encode())
+
+
+def test_a_bundle_handed_back_twice_stores_each_article_once(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "brain.db")
+    bundle = _bundle(["https://a.example/news/1", "https://a.example/news/2"])
+    first = ingest_bundle(db, bundle)
+    second = ingest_bundle(db, bundle)
+    overlapping = ingest_bundle(db, _bundle(["https://a.example/news/2", "https://a.example/news/3"]))
+    assert (first.new_articles, second.new_articles, overlapping.new_articles) == (2, 0, 1)
+    assert [r[0] for r in db.execute("SELECT url FROM articles ORDER BY id")] == [
+        "https://a.example/news/1", "https://a.example/news/2", "https://a.example/news/3"]
+    row = next(db.query("SELECT etag, body_hash, articles_total, consecutive_failures FROM sources"))
+    assert row == {"etag": '"v2"', "body_hash": "abc", "articles_total": 3, "consecutive_failures": 0}
+
+
+def test_the_next_batch_gets_the_source_state_and_what_it_has_seen(tmp_path: Path) -> None:
+    from crawler import SourceSpec
+
+    db = open_store(tmp_path / "brain.db")
+    ingest_bundle(db, _bundle(["https://a.example/news/1"]))
+    context = source_context(db, [SourceSpec(name="feed-a", kind="feed", url="https://a.example/rss")], 30)
+    assert context["feed-a"]["etag"] == '"v2"' and context["feed-a"]["body_hash"] == "abc"
+    assert set(context["feed-a"]["seen"]) == {"https://a.example/news/1", "https://a.example/feed-link"}
+
+
+def test_a_bundle_from_other_code_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="same newswatch version"):
+        read_bundle(zlib.compress(json.dumps({"version": 99}).encode()))

@@ -26,6 +26,7 @@ Values (`set_value`, absent means None, or `ok` for `status`):
     etag, last_modified, body_hash   the index validators to keep for the next conditional GET
     validators_ready    True once the index was read (or unchanged): the validators may be kept
     last_activity       `time.monotonic()` of the source's latest response, item or failure (`max_value`)
+    hint_seconds        the publisher's freshness hint (max-age, <ttl>, sy:, or Retry-After): `crawler.polling`
 Lists (appended in place):
     notes               why fewer articles than entries were stored, in words
     settled_urls        canonical URLs of articles that failed for good: remember them as seen
@@ -52,6 +53,7 @@ Counter = Literal[
 ]
 Value = Literal[
     "status", "error_class", "error", "http_status", "etag", "last_modified", "body_hash", "validators_ready",
+    "hint_seconds",
 ]
 
 __all__ = ["STATS_PREFIX", "Counter", "SourceStats", "Value", "source_run", "stat_key"]
@@ -163,4 +165,5 @@ def source_run(stats: Mapping[str, Any], name: str, started: float) -> SourceRun
         malformed=get("malformed", 0),
         refused=get("refused", 0),
         notes=list(get("notes", ())),
+        hint_seconds=get("hint_seconds"),
     )

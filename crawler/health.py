@@ -153,6 +153,7 @@ class CrawlReport:
     error: str | None
     duration: float
     note: str | None = None
+    hint_seconds: float | None = None  # the publisher's freshness hint or Retry-After, for crawler.polling
 
 
 def log_source_failure(name: str, error_class: str, error: str) -> None:
@@ -189,6 +190,7 @@ class SourceRun:
     malformed: int = 0  # entry links that are not valid URLs: never requested
     refused: int = 0  # URLs refused by the network policy (crawler.netpolicy)
     notes: list[str] = field(default_factory=list)  # why fewer articles than entries, in words
+    hint_seconds: float | None = None  # max-age, <ttl>, sy:updatePeriod or Retry-After of the index
 
     def note(self) -> str | None:
         """The run's notes and skip counts in one line, or None when there is nothing to say."""
@@ -224,4 +226,5 @@ class SourceRun:
             error=self.error,
             duration=round(max(0.0, end - self.started), 3),
             note=self.note(),
+            hint_seconds=self.hint_seconds,
         )

@@ -32,6 +32,8 @@ Everything here is pure arithmetic over numbers, so the scheduler, the workers a
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 MEMORY_SECONDS = 86400.0  # time constant of the decay: an item weighs half after ~17 hours
@@ -129,3 +131,27 @@ def next_interval(bounds: PollingBounds, estimate: RateEstimate, *, window: int 
 def retry_after_delay(interval: float, retry_after: float | None) -> float:
     """The delay before the next poll when the server sent ``Retry-After``: never sooner than it asked."""
     return max(interval, retry_after) if retry_after is not None and retry_after > 0 else interval
+
+
+_TTL = re.compile(rb"<ttl>\s*(\d{1,6})\s*</ttl>", re.I)
+_PERIOD = re.compile(rb"<sy:updatePeriod>\s*([a-z]+)\s*</sy:updatePeriod>", re.I)
+_FREQUENCY = re.compile(rb"<sy:updateFrequency>\s*(\d{1,6})\s*</sy:updateFrequency>", re.I)
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*(\d{1,9})", re.I)
+HINT_SCAN_BYTES = 64 * 1024  # the channel's own elements come before its items
+
+
+def response_hint(headers: Mapping[str, str], body: bytes) -> float | None:
+    """The freshness hint of a fetched index: ``Cache-Control: max-age`` and the feed's ``<ttl>`` or ``sy:``.
+
+    Read with three small patterns over the start of the body rather than a second parse: the
+    channel's elements come before its items.
+    """
+    head = body[:HINT_SCAN_BYTES]
+    ttl, period, frequency = _TTL.search(head), _PERIOD.search(head), _FREQUENCY.search(head)
+    control = next((v for k, v in headers.items() if k.lower() == "cache-control"), "")
+    age = _MAX_AGE.search(control or "")
+    return hint_seconds(
+        ttl_minutes=float(ttl.group(1)) if ttl else None,
+        update_period=period.group(1).decode("ascii") if period else None,
+        update_frequency=float(frequency.group(1)) if frequency else None,
+        max_age=float(age.group(1)) if age else None)

@@ -38,9 +38,10 @@ from crawler.feeds import FeedEntry, parse_feed
 from crawler.health import classify_exception, classify_status, looks_like_bot_wall
 from crawler.items import PageItem, SourceSpec
 from crawler.listing import extract_links
-from crawler.middlewares import RENDER_META, TRUSTED_META, RefusedURL
+from crawler.middlewares import RENDER_META, TRUSTED_META, RefusedURL, retry_after_seconds
 from crawler.netpolicy import is_fetchable_scheme, url_scheme
 from crawler.options import CrawlOptions
+from crawler.polling import response_hint
 from crawler.pool import parse_in_pool
 from crawler.settings import store_path
 from crawler.sitemaps import parse_sitemap
@@ -152,6 +153,9 @@ class NewsSpider(Spider):
                 return
             yield _index_request(source, response.urljoin(location.decode("latin-1")), state, self, hops)
             return
+        hint = response_hint(_headers(response), response.body)
+        if hint is not None:
+            run.set("hint_seconds", hint)
         if response.status == 304:
             run.set("status", "unchanged")
             run.set("etag", state.etag)
@@ -322,6 +326,9 @@ class NewsSpider(Spider):
         elif isinstance(exc, HttpError):
             status = exc.response.status
             run.set("http_status", status)
+            wait = retry_after_seconds(exc.response.headers.get(b"Retry-After"))
+            if wait is not None:  # the next poll waits at least this long (crawler.polling)
+                run.set("hint_seconds", wait)
             reason = classify_status(status)
             if reason in ("server", "broken") and looks_like_bot_wall(exc.response.body):
                 reason = "blocked"

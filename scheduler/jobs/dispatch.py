@@ -12,7 +12,9 @@ in two crawls at once.
 Each source's next time is its last start plus its interval. The interval is ``every`` unless the
 source sets ``min_every``/``max_every``, in which case it adapts to how often the source publishes
 (``crawler.polling``: the square-root rule over a decayed publishing-rate estimate). A failed crawl
-keeps ``every`` (a failure says nothing about how often the outlet publishes).
+keeps ``every`` (a failure says nothing about how often the outlet publishes), or waits longer when
+the server sent ``Retry-After``. The publisher's freshness hints (``Cache-Control: max-age``, the feed's
+``<ttl>`` or ``sy:updatePeriod``) are a floor of an adaptive interval (``crawler.polling``).
 
 The due table lives in memory: after a restart every source is due within the first seconds,
 staggered over :data:`START_SPREAD_SECONDS`, as before. ``newswatch status`` reads each source's next
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from crawler import CrawlReport, SourceSpec
-from crawler.polling import RateEstimate, next_interval, observe
+from crawler.polling import RateEstimate, next_interval, observe, retry_after_delay
 
 logger = logging.getLogger(__name__)
 
@@ -139,10 +141,12 @@ class Dispatcher:
         elapsed = schedule.interval or float(bounds.every)
         if report is None or report.error_class:
             interval = float(bounds.every)
+            if report is not None:  # a Retry-After delays the next poll, even past max_every
+                interval = retry_after_delay(interval, report.hint_seconds)
         else:
             schedule.estimate = observe(schedule.estimate, report.new_articles, elapsed)
             interval = next_interval(bounds, schedule.estimate, last_new_items=report.new_articles,
-                                     last_elapsed=elapsed)
+                                     last_elapsed=elapsed, hint=report.hint_seconds)
         schedule.interval = interval
         schedule.due = max(started + timedelta(seconds=interval), datetime.now(UTC))
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from crawler.items import SourceSpec
 from crawler.polling import (
     PollingBounds,
     RateEstimate,
@@ -12,6 +15,8 @@ from crawler.polling import (
     observe,
     retry_after_delay,
 )
+from tests.crawler.sites import article_html, rss, run_crawl
+from tests.loopback import LoopbackHTTPServer
 
 BOUNDS = PollingBounds(every=600, min_every=60, max_every=7200)
 
@@ -72,3 +77,25 @@ def test_retry_after_only_delays() -> None:
 def test_bounds_are_checked() -> None:
     with pytest.raises(ValueError, match="min_every <= every <= max_every"):
         PollingBounds(every=60, min_every=300, max_every=600)
+
+
+def test_response_hints_are_read_from_the_feed_and_its_headers() -> None:
+    from crawler.polling import response_hint
+
+    feed = b'<rss><channel><ttl>30</ttl><sy:updatePeriod>hourly</sy:updatePeriod><item></item></channel></rss>'
+    assert response_hint({}, feed) == 3600  # the longest hint: hourly
+    assert response_hint({"Cache-Control": "public, max-age=900"}, b"<rss/>") == 900
+    assert response_hint({}, b"<rss><channel></channel></rss>") is None
+
+
+def test_a_crawl_reports_the_publishers_hint_and_retry_after(tmp_path: Path) -> None:
+    with LoopbackHTTPServer() as site:
+        feed = rss([(site.url("/a1"), "Story", "x")]).replace(b"<channel>", b"<channel><ttl>30</ttl>", 1)
+        site.add("/a1", article_html("Story", "Body."))
+        site.add("/feed.xml", feed, "application/rss+xml", headers={"Cache-Control": "max-age=600"})
+        site.add("/busy.xml", b"slow down", "text/plain", status=429, headers={"Retry-After": "7200"})
+        reports = {r["source"]: r for r in run_crawl(tmp_path / "nw.db", [
+            SourceSpec(name="hinted", kind="feed", url=site.url("/feed.xml")),
+            SourceSpec(name="busy", kind="feed", url=site.url("/busy.xml"))])}
+    assert reports["hinted"]["hint_seconds"] == 1800 and reports["hinted"]["new_articles"] == 1
+    assert reports["busy"]["error_class"] and reports["busy"]["hint_seconds"] == 7200

@@ -1,6 +1,7 @@
 """Quality gate: the default watchlists stay above the floors in bench/baseline.json — on labels-dev, on
 the held-out labels (bench/labels/*.jsonl, never looked at while writing the rules), pooled, cross-split
-and on the full-text pages (bench/labels/fulltext/pages.jsonl, extracted as the crawler extracts them).
+on the full-text pages (bench/labels/fulltext/pages.jsonl, extracted as the crawler extracts them) and
+on the regional-language headlines (bench/labels/local, scope ``local``).
 
 Reads ../shared/corpus (the text joined to the labels by id); skips when it is absent. A failing floor
 prints figures only, never a held-out item."""
@@ -46,6 +47,8 @@ def default_run() -> tuple[list, dict]:  # type: ignore[type-arg]
     if bench.FULLTEXT.exists():
         files.append(bench.read_fulltext_file(bench.FULLTEXT, CORPUS))
     scopes = bench.measure(files, bench.seen_while_writing_rules(BASELINE))
+    if bench.LOCAL_LABELS.exists():  # the regional-language headlines (written for newswatch, in tests/data)
+        scopes.append(bench.language_scopes()[0])
     return files, {scope.name: scope for scope in scopes}
 
 

@@ -165,7 +165,7 @@ def test_the_baseline_records_what_was_seen_and_floors_every_scope() -> None:
     baseline = ev.load_baseline(BENCH / "baseline.json")
     assert ev.seen_while_writing_rules(baseline) == {"labels-dev", "dev2023"}
     assert set(ev.floors(baseline)) == {"labels-dev", "dev2023", "rss2024", "pooled", "cross-split",
-                                        ev.FULLTEXT_SCOPE}
+                                        ev.FULLTEXT_SCOPE, ev.LOCAL_SCOPE}
     with pytest.raises(ValueError, match="seen_while_writing_rules"):
         ev.seen_while_writing_rules({"watchlists": {}})
 

@@ -37,8 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import requests
 
-from alerts.store import ensure_alerts_schema
-from crawler.store import open_store
+from scheduler.schema import open_store
 from scheduler.web.server import WebServer
 from scheduler.web.settings import WebSettings
 
@@ -50,7 +49,6 @@ SOURCES = ("rappler", "inquirer", "scmp", "japantoday", "cna", "kyodo", "vnexpre
 
 def fill(path: Path, count: int, seed: int = 7) -> None:
     db = open_store(path)
-    ensure_alerts_schema(db)
     rng = random.Random(seed)
     conn = db.conn
     start = time.perf_counter()

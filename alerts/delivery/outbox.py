@@ -403,7 +403,8 @@ def outbox_summary(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
     Returns:
         ``{target: {"pending": n, "held": n, "delivered": n, "dead": n, "oldest_pending": iso | None,
         "last_error": str | None}}``; ``held`` counts digests still collecting stories; last_error is
-        already free of secrets. Rows folded into a digest are not counted (their digest is).
+        already free of secrets. Rows folded into a digest are not counted (their digest is); rows
+        withdrawn because their story was muted appear as ``"muted": n`` when there are any.
     """
     ensure_alerts_schema(db)
     summary: dict[str, dict[str, Any]] = defaultdict(

@@ -40,7 +40,7 @@ from email.utils import format_datetime, parseaddr
 
 from alerts.channels.base import Message, scrub
 from alerts.channels.deadline import Deadline
-from alerts.delivery.digest import Digest, best_evidence, digest_text, story_meta
+from alerts.delivery.digest import Digest, best_evidence, digest_text, story_links, story_meta
 from alerts.delivery.messages import (
     EVIDENCE_MAX,
     SENTENCE_MAX,
@@ -147,6 +147,10 @@ def digest_html(digest: Digest) -> str:
                 lines.append(f"<i>{e(evidence)}</i>")
             if story.summary:
                 lines.append(e(truncate(story.summary, SUMMARY_MAX // 2)))
+            judge = story_links(story, watchlist)
+            if judge is not None:
+                lines.append(f'<a href="{e(safe_url(judge[0]))}">Open in newswatch</a>'
+                             + (f' · <a href="{e(safe_url(judge[1]))}">not relevant</a>' if judge[1] else ""))
             items.append('<li style="margin-bottom:12px">' + "<br>".join(lines) + "</li>")
         parts.append(f'<ol start="{number}">' + "".join(items) + "</ol>")
         number += len(stories)

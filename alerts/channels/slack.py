@@ -45,7 +45,7 @@ from alerts.channels.base import (
     scrub,
     timed_post,
 )
-from alerts.delivery.digest import Digest, story_meta
+from alerts.delivery.digest import Digest, story_links, story_meta
 from alerts.delivery.messages import (
     SENTENCE_MAX,
     SUMMARY_MAX,
@@ -182,6 +182,10 @@ def slack_digest_payload(digest: Digest, max_blocks: int = 50) -> dict[str, Any]
         for story in stories:
             number += 1
             line = f"{number}. {_link(story)}\n      {slack_text(story_meta(story), 300)}"
+            judge = story_links(story, watchlist)
+            if judge is not None:
+                line += f" · <{slack_url(judge[0])}|open>" + (f" · <{slack_url(judge[1])}|not relevant>"
+                                                              if judge[1] else "")
             others = [n for n in story.watchlist_names if n != watchlist]
             if others:
                 line += " · also " + ", ".join(f"`{slack_text(n, 80)}`" for n in others)

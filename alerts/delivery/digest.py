@@ -21,6 +21,7 @@ import sqlite_utils
 from alerts.delivery.messages import SENTENCE_MAX, SUMMARY_MAX, TITLE_MAX, Alert, safe_url, story_alert, truncate
 from alerts.delivery.outbox import OutboxEntry
 from alerts.delivery.shaping import zone
+from alerts.links import StoryLinks
 from crawler.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -95,10 +96,11 @@ class Digest:
         return sorted(groups.items())
 
 
-def load_digest(db: sqlite_utils.Database, entry: OutboxEntry) -> Digest:
+def load_digest(db: sqlite_utils.Database, entry: OutboxEntry, links: StoryLinks | None = None) -> Digest:
     """The digest a row of kind ``digest`` stands for.
 
-    Stories that no longer exist (pruned) are left out with a warning.
+    Stories that no longer exist (pruned) are left out with a warning. With `links` (the workbench's
+    public address), each story carries its page and judge links, as an alert does.
 
     Raises:
         StoreError: none of its stories exists any more.
@@ -118,7 +120,7 @@ def load_digest(db: sqlite_utils.Database, entry: OutboxEntry) -> Digest:
         try:
             stories.append(story_alert(db, story_id, tuple(sorted(set(watchlists))),
                                        key=f"{entry.idempotency_key}:{story_id}", target=entry.target,
-                                       created_at=entry.created_at))
+                                       created_at=entry.created_at, links=links))
         except StoreError as exc:
             logger.warning("digest: outbox row %d leaves out story %d: %s", entry.id, story_id, exc)
     if not stories:
@@ -165,4 +167,14 @@ def digest_text(digest: Digest) -> str:
                 lines.append(f"   {evidence}")
             if story.summary:
                 lines.append(f"   {truncate(story.summary, SUMMARY_MAX // 2)}")
+            judge = story_links(story, watchlist)
+            if judge is not None:
+                lines.append(f"   Open in newswatch: {judge[0]}" + (f" · not relevant: {judge[1]}" if judge[1] else ""))
     return "\n".join(lines)
+
+
+def story_links(story: Alert, watchlist: str) -> tuple[str, str] | None:
+    """(story page, "not relevant for `watchlist`" link or "") of a digest story, None without links."""
+    if story.links is None:
+        return None
+    return story.links.story, dict(story.links.not_relevant).get(watchlist, "")

@@ -111,13 +111,14 @@ def backoff(attempt: int, retry_after: float | None = None, base: float = BACKOF
 def load_message(db: sqlite_utils.Database, entry: OutboxEntry, links: StoryLinks | None = None) -> Message:
     """What an outbox row says, by its kind: an Alert, a Digest or a Notice.
 
-    With `links` (the workbench's public address), an alert carries its story's page and judge links.
+    With `links` (the workbench's public address), an alert (and each story of a digest) carries its
+    story's page and judge links.
 
     Raises:
         StoreError: the stories it names are gone (pruned).
     """
     if entry.kind == "digest":
-        return load_digest(db, entry)
+        return load_digest(db, entry, links)
     if entry.kind == "notice":
         return load_notice(entry)
     return load_alert(db, entry, links)

@@ -118,3 +118,40 @@ def test_forged_altered_and_expired_links_are_refused(tmp_path: Path, smtp_sink:
         assert answer.status_code == 403 and "this link expired on" in answer.text
         assert session.post(expired, data={"csrf": csrf_token}, timeout=60).status_code == 403
         assert _labels(database) == []
+
+
+def test_digests_carry_the_story_page_and_a_not_relevant_link_per_story(tmp_path: Path, smtp_sink: SMTPSink) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    database = tmp_path / "nw.db"
+    with WebhookReceiver() as slack, WebhookReceiver() as hook, served(database, None) as base:
+        path = _config(tmp_path / "config.yaml", slack, hook, smtp_sink, base)
+        hourly = "targets: [{target: slack, digest: hourly}, {target: mail, digest: hourly}]"
+        path.write_text(path.read_text(encoding="utf-8").replace("targets: [slack, hook, mail]", hourly),
+                        encoding="utf-8")
+        config = load_config(path)
+        db = open_store(config.database)
+        add(db, "https://rappler.example/shoal", "Coast guard fires water cannon near Second Thomas Shoal")
+        add(db, "https://local.example/beach", "Coast guard rescues two swimmers at the beach",
+            "The coast guard rescued two swimmers on Saturday.", source="local")
+        now = datetime.now(UTC)
+        process_new_articles(db, compile_matcher(config.watchlists, config.gazetteer).match, config.routes(), now=now)
+        report = deliver_due(db, config.targets, now=now + timedelta(hours=1, minutes=1))
+        assert (report.digests_due, report.delivered) == (2, 2)
+        beach = story_of(db, "https://local.example/beach")
+
+        payload = json.loads(slack.received[0].body)
+        validate(payload)
+        section = next(b["text"]["text"] for b in payload["blocks"] if "swimmers" in json.dumps(b))
+        assert f"<{base}/stories/{beach}|open> · <{base}/judge/{beach}." in section
+        text = smtp_sink.parsed()[0].get_body(("plain",)).get_content()
+        assert f"Open in newswatch: {base}/stories/{beach} · not relevant: {base}/judge/{beach}." in text
+        link = re.search(rf"({re.escape(base)}/judge/{beach}\.\S+)", text).group(1)
+        html_part = smtp_sink.parsed()[0].get_body(("html",)).get_content()
+        assert f'<a href="{link}">not relevant</a>' in html_part
+
+        session = requests.Session()
+        page, token = csrf(session, link)
+        assert "Coast guard rescues two swimmers at the beach" in page
+        session.post(link, data={"csrf": token}, timeout=60)
+        assert _labels(database) == [(beach, "maritime", 0, "local")]

@@ -29,8 +29,10 @@ def test_edit_a_watchlist_preview_what_changes_then_save(tmp_path: Path, page: A
     ids = fill(config_path)
     with served(tmp_path / "nw.db", config_path) as base:
         page.goto(f"{base}/stories")
-        page.get_by_role("link", name="Lab").click()
-        page.get_by_role("link", name="maritime").click()
+        page.get_by_role("link", name="Lab", exact=True).click()
+        page.wait_for_url(f"{base}/lab")  # before looking for "maritime": the story list has such links too
+        page.get_by_role("link", name="maritime", exact=True).click()
+        page.wait_for_url(f"{base}/lab/maritime")
         editor = page.locator("textarea#yaml")
         assert "# the places we watch" in editor.input_value()
         editor.fill(edited_maritime(config_path))

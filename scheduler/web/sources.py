@@ -44,6 +44,7 @@ class SourceRow:
     next_crawl: str | None = None
     configured: bool = True
     never_crawled: bool = False
+    state: str = "new"  # crawler.source_states: ok, not modified, quiet, failing, blocked, disabled, new
 
 
 def source_rows(web: Workbench) -> tuple[list[SourceRow], dict[str, Any], str]:
@@ -69,7 +70,8 @@ def source_rows(web: Workbench) -> tuple[list[SourceRow], dict[str, Any], str]:
             name=h.name, kind=h.kind, url=h.url, last_success=h.last_success, last_attempt=h.last_attempt,
             last_new_article=newest.get(h.name), failures=h.consecutive_failures, failing_since=h.failing_since,
             error_class=h.error_class, error=h.error, articles_per_day=h.articles_per_day,
-            next_crawl=jobs.get(f"crawl:{h.name}"), configured=not configured or h.name in configured))
+            next_crawl=jobs.get(f"crawl:{h.name}"), configured=not configured or h.name in configured,
+            state=h.state()))
     for name in sorted(configured.keys() - seen):
         kind, url = configured[name]
         rows.append(SourceRow(name=name, kind=kind, url=url, next_crawl=jobs.get(f"crawl:{name}"), never_crawled=True))

@@ -124,4 +124,6 @@ def test_the_sources_page_shows_health_and_failure_class(tmp_path: Path) -> None
     rappler = rows["rappler"].split("</tr>")[0]
     assert "never" not in rappler and "0</td>" in rappler
     assert "never crawled" in rows["fresh"].split("</tr>")[0]
+    assert 'class="state state-blocked">blocked<' in rows["kyodo"]  # the source state (crawler.source_states)
+    assert 'class="state state-ok">ok<' in rappler or 'state-not-modified' in rappler
     assert "not running" in page  # no daemon: no next crawl is promised

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +32,24 @@ from crawler.source_states import SourceFacts, source_state
 from crawler.timeutil import iso_ago, parse_iso, utc_now
 
 logger = logging.getLogger(__name__)
+
+def _enable_wal(db: sqlite_utils.Database, patience: float = 30.0) -> None:
+    """Switch a file to WAL, waiting while another process does the same.
+
+    Switching the journal mode needs an exclusive lock, and SQLite answers "database is locked" at
+    once instead of calling the busy handler when several processes open a fresh file together (the
+    daemon, `newswatch status` and a worker starting at the same moment). So: retry for a while.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            db.enable_wal()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
 
 def connect(path: str | Path) -> sqlite_utils.Database:
     """A connection to the store file, set up as every connection of newswatch is: WAL mode, a 30 s
@@ -49,7 +68,7 @@ def connect(path: str | Path) -> sqlite_utils.Database:
         conn = sqlite3.connect(str(db_file), timeout=30, check_same_thread=False)
         db = sqlite_utils.Database(conn)
         db.execute("PRAGMA busy_timeout = 30000")
-        db.enable_wal()
+        _enable_wal(db)
         db.execute("PRAGMA synchronous = NORMAL")
     except (sqlite3.DatabaseError, OSError) as exc:
         if conn is not None:

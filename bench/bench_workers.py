@@ -181,7 +181,7 @@ def writer_ceiling(source_db: Path, folder: Path, rounds: int = 5) -> tuple[floa
         for round_ in range(rounds):
             for start in range(0, len(rows), 20):
                 chunk = [{**r, "url": f"{r['url']}?round={round_}"} for r in rows[start:start + 20]]
-                payload = {"version": 1, "articles": chunk, "seen": [], "sources": []}
+                payload = {"version": 2, "articles": chunk, "seen": [], "sources": []}
                 bundle = zlib.compress(json.dumps(payload).encode())
                 began = time.perf_counter()
                 ingest_bundle(db, bundle)

@@ -36,7 +36,7 @@ import sqlite_utils
 
 from crawler.items import SourceSpec
 from crawler.options import CrawlOptions
-from crawler.store import SourceState, open_store, record_source_result, store_articles
+from crawler.store import SourceState, load_source_state, open_store, record_source_result, store_articles
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ __all__ = ["IngestReport", "crawl_to_bundle", "ingest_bundle", "read_bundle", "s
 
 # Seen URLs sent per source: enough for any index (feeds list 10-100 items, sitemaps up to 1,000).
 _MAX_SEEN_PER_SOURCE = 5000
-_BUNDLE_VERSION = 1
+_BUNDLE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,7 @@ def source_context(db: sqlite_utils.Database, sources: Iterable[SourceSpec], see
     context: dict[str, Any] = {}
     now = datetime.now(UTC)
     for source in sources:
-        rows = list(db.query("SELECT etag, last_modified, body_hash FROM sources WHERE name = ?", [source.name]))
-        state = rows[0] if rows else {"etag": None, "last_modified": None, "body_hash": None}
+        state = load_source_state(db, source.name)  # empty for a failing source: it is fetched in full
         # Entries older than max_age_days are dropped by the spider anyway; a day's margin for clocks.
         days = min(seen_url_days, source.max_age_days + 1)
         cutoff = (now - timedelta(days=days)).isoformat(timespec="seconds")
@@ -89,7 +88,8 @@ def source_context(db: sqlite_utils.Database, sources: Iterable[SourceSpec], see
             "SELECT url FROM seen_urls WHERE source = ? AND first_seen >= ? "
             "UNION SELECT url FROM articles WHERE source = ? AND fetched_at >= ? LIMIT ?",
             [source.name, cutoff, source.name, cutoff, _MAX_SEEN_PER_SOURCE])]
-        context[source.name] = {**{k: state[k] for k in ("etag", "last_modified", "body_hash")}, "seen": seen}
+        context[source.name] = {"etag": state.etag, "last_modified": state.last_modified,
+                                "body_hash": state.body_hash, "seen": seen}
     return context
 
 
@@ -156,14 +156,19 @@ def crawl_to_bundle(sources: Sequence[SourceSpec], context: dict[str, Any], opti
                 "url": source.display_url,
                 "report": dataclasses.asdict(report),
                 "http_status": outcome.get(source.name, {}).get("last_status"),
-                "etag": outcome.get(source.name, {}).get("etag"),
-                "last_modified": outcome.get(source.name, {}).get("last_modified"),
-                "body_hash": outcome.get(source.name, {}).get("body_hash"),
+                # The validators only when this crawl replaced them (the runner keeps them otherwise).
+                "state": _new_state(outcome.get(source.name, {}), context.get(source.name) or {}),
             }
             for source, report in zip(sources, reports, strict=True)
         ],
     }
     return zlib.compress(json.dumps(payload, ensure_ascii=False).encode("utf-8"), 3)
+
+
+def _new_state(row: dict[str, Any], seeded: dict[str, Any]) -> list[str | None] | None:
+    keys = ("etag", "last_modified", "body_hash")
+    now = [row.get(k) for k in keys]
+    return now if now != [seeded.get(k) for k in keys] else None
 
 
 def read_bundle(bundle: bytes) -> dict[str, Any]:
@@ -217,7 +222,7 @@ def ingest_bundle(db: sqlite_utils.Database, bundle: bytes | dict[str, Any]) -> 
         record_source_result(
             db, name=item["name"], kind=item["kind"], url=item["url"], ok=ok, http_status=item["http_status"],
             new_articles=new_per_source.get(item["name"], 0), error_class=report["error_class"],
-            error=report["error"], state=SourceState(item["etag"], item["last_modified"], item["body_hash"]),
+            error=report["error"], state=SourceState(*item["state"]) if item.get("state") else None,
         )
     new = sum(new_per_source.values())
     failed = sum(1 for s in statuses.values() if s == "failed")

@@ -3,7 +3,7 @@
 `BrainService` is the ordinary `Service` (same dispatcher deciding what is due, with the same
 adaptive intervals; same matching, delivery, health checks and housekeeping; still the only writer of
 the SQLite file) except that the dispatcher's batches are not crawled in the daemon: its crawl
-function (`_crawl_on_workers`) puts the sources on the brain's due list and waits until workers have
+function (`_crawl_batch`) puts the sources on the brain's due list and waits until workers have
 handed each one back; one loop (`BrainService._run`) does the rest, about once a second and at once
 when a result arrives:
 
@@ -37,7 +37,6 @@ from typing import Any
 
 from crawler import CrawlReport
 from crawler.handoff import IngestReport, ingest_bundle, read_bundle, source_context
-from scheduler import jobs
 from scheduler.config import Config
 from scheduler.service import Service
 from scheduler.workers import engine, ledger
@@ -65,7 +64,6 @@ class BrainService(Service):
 
     def __init__(self, config: Config, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(config, loop)
-        self.dispatcher = jobs.Dispatcher(self._crawl_on_workers)  # what is due stays the Service's decision
         self.brain_stats = BrainStats()
         self._due: dict[str, float] = {}  # source -> when it was handed to the brain
         self._waiting: dict[str, asyncio.Future[CrawlReport | None]] = {}
@@ -76,8 +74,11 @@ class BrainService(Service):
         self._redis_thread = ThreadPoolExecutor(1, thread_name_prefix="newswatch-brain-redis")
         self._no_worker_logged = 0.0
 
-    async def _crawl_on_workers(self, source_names: Sequence[str]) -> list[CrawlReport]:
-        """The dispatcher's crawl function: hand the sources to workers, return their reports when back."""
+    async def _crawl_batch(self, source_names: Sequence[str]) -> list[CrawlReport]:
+        """The dispatcher's crawl function, on workers: hand the sources out, return their reports when back.
+
+        What is due, and when, stays the Service's decision (its dispatcher calls this).
+        """
         waits = []
         for name in source_names:
             future = self._waiting.get(name)

@@ -12,16 +12,17 @@ from crawler import open_store
 from crawler.handoff import ingest_bundle, read_bundle, source_context
 
 
-def _bundle(urls: list[str], status: str = "ok") -> bytes:
+def _bundle(urls: list[str], status: str = "ok", state: list[str | None] | None = None) -> bytes:
     articles = [{"url": url, "source": "feed-a", "title": f"Title {i}", "text": "Body text of the article.",
                  "summary": "", "published": None, "fetched_at": "2026-12-02T08:00:00+00:00", "authors": "[]",
                  "language": "en", "image": None, "extracted": 1, "tags": "[]", "fingerprint": f"fp{i}"}
                 for i, url in enumerate(urls)]
     report = {"source": "feed-a", "new_articles": len(urls), "fetched": len(urls), "failed": 0, "status": status,
               "error_class": None if status != "failed" else "server", "error": None, "duration": 1.0, "note": None}
-    payload = {"version": 1, "articles": articles, "seen": [["https://a.example/feed-link", "feed-a"]],
+    payload = {"version": 2, "articles": articles, "seen": [["https://a.example/feed-link", "feed-a"]],
                "sources": [{"name": "feed-a", "kind": "feed", "url": "https://a.example/rss", "report": report,
-                            "http_status": 200, "etag": '"v2"', "last_modified": None, "body_hash": "abc"}]}
+                            "http_status": 200 if status != "failed" else 503,
+                            "state": state if status == "failed" else ['"v2"', None, "abc"]}]}
     return zlib.compress(json.dumps(payload).encode())
 
 
@@ -46,6 +47,18 @@ def test_the_next_batch_gets_the_source_state_and_what_it_has_seen(tmp_path: Pat
     context = source_context(db, [SourceSpec(name="feed-a", kind="feed", url="https://a.example/rss")], 30)
     assert context["feed-a"]["etag"] == '"v2"' and context["feed-a"]["body_hash"] == "abc"
     assert set(context["feed-a"]["seen"]) == {"https://a.example/news/1", "https://a.example/feed-link"}
+
+
+def test_a_failing_source_is_fetched_in_full_and_a_failure_keeps_its_validators(tmp_path: Path) -> None:
+    from crawler import SourceSpec
+
+    db = open_store(tmp_path / "brain.db")
+    ingest_bundle(db, _bundle(["https://a.example/news/1"]))
+    ingest_bundle(db, _bundle([], status="failed"))  # the worker's run replaced no validator
+    row = next(db.query("SELECT etag, body_hash, consecutive_failures FROM sources"))
+    assert row == {"etag": '"v2"', "body_hash": "abc", "consecutive_failures": 1}
+    context = source_context(db, [SourceSpec(name="feed-a", kind="feed", url="https://a.example/rss")], 30)
+    assert (context["feed-a"]["etag"], context["feed-a"]["body_hash"]) == (None, None)  # no conditional GET
 
 
 def test_a_bundle_from_other_code_is_refused_with_the_fix() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -110,3 +111,44 @@ def test_the_failure_gauge_shows_the_stores_count_of_a_configured_source(tmp_pat
     assert metrics.value("newswatch_source_consecutive_failures", {"source": "post"}) == 3
     assert metrics.registry.get_sample_value("newswatch_source_consecutive_failures",
                                              {"source": "removed-from-config"}) is None
+
+
+QUIET_CONFIG = CONFIG.replace("watchlists:", "operations: {targets: [hook]}\nwatchlists:")
+
+
+def test_a_source_gone_quiet_raises_one_notice(tmp_path: Path) -> None:
+    from crawler.timeutil import iso, now_utc
+    from scheduler.schema import open_store as open_all
+
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(QUIET_CONFIG, encoding="utf-8")
+    config = load_config(config_file)
+    db = open_all(config.database)
+    now = now_utc()
+    # Four articles a day until three days ago (about one every 10 h over the week); fetches still succeed.
+    for day in range(3, 7):
+        for n in range(4):
+            db["articles"].insert({"url": f"https://example.org/{day}/{n}", "source": "post", "title": "t",
+                                   "fetched_at": iso(now - timedelta(days=day, hours=n))})
+    db.execute("INSERT INTO sources (name, url, kind, consecutive_failures, last_attempt, last_success, "
+               "last_status, last_new_article) VALUES (?, ?, ?, 0, ?, ?, 200, ?)",
+               ["post", "http://127.0.0.1:9/feed.xml", "feed", iso(now), iso(now), iso(now - timedelta(days=3))])
+    db.conn.commit()
+    db.close()
+
+    async def check_twice() -> None:
+        rt = Runtime(config, matcher_for(config), None, asyncio.get_running_loop())
+        try:
+            watch = WatchJobs(rt, DeliverJob(rt), list)
+            await watch.check_sources()
+            await watch.check_sources()  # the next health check: the same silence, no second notice
+        finally:
+            await asyncio.to_thread(rt.join_threads)
+
+    asyncio.run(check_twice())
+    db = sqlite_utils.Database(config.database)
+    try:
+        notices = list(db.query("SELECT * FROM outbox WHERE kind = 'notice'"))
+    finally:
+        db.close()
+    assert len(notices) == 1 and notices[0]["target"] == "hook"

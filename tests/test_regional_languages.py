@@ -1,4 +1,4 @@
-"""Outlets in the region's languages, in their legacy encodings: crawled, decoded, matched, and the match
+"""Outlets in the region's languages, in their own (often legacy) encodings: crawled, decoded, matched, and the match
 explained in the original script (the evidence quotes the words as the outlet wrote them)."""
 
 from __future__ import annotations
@@ -27,12 +27,25 @@ STORIES = [
      "海上保安庁によると、中国海警局の船４隻が領海に侵入した。政府は抗議した。", "maritime-disputes", "領海"),
     ("ko", "euc-kr", "정부, 필리핀에 FA-50 전투기 12대 수출 계약 체결",
      "방위사업청은 필리핀 국방부와 FA-50 전투기 수출 계약을 체결했다고 밝혔다.", "arms-deals", "전투기"),
+    ("vi", "utf-8", "Tàu hải cảnh Trung Quốc phun vòi rồng vào tàu cá Việt Nam",
+     "Bộ Ngoại giao phản đối việc tàu hải cảnh Trung Quốc phun vòi rồng vào tàu cá của ngư dân.", "maritime-disputes",
+     "vòi rồng"),
+    ("tl", "utf-8", "Bumili ang Pilipinas ng dalawang barkong pandigma",
+     "Pinirmahan ng kagawaran ang kontrata para sa dalawang barkong pandigma na bibilhin sa Korea.", "arms-deals",
+     "barkong pandigma"),
+    ("id", "iso-8859-1", "Indonesia menandatangani kontrak pembelian 42 pesawat tempur",
+     "Kementerian Pertahanan menandatangani kontrak pembelian pesawat tempur dari Prancis.", "arms-deals",
+     "pesawat tempur"),
+    ("ms", "windows-1252", "Kapal pengawal pantai China menceroboh perairan Malaysia",
+     "Wisma Putra membantah kapal pengawal pantai China yang menceroboh perairan negara di Laut China Selatan.",
+     "maritime-disputes", "menceroboh"),
 ]
 
 
-def _page(title: str, body: str, encoding: str) -> bytes:
-    html = (f'<!DOCTYPE html><html><head><meta charset="{encoding}"><title>{title}</title></head><body>'
-            f"<article><h1>{title}</h1>" + f"<p>{body}</p>" * 3 + "</article></body></html>")
+def _page(title: str, body: str, encoding: str, language: str) -> bytes:
+    html = (f'<!DOCTYPE html><html lang="{language}"><head><meta charset="{encoding}">'
+            f"<title>{title}</title></head><body><article><h1>{title}</h1>"
+            + f"<p>{body}</p>" * 3 + "</article></body></html>")
     return html.encode(encoding)
 
 
@@ -47,7 +60,7 @@ def _feed(site: LoopbackHTTPServer, path: str, title: str, encoding: str) -> byt
 def test_a_regional_outlet_in_its_legacy_encoding_is_matched_and_explained_in_its_script(
         tmp_path: Path, language: str, encoding: str, title: str, body: str, watchlist: str, quoted: str) -> None:
     with LoopbackHTTPServer() as site:
-        site.add("/story", _page(title, body, encoding), f"text/html; charset={encoding}")
+        site.add("/story", _page(title, body, encoding, language), f"text/html; charset={encoding}")
         site.add("/feed.xml", _feed(site, "/story", title, encoding), f"application/rss+xml; charset={encoding}")
         (report,) = run_crawl(tmp_path / "nw.db", [SourceSpec(name=language, kind="feed", url=site.url("/feed.xml"))])
     assert report["new_articles"] == 1, report

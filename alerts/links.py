@@ -68,10 +68,13 @@ class TokenError(ValueError):
 
 
 def signing_key(conn: sqlite3.Connection, configured: str | bytes | None) -> bytes:
-    """The workbench's secret key: the configured one, or the one generated once and kept in ``web_state``."""
+    """The workbench's secret key: the configured one, or the one generated once and kept in ``web_state``.
+
+    The one owner of that key: the workbench's feed and form tokens (``scheduler.web.security``) and the
+    one-click links in alerts sign with it. The table is alerts migration 3.
+    """
     if configured:
         return configured if isinstance(configured, bytes) else configured.encode("utf-8")
-    conn.execute("CREATE TABLE IF NOT EXISTS web_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     with conn:
         conn.execute("INSERT OR IGNORE INTO web_state (key, value) VALUES ('secret_key', ?)",
                      [secrets.token_urlsafe(32)])

@@ -145,7 +145,14 @@ def _feedback(conn: sqlite3.Connection) -> None:
     execute_script(conn, FEEDBACK_SCHEMA)
 
 
+def _web_state(conn: sqlite3.Connection) -> None:
+    # The key that signs the workbench's tokens and the one-click links in alerts, generated once when
+    # none is configured (alerts.links.signing_key).
+    execute_script(conn, "CREATE TABLE IF NOT EXISTS web_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);")
+
+
 ALERTS_SCHEMA = Schema("alerts", (
     Migration(1, "matches, stories, outbox, deliveries (accepts a file made before versions)", _initial),
     Migration(2, "judgements, mutes and snoozes (the workbench)", _feedback),
+    Migration(3, "web_state: the workbench's generated signing key", _web_state),
 ))

@@ -28,6 +28,7 @@ import sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from alerts.links import signing_key
 from scheduler.web.settings import WebSettings
 
 CSRF_COOKIE = "nw_csrf"
@@ -45,15 +46,11 @@ SECURITY_HEADERS = {
 
 
 def load_secret_key(conn: sqlite3.Connection, configured: str | None) -> bytes:
-    """The key that signs tokens: the configured one, or one generated once and kept in the store."""
-    if configured:
-        return configured.encode("utf-8")
-    conn.execute("CREATE TABLE IF NOT EXISTS web_state (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-    with conn:
-        conn.execute("INSERT OR IGNORE INTO web_state (key, value) VALUES ('secret_key', ?)",
-                     [secrets.token_urlsafe(32)])
-    row = conn.execute("SELECT value FROM web_state WHERE key = 'secret_key'").fetchone()
-    return str(row[0]).encode("utf-8")
+    """The key that signs tokens: the configured one, or one generated once and kept in the store.
+
+    The same key as the one-click links in alerts (`alerts.links.signing_key`, its one owner).
+    """
+    return signing_key(conn, configured)
 
 
 def sign(key: bytes, message: str) -> str:

@@ -23,10 +23,11 @@ def _sources(count: int, **bounds: int) -> list[SourceSpec]:
 
 def test_due_sources_share_one_crawl_and_none_runs_twice() -> None:
     batches: list[list[str]] = []
-    release = asyncio.Event()
+    release, started = asyncio.Event(), asyncio.Event()
 
     async def crawl(names: Sequence[str]) -> list[CrawlReport]:
         batches.append(list(names))
+        started.set()
         await release.wait()
         return [_report(name, 0) for name in names]
 
@@ -34,9 +35,9 @@ def test_due_sources_share_one_crawl_and_none_runs_twice() -> None:
         dispatcher = Dispatcher(crawl)
         dispatcher.set_sources(_sources(50))  # all due now
         await dispatcher.tick()
-        await asyncio.sleep(0)
-        await dispatcher.tick()  # the first crawl is still running: nothing is started twice
-        await asyncio.sleep(0)
+        await asyncio.wait_for(started.wait(), 60)  # the first crawl has begun
+        await dispatcher.tick()  # it is still running: nothing is started twice
+        assert len(dispatcher.tasks) == 1
         assert len(batches) == 1 and sorted(batches[0]) == sorted(f"s{i}" for i in range(50))
         release.set()
         await asyncio.gather(*dispatcher.tasks)

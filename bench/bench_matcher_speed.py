@@ -20,6 +20,16 @@ synthetic term compiled), so a silent breakage shows up as an error rather than 
 
     .venv/bin/python bench/bench_matcher_speed.py [--articles 2000]
 
+Before and after a watchlist change, in one process so both see the same machine load::
+
+    git show HEAD~1:config.yaml > /tmp/before.yaml
+    .venv/bin/python bench/bench_matcher_speed.py --against /tmp/before.yaml [--config config.yaml]
+
+times the two configs' matchers on the same articles, alternating (``--rounds``, default 9) and on
+process CPU time rather than wall time, and prints each round's ratio, their median and the best of
+each; only the comparison is printed. Alternating and CPU time are there because this machine is often
+shared: a burst of load then hits both sides of a round, not one configuration.
+
 The first line says which build of the matcher ran (``alerts.match.compiled.BUILD``).
 
 Settings read: ``watchlists`` and ``gazetteer`` of config.yaml.
@@ -192,9 +202,44 @@ def pure_python_rate(args: argparse.Namespace) -> float | None:
     return float(json.loads(done.stdout)["rate"])
 
 
-def default_matcher() -> Matcher:
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+def default_matcher(config: Path = ROOT / "config.yaml") -> Matcher:
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
     return compile_matcher(parse_watchlists(raw.get("watchlists") or []), load_gazetteer(raw.get("gazetteer") or []))
+
+
+def cpu_rate(matcher: Matcher, docs: list[Document]) -> tuple[float, int]:
+    """Articles per CPU second of this process for one pass, and the number of matches."""
+    start = time.process_time()
+    n = sum(m.matched for d in docs for m in matcher.match(d))
+    return len(docs) / max(time.process_time() - start, 1e-9), n
+
+
+def compare(before: Path, after: Path, docs: list[Document], rounds: int) -> int:
+    """Alternate the two configs' matchers ``rounds`` times; print rates and the after/before ratios."""
+    old, new = default_matcher(before), default_matcher(after)
+    print(f"matcher build: {compiled.BUILD}; {len(docs)} articles, {rounds} alternating rounds, CPU time")
+    print(f"  before  {before}  ({old.pattern_count} terms/aliases)")
+    print(f"  after   {after}  ({new.pattern_count} terms/aliases)")
+    ratios: list[float] = []
+    best = [0.0, 0.0]
+    counts: list[set[int]] = [set(), set()]
+    for i in range(rounds):
+        # Alternate which side goes first, so a warm cache or a load burst does not favour one side.
+        order = [(0, old), (1, new)] if i % 2 == 0 else [(1, new), (0, old)]
+        rates = [0.0, 0.0]
+        for side, matcher in order:
+            rates[side], n = cpu_rate(matcher, docs)
+            counts[side].add(n)
+            best[side] = max(best[side], rates[side])
+        ratios.append(rates[1] / rates[0])
+        print(f"  round {i + 1:2}: before {rates[0]:8,.0f}/s  after {rates[1]:8,.0f}/s  ratio {ratios[-1]:.3f}")
+    if any(len(c) != 1 for c in counts):
+        raise SystemExit(f"a matcher gave different counts on repeated runs: {counts}")
+    ratios.sort()
+    median = ratios[len(ratios) // 2]
+    print(f"after/before: median ratio {median:.3f}, best-of-each ratio {best[1] / best[0]:.3f} "
+          f"(before {best[0]:,.0f}/s, after {best[1]:,.0f}/s; matches {counts[0].pop()} -> {counts[1].pop()})")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,11 +247,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rate-only", action="store_true", help=argparse.SUPPRESS)  # the child of item 4
+    parser.add_argument("--against", type=Path, metavar="BEFORE.yaml",
+                        help="compare with this config's watchlists (before a change) instead of the full report")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yaml",
+                        help="the config after the change, for --against (default: config.yaml)")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds for --against")
     args = parser.parse_args(argv)
     if not NEWS.exists():
         print(f"corpus not found at {NEWS}", file=sys.stderr)
         return 2
     docs = build_articles(args.articles)
+    if args.against is not None:
+        return compare(args.against, args.config, docs, args.rounds)
     if args.rate_only:
         rate, _ = time_matcher(default_matcher(), docs, args.repeat)
         print(json.dumps({"rate": rate, "build": compiled.BUILD}))

@@ -62,6 +62,8 @@ FULLTEXT = LABEL_DIR / "fulltext" / "pages.jsonl"
 FULLTEXT_SCOPE = "fulltext"
 FULLTEXT_CACHE = ROOT / ".cache" / "eval-fulltext.json"
 BASELINE = ROOT / "bench" / "baseline.json"
+# Headlines written for newswatch (so their text may live in the repo): id prefix ``written-``.
+OWN_TEXTS = (ROOT / "tests" / "data" / "written_headlines.jsonl",)
 LABELS = {"maritime-disputes": "maritime_dispute", "arms-deals": "arms_deal"}
 METRICS = ("precision", "recall", "f1")
 # Outlet family by id prefix: one period and one kind of outlet each.
@@ -70,6 +72,7 @@ FAMILIES = (
     ("huffpost-", "HuffPost 2018–22"),
     ("rss2023-", "RSS 2023"),
     ("rss2024-", "RSS 2024"),
+    ("written-", "written 2026"),
     ("pages/", "full-text pages"),
     ("extraction/", "full-text pages"),
 )
@@ -164,12 +167,15 @@ def family_of(item_id: str) -> str:
     raise ValueError(f"item id {item_id!r} has no known family prefix ({known}); add its prefix to FAMILIES")
 
 
-def load_texts(folder: Path = NEWS) -> dict[str, tuple[str, str]]:
-    """Title and teaser by id, from every ``*.jsonl`` of `folder` except the label files."""
+def load_texts(folder: Path = NEWS, own: Sequence[Path] = OWN_TEXTS) -> dict[str, tuple[str, str]]:
+    """Title and teaser by id, from every ``*.jsonl`` of `folder` except the label files, and `own`.
+
+    `own` are headlines written for newswatch (tests/data/written_headlines.jsonl): text that is ours, so it
+    is kept in the repo rather than in ../shared.
+    """
     texts: dict[str, tuple[str, str]] = {}
-    for path in sorted(folder.glob("*.jsonl")):
-        if path.name.startswith("labels"):
-            continue
+    paths = [p for p in sorted(folder.glob("*.jsonl")) if not p.name.startswith("labels")]
+    for path in [*paths, *(p for p in own if p.exists())]:
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             texts[row["id"]] = (row.get("title") or "", row.get("text") or "")

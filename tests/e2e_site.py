@@ -131,14 +131,16 @@ def free_port() -> int:
 
 
 class RunningDaemon:
-    """`newswatch run` in a subprocess whose log lines tests can wait for while it runs.
+    """`newswatch run` (or another long-running `command`, e.g. `web`) in a subprocess whose log lines
+    tests can wait for while it runs.
 
-    Use as a context manager: the process is killed on the way out if a test did not stop it.
+    Its output is read as it comes, so a chatty daemon never blocks on a full pipe. Use as a context
+    manager: the process is killed on the way out if a test did not stop it.
     """
 
     def __init__(self, config: Path, cwd: Path, env: dict[str, str] | None = None,
-                 args: tuple[str, ...] = ()) -> None:
-        self.process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config), *args], env=env, cwd=cwd,
+                 args: tuple[str, ...] = (), command: str = "run") -> None:
+        self.process = subprocess.Popen([*NEWSWATCH, command, "--config", str(config), *args], env=env, cwd=cwd,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self._lock = threading.Lock()
         self._lines: list[str] = []

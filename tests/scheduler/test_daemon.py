@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 from tests.e2e_site import (
     CALM_TEXT,
     CALM_TITLE,
-    NEWSWATCH,
     RunningDaemon,
     article_page,
     rss_feed,
@@ -36,28 +34,17 @@ def calm_site(site: LoopbackHTTPServer) -> LoopbackHTTPServer:
 
 
 @pytest.fixture
-def daemon(calm_site: LoopbackHTTPServer, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+def daemon(calm_site: LoopbackHTTPServer, tmp_path: Path) -> Iterator[tuple[RunningDaemon, Path]]:
     config = write_config(tmp_path / "config.yaml", calm_site.url("/a.xml"), every="1s")
     env = target_env("http://127.0.0.1:9/none", "http://127.0.0.1:9/none", "127.0.0.1", 9)
-    process = subprocess.Popen([*NEWSWATCH, "run", "--config", str(config), "--stop-timeout", "10"], env=env,
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    yield process, config
-    if process.poll() is None:
-        process.kill()
-        process.communicate(timeout=TIMEOUT)
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    _out, err = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 0, err
-    return err
+    with RunningDaemon(config, tmp_path, env, ("--stop-timeout", "10")) as running:
+        yield running, config
 
 
 def test_saved_config_edits_add_sources_and_bad_edits_keep_the_old_config(
-    daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer
+    daemon: tuple[RunningDaemon, Path], calm_site: LoopbackHTTPServer
 ) -> None:
-    process, config = daemon
+    running, config = daemon
     assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 2)
     good = config.read_text(encoding="utf-8")
 
@@ -76,13 +63,13 @@ def test_saved_config_edits_add_sources_and_bad_edits_keep_the_old_config(
     assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= b_crawls + 3)
     assert len(calm_site.requests_to("/a.xml")) <= settled + 1
 
-    err = _stop(process)
+    err = running.stop()
     assert "config reload rejected" in err and "sources[0].kind" in err
     assert "Traceback" not in err
 
 
-def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: LoopbackHTTPServer) -> None:
-    process, config = daemon
+def test_sighup_reloads(daemon: tuple[RunningDaemon, Path], calm_site: LoopbackHTTPServer) -> None:
+    running, config = daemon
     assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= 1)
     text = config.read_text(encoding="utf-8")
     stat = config.stat()
@@ -94,9 +81,9 @@ def test_sighup_reloads(daemon: tuple[subprocess.Popen[str], Path], calm_site: L
     crawls = len(calm_site.requests_to("/a.xml"))
     assert wait_for(lambda: len(calm_site.requests_to("/a.xml")) >= crawls + 4)
     assert calm_site.requests_to("/b.xml") == []
-    process.send_signal(signal.SIGHUP)
+    running.process.send_signal(signal.SIGHUP)
     assert wait_for(lambda: len(calm_site.requests_to("/b.xml")) >= 1)
-    _stop(process)
+    running.stop()
 
 
 def test_watchlist_edited_mid_crawl_applies_to_the_article_being_fetched(

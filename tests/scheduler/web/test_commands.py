@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 from click.testing import CliRunner
 
 from scheduler.cli import main
-from tests.e2e_site import NEWSWATCH, free_port, target_env, write_config
+from tests.e2e_site import RunningDaemon, free_port, target_env, write_config
 from tests.loopback import LoopbackHTTPServer
 from tests.scheduler.web.workbench import fill
-from tests.waiting import TIMEOUT, wait_until
+from tests.waiting import wait_until
 
 
 def _answers(url: str) -> bool:
@@ -25,44 +21,28 @@ def _answers(url: str) -> bool:
         return False
 
 
-@contextmanager
-def _running(args: list[str], cwd: Path) -> Iterator[subprocess.Popen[str]]:
-    env = target_env("http://127.0.0.1:9/none", "http://127.0.0.1:9/none", "127.0.0.1", 9)
-    process = subprocess.Popen([*NEWSWATCH, *args], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=TIMEOUT)
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    _out, err = process.communicate(timeout=TIMEOUT)
-    assert process.returncode == 0, err
-    return err
+def _env() -> dict[str, str]:
+    return target_env("http://127.0.0.1:9/none", "http://127.0.0.1:9/none", "127.0.0.1", 9)
 
 
 def test_newswatch_web_serves_the_stories_of_the_configured_database(tmp_path: Path, site: LoopbackHTTPServer):
     config = write_config(tmp_path / "config.yaml", site.url("/feed.xml"))
     fill(tmp_path / "newswatch.db").conn.close()
     port = free_port()
-    with _running(["web", "--config", str(config), "--port", str(port)], tmp_path) as process:
+    with RunningDaemon(config, tmp_path, _env(), ("--port", str(port)), command="web") as web:
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(f"{base}/stories"), "the workbench answering")
         page = requests.get(f"{base}/stories", timeout=30).text
         assert "Coast guard fires water cannon near Second Thomas Shoal" in page
-        _stop(process)
+        web.stop()
 
 
 def test_newswatch_run_serves_the_workbench_when_web_port_is_set(tmp_path: Path, site: LoopbackHTTPServer):
     port = free_port()
     config = write_config(tmp_path / "config.yaml", site.url("/feed.xml"), extra=f"web:\n  port: {port}\n")
-    with _running(["run", "--config", str(config), "--stop-timeout", "10"], tmp_path) as process:
+    with RunningDaemon(config, tmp_path, _env(), ("--stop-timeout", "10")) as daemon:
         wait_until(lambda: _answers(f"http://127.0.0.1:{port}/stories"), "the daemon's workbench answering")
-        err = _stop(process)
+        err = daemon.stop()
     assert "workbench listening on http://" in err and f":{port}" in err
 
 

@@ -57,15 +57,30 @@ def test_adjudication_keeps_agreements_and_applies_decisions() -> None:
         agreement.adjudicate(first, {"x-1": yes_no}, {})
 
 
-def test_the_rss2024_labels_are_rebuilt_from_the_annotators_files(tmp_path: Path,
-                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "rss2024.jsonl"
-    code = agreement.main([str(ANNOTATORS / "rss2024-A.jsonl"), str(ANNOTATORS / "rss2024-B.jsonl"),
-                           "--adjudicated", str(ANNOTATORS / "rss2024-adjudicated.jsonl"), "--out", str(out)])
+# Every committed label file, with the annotators' agreement it was reported with.
+LABEL_SETS = [
+    ("rss2024", BENCH / "labels" / "rss2024.jsonl", 1666, "0.973", "0.889"),
+    ("dev2023", BENCH / "labels" / "dev2023.jsonl", 1000, "0.962", "0.963"),
+    ("written2026", BENCH / "labels" / "written2026.jsonl", 400, "0.993", "1.000"),
+    ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
+    ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
+]
+
+
+@pytest.mark.parametrize(("name", "committed", "items", "kappa_maritime", "kappa_arms"), LABEL_SETS,
+                         ids=[row[0] for row in LABEL_SETS])
+def test_each_label_file_is_rebuilt_from_its_annotators_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, committed: Path, items: int,
+    kappa_maritime: str, kappa_arms: str,
+) -> None:
+    out = tmp_path / f"{name}.jsonl"
+    args = [str(ANNOTATORS / f"{name}-A.jsonl"), str(ANNOTATORS / f"{name}-B.jsonl"), "--out", str(out)]
+    decisions = ANNOTATORS / f"{name}-adjudicated.jsonl"
+    code = agreement.main([*args, "--adjudicated", str(decisions)] if decisions.exists() else args)
     assert code == 0
     printed = capsys.readouterr().out
-    assert "maritime_dispute: 1666 items" in printed and "Cohen's kappa 0.973" in printed
-    assert "arms_deal: 1666 items" in printed and "Cohen's kappa 0.889" in printed
-    assert out.read_text(encoding="utf-8") == (BENCH / "labels" / "rss2024.jsonl").read_text(encoding="utf-8")
+    assert f"maritime_dispute: {items} items" in printed and f"Cohen's kappa {kappa_maritime}" in printed
+    assert f"arms_deal: {items} items" in printed and f"Cohen's kappa {kappa_arms}" in printed
+    assert out.read_text(encoding="utf-8") == committed.read_text(encoding="utf-8")
     assert all(set(json.loads(line)) == {"id", "maritime_dispute", "arms_deal"}
                for line in out.read_text(encoding="utf-8").splitlines())

@@ -4,8 +4,7 @@ A long article whose title and lead are about something else and whose body name
 or a weapons purchase, once in passing must not alert; a headline-only feed item about the topic must;
 an article whose body keeps coming back to the topic must; and the seed story (a defence export deal
 framed by the sea disputes) alerts on both watchlists, matched as the crawler matches it: the extracted
-page text as body. The texts here are written for these tests. Every test runs on config.yaml's
-watchlists and on the candidate rewrite in contrib/watchlists-concepts.yaml.
+page text as body. The texts here are written for these tests.
 """
 
 from __future__ import annotations
@@ -56,9 +55,9 @@ SUMMIT = [
 ]
 
 
-@pytest.fixture(scope="module", params=["config.yaml", "contrib/watchlists-concepts.yaml"])
-def matcher(request: pytest.FixtureRequest) -> Matcher:
-    raw = yaml.safe_load((ROOT / request.param).read_text(encoding="utf-8"))
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     return compile_matcher(parse_watchlists(raw["watchlists"]), load_gazetteer(raw.get("gazetteer") or []))
 
 

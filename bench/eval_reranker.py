@@ -1,0 +1,640 @@
+"""Does a learned second stage beat the default rules on labelled headlines they never saw?
+
+A re-ranker is an L2-regularised logistic regression, one per watchlist, that re-decides every item from
+
+- what the default rules of config.yaml say about it (title as title, teaser as lead, as
+  bench/eval_watchlists.py matches it): one 0/1 feature per rule of the watchlist (satisfied or not), the
+  total score divided by the watchlist's threshold, and the rules' verdict (0/1, so that the model can
+  reproduce the rules exactly: a score is a step, not a slope, at the threshold);
+- the lower-cased word unigrams and bigrams of the title and of the teaser (bigrams do not span the two)
+  found in at least two items of the training data (0/1, a vocabulary, nothing downloaded).
+
+Data, as bench/eval_watchlists.py decides it: DEV is every item of the label files named in
+``seen_while_writing_rules`` of bench/baseline.json (labels-dev and dev2023 today), HELD OUT every other
+item of the headline label files (rss2024 and written2026 today, pooled; an id also in a DEV file counts
+as DEV). Full-text pages and the regional-language set (bench/labels/local) are not used.
+
+Protocol (docs/evaluation.md): the L2 strength and the decision threshold are chosen by stratified
+5-fold cross-validation on DEV only, maximising the F1 of the out-of-fold predictions (the vocabulary is
+rebuilt from the training folds each time). The script reports, per watchlist:
+
+1. DEV, cross-validated: P/R/F1 of the re-ranker at the chosen settings against the rules on the same
+   folds (the rules learn nothing, so theirs is their DEV figure). The re-ranker's figure is optimistic:
+   its settings were picked as the best of a grid on these very folds.
+2. HELD OUT, pooled: the re-ranker trained on all of DEV with the chosen settings, against the rules;
+   how many items each gets right that the other gets wrong; a paired bootstrap interval of the F1
+   difference (2,000 resamples, fixed seed); P/R/F1 per held-out file.
+3. The 10 heaviest positive and negative features of that model, names only (n-grams come from DEV).
+
+It never prints, logs or writes a held-out item's id, title or text, nor which held-out items either
+method gets wrong: aggregate figures only (counts, P/R/F1). Before printing, the report is checked for
+held-out ids and refused if one slipped in. Everything is deterministic (fixed seed, Newton's method).
+
+    .venv/bin/python bench/eval_reranker.py                  # the full report (about 40 s)
+    .venv/bin/python bench/eval_reranker.py --l2 1 10        # a smaller grid of L2 strengths
+
+Settings read: ``watchlists`` and ``gazetteer`` of config.yaml (or --config); ``seen_while_writing_rules``
+of bench/baseline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
+
+from alerts.match.gazetteer import load_gazetteer  # noqa: E402
+from alerts.match.matcher import compile_matcher  # noqa: E402
+from alerts.match.models import Document  # noqa: E402
+from alerts.match.watchlist import parse_watchlists  # noqa: E402
+from bench.eval_watchlists import (  # noqa: E402
+    LABELS,
+    NEWS,
+    Item,
+    LabelFile,
+    default_label_paths,
+    held_out,
+    load_baseline,
+    load_texts,
+    pooled,
+    read_label_file,
+    seen_while_writing_rules,
+)
+
+Vector = NDArray[np.float64]
+Indices = NDArray[np.int64]
+
+SEED = 20261202
+FOLDS = 5
+# Strongest first: on a tie of cross-validated F1 the simpler model wins.
+L2_GRID = (1000.0, 300.0, 100.0, 30.0, 10.0, 3.0, 1.0, 0.3, 0.1)
+# Candidate decision thresholds on the predicted probability.
+THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
+BOOTSTRAP = 2000
+TOP = 10
+_WORD = re.compile(r"\w+")
+
+
+# --- features -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """What one watchlist's rules say about one item: satisfied rules, score over threshold, verdict."""
+
+    rules: frozenset[str]
+    score: float  # total score divided by the watchlist's threshold (1.0 = just enough)
+    matched: bool
+
+
+def rule_views(items: Sequence[Item], config: Path) -> tuple[dict[str, tuple[str, ...]], list[dict[str, RuleView]]]:
+    """The default rules' view of each item, per labelled watchlist.
+
+    Args:
+        items: the items to match (title as title, teaser as lead, as bench/eval_watchlists.py does).
+        config: the config.yaml whose watchlists and gazetteer are compiled.
+
+    Returns:
+        The rule names of each labelled watchlist in config order, and per item (same order as `items`)
+        the view of every labelled watchlist.
+
+    Raises:
+        ValueError: a labelled watchlist is missing from the config.
+    """
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    specs = parse_watchlists(raw.get("watchlists") or [])
+    matcher = compile_matcher(specs, load_gazetteer(raw.get("gazetteer") or []))
+    by_name = {spec.name: spec for spec in specs}
+    missing = [name for name in LABELS if name not in by_name]
+    if missing:
+        raise ValueError(f"{config}: no watchlist named {', '.join(missing)}; the labels are for {list(LABELS)}")
+    names = {name: tuple(rule.name for rule in by_name[name].rules) for name in LABELS}
+    views: list[dict[str, RuleView]] = []
+    for item in items:
+        found = {m.watchlist: m for m in matcher.match(Document(title=item.title, lead=item.text))}
+        views.append({name: RuleView(frozenset(found[name].rules), found[name].score / found[name].threshold,
+                                     found[name].matched) for name in LABELS})
+    return names, views
+
+
+def ngrams(item: Item) -> frozenset[str]:
+    """Lower-cased word unigrams and bigrams of the title and of the teaser, each field on its own."""
+    grams: set[str] = set()
+    for text in (item.title, item.text):
+        words = _WORD.findall(text.lower())
+        grams.update(words)
+        grams.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    return frozenset(grams)
+
+
+def vocabulary(grams: Iterable[frozenset[str]], min_items: int = 2) -> tuple[str, ...]:
+    """The n-grams found in at least `min_items` of the training items, sorted (so columns are stable)."""
+    counts: Counter[str] = Counter()
+    for found in grams:
+        counts.update(found)
+    return tuple(sorted(gram for gram, count in counts.items() if count >= min_items))
+
+
+def _floats(values: NDArray[np.float64] | NDArray[np.int64]) -> Vector:
+    """`values` as float64 (np.bincount's type does not say it returns floats when given weights)."""
+    return values.astype(np.float64, copy=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Coo:
+    """A sparse matrix as (row, column, value) triples: numpy has none, and scipy is not a declared dependency.
+
+    An item has a few dozen non-zero features out of thousands, so a dense matrix would make every
+    Newton step read tens of megabytes; the triples make a product cost one pass over the non-zeros.
+    """
+
+    rows: Indices
+    cols: Indices
+    data: Vector
+    shape: tuple[int, int]
+
+    @classmethod
+    def from_dense(cls, matrix: NDArray[np.float64]) -> Coo:
+        """The non-zeros of a dense 2-D array."""
+        rows, cols = np.nonzero(matrix)
+        return cls(rows.astype(np.int64), cols.astype(np.int64), matrix[rows, cols].astype(np.float64),
+                   (int(matrix.shape[0]), int(matrix.shape[1])))
+
+    def dot(self, v: Vector) -> Vector:
+        """X v."""
+        return _floats(np.bincount(self.rows, weights=self.data * v[self.cols], minlength=self.shape[0]))
+
+    def tdot(self, u: Vector) -> Vector:
+        """Xᵀ u."""
+        return _floats(np.bincount(self.cols, weights=self.data * u[self.rows], minlength=self.shape[1]))
+
+    def tdot_squares(self, u: Vector) -> Vector:
+        """diag(Xᵀ diag(u) X): the Hessian's diagonal, for preconditioning."""
+        return _floats(np.bincount(self.cols, weights=self.data**2 * u[self.rows], minlength=self.shape[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """The feature matrix of some items for one watchlist, and the name of each column."""
+
+    x: Coo
+    names: tuple[str, ...]
+
+
+def design(views: Sequence[RuleView], grams: Sequence[frozenset[str]], rule_names: Sequence[str],
+           vocab: Sequence[str]) -> Design:
+    """Rule features then n-gram features (n-grams outside `vocab` are dropped).
+
+    Args:
+        views: the rules' view of each item, for this watchlist.
+        grams: the n-grams of each item (see `ngrams`).
+        rule_names: the watchlist's rule names, in config order.
+        vocab: the n-grams that get a column, from the training items only.
+
+    Returns:
+        Columns ``rule:NAME`` (0/1), ``rules:score`` (score / threshold), ``rules:verdict`` (0/1), then
+        ``word:W`` and ``words:W1 W2`` (0/1).
+    """
+    rule_column = {name: i for i, name in enumerate(rule_names)}
+    score_col, verdict_col = len(rule_names), len(rule_names) + 1
+    first_gram = len(rule_names) + 2
+    gram_column = {gram: first_gram + i for i, gram in enumerate(vocab)}
+    rows: list[int] = []
+    cols: list[int] = []
+    data: list[float] = []
+    for row, (view, found) in enumerate(zip(views, grams, strict=True)):
+        cells = [(rule_column[name], 1.0) for name in view.rules if name in rule_column]
+        cells += [(score_col, view.score), (verdict_col, float(view.matched))]
+        cells += [(gram_column[gram], 1.0) for gram in found if gram in gram_column]
+        for col, value in sorted(cells):
+            if value:
+                rows.append(row)
+                cols.append(col)
+                data.append(value)
+    names = (*(f"rule:{n}" for n in rule_names), "rules:score", "rules:verdict",
+             *(f"{'words' if ' ' in g else 'word'}:{g}" for g in vocab))
+    x = Coo(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), np.asarray(data, dtype=np.float64),
+            (len(views), len(names)))
+    return Design(x, names)
+
+
+# --- the trainer ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A fitted logistic regression: P(yes) = sigmoid(x · weights + bias)."""
+
+    weights: Vector = field(repr=False)
+    bias: float
+    iterations: int
+    converged: bool
+
+    def probability(self, x: Coo) -> Vector:
+        """P(yes) of each row of `x`."""
+        return _sigmoid(x.dot(self.weights) + self.bias)
+
+
+def _sigmoid(z: Vector) -> Vector:
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def _objective(x: Coo, y: Vector, l2: float, theta: Vector) -> float:
+    w, b = theta[:-1], theta[-1]
+    z = x.dot(w) + b
+    return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * w @ w + 0.5 * _BIAS_L2 * b * b)
+
+
+# A whisker of penalty on the bias keeps the Hessian positive definite when one class is absent.
+_BIAS_L2 = 1e-6
+
+
+def fit_logistic(x: Coo, y: Vector, l2: float, *, max_iter: int = 100, tol: float = 1e-10) -> Model:
+    """Minimise Σ log-loss + l2/2 |w|² (bias unpenalised) by Newton's method, steps by preconditioned CG.
+
+    Newton's method, rather than gradient descent, because it needs no learning rate and reaches the
+    optimum to machine precision in a few dozen steps, so the result does not depend on a tuning knob or
+    on where a fixed number of epochs happened to stop; nothing in it is random, so it is deterministic.
+
+    Args:
+        x: the feature matrix (n items x d features).
+        y: 1.0 for yes, 0.0 for no, one per row.
+        l2: the L2 strength (> 0).
+        max_iter: Newton steps at most.
+        tol: stop when the Newton decrement is below ``tol x (1 + objective)``.
+
+    Returns:
+        The model, with the number of Newton steps taken and whether it converged.
+
+    Raises:
+        ValueError: `l2` is not positive, or `y` does not have one 0/1 value per row.
+    """
+    if l2 <= 0:
+        raise ValueError(f"l2 must be positive, got {l2}")
+    if y.shape != (x.shape[0],) or not np.all((y == 0) | (y == 1)):
+        raise ValueError(f"y must hold one 0/1 label per row ({x.shape[0]}), got shape {y.shape}")
+    d = x.shape[1]
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = _BIAS_L2
+    theta = np.zeros(d + 1)
+    loss = _objective(x, y, l2, theta)
+    for step in range(1, max_iter + 1):
+        p = _sigmoid(x.dot(theta[:-1]) + theta[-1])
+        residual = p - y
+        grad = np.append(x.tdot(residual), residual.sum()) + penalty * theta
+        curvature = p * (1.0 - p)
+
+        def hessian_times(v: Vector, curvature: Vector = curvature) -> Vector:
+            u = curvature * (x.dot(v[:-1]) + v[-1])
+            return np.append(x.tdot(u), u.sum()) + penalty * v
+
+        diagonal = np.append(x.tdot_squares(curvature), curvature.sum()) + penalty
+        direction = _conjugate_gradient(hessian_times, -grad, 1.0 / diagonal)
+        decrement = float(-grad @ direction)
+        if decrement / 2 <= tol * (1.0 + abs(loss)):
+            return Model(theta[:-1].copy(), float(theta[-1]), step - 1, True)
+        t = 1.0
+        while True:  # backtracking (Armijo): a full Newton step is nearly always taken
+            candidate = theta + t * direction
+            new_loss = _objective(x, y, l2, candidate)
+            if new_loss <= loss - 1e-4 * t * decrement or t < 1e-10:
+                break
+            t /= 2
+        theta, loss = candidate, new_loss
+    return Model(theta[:-1].copy(), float(theta[-1]), max_iter, False)
+
+
+def _conjugate_gradient(apply: Callable[[Vector], Vector], b: Vector, inverse_diagonal: Vector,
+                        rtol: float = 1e-10, max_iter: int = 500) -> Vector:
+    """Solve A s = b for a symmetric positive definite A given as a product, Jacobi-preconditioned."""
+    s = np.zeros_like(b)
+    r = b.copy()
+    z = inverse_diagonal * r
+    p = z.copy()
+    rz = float(r @ z)
+    limit = rtol * float(np.linalg.norm(b))
+    for _ in range(max_iter):
+        if float(np.linalg.norm(r)) <= limit:
+            break
+        ap = apply(p)
+        alpha = rz / float(p @ ap)
+        s += alpha * p
+        r -= alpha * ap
+        z = inverse_diagonal * r
+        rz_next = float(r @ z)
+        p = z + (rz_next / rz) * p
+        rz = rz_next
+    return s
+
+
+# --- scoring and cross-validation -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """True positives, false positives and false negatives of one method on some items."""
+
+    tp: int
+    fp: int
+    fn: int
+
+    @classmethod
+    def of(cls, predicted: NDArray[np.bool_], wanted: NDArray[np.bool_]) -> Counts:
+        """Compare 0/1 predictions with the labels."""
+        return cls(int(np.sum(predicted & wanted)), int(np.sum(predicted & ~wanted)),
+                   int(np.sum(~predicted & wanted)))
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 0.0
+
+
+def stratified_folds(strata: Sequence[object], folds: int = FOLDS, seed: int = SEED) -> Indices:
+    """A fold number per item: each stratum shuffled (fixed seed) and dealt out in turn."""
+    rng = np.random.default_rng(seed)
+    assigned = np.zeros(len(strata), dtype=np.int64)
+    offset = 0
+    for stratum in sorted(set(map(repr, strata))):
+        members = np.array([i for i, s in enumerate(strata) if repr(s) == stratum], dtype=np.int64)
+        members = members[rng.permutation(len(members))]
+        assigned[members] = (np.arange(len(members)) + offset) % folds
+        offset += len(members)
+    return assigned
+
+
+def best_threshold(probability: Vector, wanted: NDArray[np.bool_]) -> tuple[float, float]:
+    """The candidate threshold with the highest F1 (the lowest such one), and that F1."""
+    f1s = [Counts.of(probability >= t, wanted).f1 for t in THRESHOLDS]
+    best = int(np.argmax(f1s))
+    return float(THRESHOLDS[best]), f1s[best]
+
+
+@dataclass(frozen=True, slots=True)
+class CrossValidation:
+    """Out-of-fold probabilities of each L2 strength, and the chosen strength and threshold."""
+
+    out_of_fold: dict[float, Vector] = field(repr=False)
+    l2: float
+    threshold: float
+    f1_by_l2: dict[float, float]
+    not_converged: int
+
+
+def cross_validate(views: Sequence[RuleView], grams: Sequence[frozenset[str]], rule_names: Sequence[str],
+                   wanted: NDArray[np.bool_], folds: Indices, grid: Sequence[float]) -> CrossValidation:
+    """Out-of-fold probabilities per L2 strength (vocabulary rebuilt per training part); pick the best.
+
+    Args:
+        views: the rules' view of each DEV item, for this watchlist.
+        grams: the n-grams of each DEV item.
+        rule_names: the watchlist's rule names.
+        wanted: the label of each DEV item.
+        folds: the fold number of each DEV item.
+        grid: the L2 strengths to try, in order of preference on a tie.
+
+    Returns:
+        The out-of-fold probabilities and the (L2, threshold) pair with the highest out-of-fold F1.
+    """
+    probabilities = {l2: np.zeros(len(views)) for l2 in grid}
+    not_converged = 0
+    for fold in range(int(folds.max()) + 1):
+        train = [int(i) for i in np.flatnonzero(folds != fold)]
+        test = [int(i) for i in np.flatnonzero(folds == fold)]
+        vocab = vocabulary(grams[i] for i in train)
+        train_x = design([views[i] for i in train], [grams[i] for i in train], rule_names, vocab).x
+        test_x = design([views[i] for i in test], [grams[i] for i in test], rule_names, vocab).x
+        for l2 in grid:
+            model = fit_logistic(train_x, wanted[train].astype(np.float64), l2)
+            not_converged += not model.converged
+            probabilities[l2][test] = model.probability(test_x)
+    chosen = {l2: best_threshold(probabilities[l2], wanted) for l2 in grid}
+    l2 = max(grid, key=lambda value: (chosen[value][1], -grid.index(value)))
+    return CrossValidation(probabilities, l2, chosen[l2][0], {k: v[1] for k, v in chosen.items()}, not_converged)
+
+
+def bootstrap_f1_difference(ours: NDArray[np.bool_], theirs: NDArray[np.bool_], wanted: NDArray[np.bool_],
+                            resamples: int = BOOTSTRAP, seed: int = SEED) -> tuple[float, float]:
+    """The 2.5% and 97.5% quantiles of F1(ours) - F1(theirs) over items resampled with replacement."""
+    rng = np.random.default_rng(seed)
+    n = len(wanted)
+    picks = rng.integers(0, n, size=(resamples, n))
+
+    def f1(predicted: NDArray[np.bool_]) -> Vector:
+        tp = np.sum(predicted[picks] & wanted[picks], axis=1)
+        errors = np.sum(predicted[picks] ^ wanted[picks], axis=1)
+        denominator = 2 * tp + errors
+        return np.where(denominator > 0, 2 * tp / np.maximum(denominator, 1), 0.0)
+
+    difference = f1(ours) - f1(theirs)
+    low, high = np.quantile(difference, [0.025, 0.975])
+    return float(low), float(high)
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistResult:
+    """Every figure of one watchlist (aggregates only: no item of the held-out set is kept)."""
+
+    name: str
+    cv: CrossValidation = field(repr=False)
+    dev_rules: Counts
+    dev_reranker: Counts
+    fold_f1: tuple[tuple[float, float], ...]  # (rules, re-ranker) per fold
+    held_rules: Counts
+    held_reranker: Counts
+    only_reranker_right: int
+    only_rules_right: int
+    interval: tuple[float, float]
+    by_file: tuple[tuple[str, int, Counts, Counts], ...]  # (file, items, rules, re-ranker)
+    features: int
+    heaviest: tuple[str, ...]
+    lightest: tuple[str, ...]
+    converged: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """DEV and HELD-OUT items with the rules' view and n-grams of each, and each held-out item's file."""
+
+    dev: list[Item]
+    held: list[Item]
+    rule_names: dict[str, tuple[str, ...]]
+    dev_views: list[dict[str, RuleView]] = field(repr=False)
+    held_views: list[dict[str, RuleView]] = field(repr=False)
+    held_files: list[str] = field(repr=False)
+    dev_files: tuple[str, ...]
+
+
+def load_data(files: Sequence[LabelFile], seen: frozenset[str], config: Path) -> Data:
+    """Split the headline label files into DEV and HELD OUT as bench/eval_watchlists.py does, and match them.
+
+    Raises:
+        ValueError: nothing is held out, or nothing is DEV.
+    """
+    dev = pooled([f for f in files if f.name in seen])
+    held = held_out(files, seen)
+    if not dev or not held:
+        raise ValueError("need both DEV items (files in seen_while_writing_rules) and held-out items; "
+                         f"got {len(dev)} and {len(held)}")
+    file_of = {item.id: f.name for f in files if f.name not in seen for item in f.items}
+    names, views = rule_views([*dev, *held], config)
+    return Data(dev, held, names, views[: len(dev)], views[len(dev):], [file_of[item.id] for item in held],
+                tuple(f.name for f in files if f.name in seen))
+
+
+def run_watchlist(data: Data, name: str, folds: Indices, grid: Sequence[float]) -> WatchlistResult:
+    """Cross-validate on DEV, train on all of DEV, score the held-out pool (aggregates only)."""
+    rule_names = data.rule_names[name]
+    dev_views = [v[name] for v in data.dev_views]
+    held_views = [v[name] for v in data.held_views]
+    dev_grams = [ngrams(item) for item in data.dev]
+    held_grams = [ngrams(item) for item in data.held]
+    dev_wanted = np.array([item.labels[name] for item in data.dev])
+    held_wanted = np.array([item.labels[name] for item in data.held])
+    dev_rules = np.array([v.matched for v in dev_views])
+    held_rules = np.array([v.matched for v in held_views])
+
+    cv = cross_validate(dev_views, dev_grams, rule_names, dev_wanted, folds, grid)
+    dev_ours = cv.out_of_fold[cv.l2] >= cv.threshold
+    fold_f1 = tuple(
+        (Counts.of(dev_rules[folds == k], dev_wanted[folds == k]).f1,
+         Counts.of(dev_ours[folds == k], dev_wanted[folds == k]).f1)
+        for k in range(int(folds.max()) + 1)
+    )
+
+    vocab = vocabulary(dev_grams)
+    train = design(dev_views, dev_grams, rule_names, vocab)
+    model = fit_logistic(train.x, dev_wanted.astype(np.float64), cv.l2)
+    held_ours = model.probability(design(held_views, held_grams, rule_names, vocab).x) >= cv.threshold
+    order = np.argsort(-model.weights, kind="stable")
+    heaviest = tuple(train.names[i] for i in order[:TOP] if model.weights[i] > 0)
+    lightest = tuple(train.names[i] for i in order[::-1][:TOP] if model.weights[i] < 0)
+
+    files = np.array(data.held_files)
+    by_file = tuple(
+        (file, int(np.sum(files == file)), Counts.of(held_rules[files == file], held_wanted[files == file]),
+         Counts.of(held_ours[files == file], held_wanted[files == file]))
+        for file in sorted(set(data.held_files))
+    )
+    return WatchlistResult(
+        name, cv, Counts.of(dev_rules, dev_wanted), Counts.of(dev_ours, dev_wanted), fold_f1,
+        Counts.of(held_rules, held_wanted), Counts.of(held_ours, held_wanted),
+        int(np.sum((held_ours == held_wanted) & (held_rules != held_wanted))),
+        int(np.sum((held_rules == held_wanted) & (held_ours != held_wanted))),
+        bootstrap_f1_difference(held_ours, held_rules, held_wanted), by_file, len(train.names), heaviest, lightest,
+        model.converged and cv.not_converged == 0,
+    )
+
+
+def _prf(c: Counts) -> str:
+    return f"P {c.precision:.3f}  R {c.recall:.3f}  F1 {c.f1:.3f}  (TP {c.tp:3} FP {c.fp:3} FN {c.fn:3})"
+
+
+def render(data: Data, results: Sequence[WatchlistResult], grid: Sequence[float], seconds: float) -> str:
+    """The report: settings, DEV cross-validation, held-out pool, heaviest features, verdict per watchlist."""
+    held_counts = Counter(data.held_files)
+    out = [
+        "re-ranker (L2 logistic regression on the rules' per-rule indicators, score and verdict, and title/teaser "
+        "word 1-2-grams in >= 2 training items) vs the default rules",
+        f"DEV: {len(data.dev)} items ({', '.join(data.dev_files)}); HELD OUT: {len(data.held)} items, pooled "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(held_counts.items()))})",
+        f"settings chosen by {FOLDS}-fold stratified CV on DEV (seed {SEED}), maximising out-of-fold F1: L2 in "
+        f"{list(grid)}, threshold in {THRESHOLDS[0]:.2f}..{THRESHOLDS[-1]:.2f} step 0.01",
+    ]
+    for r in results:
+        dev_pos = sum(item.labels[r.name] for item in data.dev)
+        held_pos = sum(item.labels[r.name] for item in data.held)
+        rules_f1 = " ".join(f"{a:.3f}" for a, _ in r.fold_f1)
+        ours_f1 = " ".join(f"{b:.3f}" for _, b in r.fold_f1)
+        out += [
+            "",
+            f"== {r.name}: {dev_pos} DEV positives, {held_pos} held-out positives; {r.features} features",
+            f"  chosen: L2 {r.cv.l2:g}, threshold {r.cv.threshold:.2f}   (CV F1 by L2: "
+            + ", ".join(f"{k:g} {v:.3f}" for k, v in r.cv.f1_by_l2.items()) + ")",
+            "  DEV, 5-fold CV (out-of-fold, pooled over folds; re-ranker settings picked on these folds):",
+            f"    rules      {_prf(r.dev_rules)}",
+            f"    re-ranker  {_prf(r.dev_reranker)}",
+            f"    F1 per fold: rules {rules_f1} | re-ranker {ours_f1}",
+            "  HELD OUT, pooled (re-ranker trained on all DEV with the chosen settings):",
+            f"    rules      {_prf(r.held_rules)}",
+            f"    re-ranker  {_prf(r.held_reranker)}",
+            f"    F1 re-ranker - rules {r.held_reranker.f1 - r.held_rules.f1:+.3f}, paired bootstrap 95% interval "
+            f"[{r.interval[0]:+.3f}, {r.interval[1]:+.3f}]; items only the re-ranker gets right "
+            f"{r.only_reranker_right}, only the rules {r.only_rules_right}",
+        ]
+        for file, n, rules, ours in r.by_file:
+            out.append(f"    {file:12} ({n:4}) rules F1 {rules.f1:.3f} (P {rules.precision:.3f} R {rules.recall:.3f}) "
+                       f"| re-ranker F1 {ours.f1:.3f} (P {ours.precision:.3f} R {ours.recall:.3f})")
+        out += [
+            f"  heaviest positive features: {', '.join(r.heaviest)}",
+            f"  heaviest negative features: {', '.join(r.lightest)}",
+        ]
+        if not r.converged:
+            out.append("  WARNING: a fit stopped before converging (max Newton steps); figures may move")
+    out += ["", "verdict (held-out F1, re-ranker vs rules):"]
+    for r in results:
+        low, high = r.interval
+        word = ("better" if low > 0 else "worse" if high < 0 else "no clear difference") + \
+            " (95% interval " + ("excludes" if low > 0 or high < 0 else "includes") + " 0)"
+        out.append(f"  {r.name:18} rules {r.held_rules.f1:.3f}  re-ranker {r.held_reranker.f1:.3f}: {word}")
+    out.append(f"\n({seconds:.0f} s; held-out items are reported as aggregates only)")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yaml",
+                        help="the config whose watchlists are the rules (default: config.yaml)")
+    parser.add_argument("--l2", type=float, nargs="+", default=list(L2_GRID), metavar="STRENGTH",
+                        help=f"L2 strengths to try, preferred first on a tie (default: {' '.join(map(str, L2_GRID))})")
+    args = parser.parse_args(argv)
+    if not NEWS.is_dir():
+        print(f"corpus not found at {NEWS} (clone ../shared beside the project)", file=sys.stderr)
+        return 2
+    if any(value <= 0 for value in args.l2):
+        print(f"--l2 values must be positive, got {args.l2}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    texts = load_texts()
+    try:
+        files = [read_label_file(path, texts) for path in default_label_paths()]
+        data = load_data(files, seen_while_writing_rules(load_baseline()), args.config)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    grid = tuple(args.l2)
+    folds = stratified_folds([tuple(item.labels[name] for name in LABELS) for item in data.dev])
+    results = [run_watchlist(data, name, folds, grid) for name in LABELS]
+    report = render(data, results, grid, time.perf_counter() - started)
+    if any(item.id in report for item in data.held):
+        print("refusing to print: the report names a held-out item (a bug in this script)", file=sys.stderr)
+        return 3
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

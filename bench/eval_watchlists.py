@@ -62,8 +62,12 @@ FULLTEXT = LABEL_DIR / "fulltext" / "pages.jsonl"
 FULLTEXT_SCOPE = "fulltext"
 FULLTEXT_CACHE = ROOT / ".cache" / "eval-fulltext.json"
 BASELINE = ROOT / "bench" / "baseline.json"
-# Headlines written for newswatch (so their text may live in the repo): id prefix ``written-``.
-OWN_TEXTS = (ROOT / "tests" / "data" / "written_headlines.jsonl",)
+# Headlines written for newswatch (so their text may live in the repo): id prefixes ``written-`` (held out)
+# and ``writtendev-`` (a second sample drawn the same way, for development).
+OWN_TEXTS = (
+    ROOT / "tests" / "data" / "written_headlines.jsonl",
+    ROOT / "tests" / "data" / "writtendev_headlines.jsonl",
+)
 LABELS = {"maritime-disputes": "maritime_dispute", "arms-deals": "arms_deal"}
 METRICS = ("precision", "recall", "f1")
 # Outlet family by id prefix: one period and one kind of outlet each.
@@ -73,6 +77,7 @@ FAMILIES = (
     ("rss2023-", "RSS 2023"),
     ("rss2024-", "RSS 2024"),
     ("written-", "written 2026"),
+    ("writtendev-", "written 2026 (dev)"),
     ("pages/", "full-text pages"),
     ("extraction/", "full-text pages"),
 )

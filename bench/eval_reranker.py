@@ -45,7 +45,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +65,7 @@ from bench.eval_watchlists import (  # noqa: E402
     NEWS,
     Item,
     LabelFile,
+    Rates,
     default_label_paths,
     held_out,
     load_baseline,
@@ -73,9 +74,7 @@ from bench.eval_watchlists import (  # noqa: E402
     read_label_file,
     seen_while_writing_rules,
 )
-
-Vector = NDArray[np.float64]
-Indices = NDArray[np.int64]
+from bench.logistic import Coo, Indices, Vector, fit_logistic  # noqa: E402
 
 SEED = 20261202
 FOLDS = 5
@@ -148,44 +147,6 @@ def vocabulary(grams: Iterable[frozenset[str]], min_items: int = 2) -> tuple[str
     return tuple(sorted(gram for gram, count in counts.items() if count >= min_items))
 
 
-def _floats(values: NDArray[np.float64] | NDArray[np.int64]) -> Vector:
-    """`values` as float64 (np.bincount's type does not say it returns floats when given weights)."""
-    return values.astype(np.float64, copy=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Coo:
-    """A sparse matrix as (row, column, value) triples: numpy has none, and scipy is not a declared dependency.
-
-    An item has a few dozen non-zero features out of thousands, so a dense matrix would make every
-    Newton step read tens of megabytes; the triples make a product cost one pass over the non-zeros.
-    """
-
-    rows: Indices
-    cols: Indices
-    data: Vector
-    shape: tuple[int, int]
-
-    @classmethod
-    def from_dense(cls, matrix: NDArray[np.float64]) -> Coo:
-        """The non-zeros of a dense 2-D array."""
-        rows, cols = np.nonzero(matrix)
-        return cls(rows.astype(np.int64), cols.astype(np.int64), matrix[rows, cols].astype(np.float64),
-                   (int(matrix.shape[0]), int(matrix.shape[1])))
-
-    def dot(self, v: Vector) -> Vector:
-        """X v."""
-        return _floats(np.bincount(self.rows, weights=self.data * v[self.cols], minlength=self.shape[0]))
-
-    def tdot(self, u: Vector) -> Vector:
-        """Xᵀ u."""
-        return _floats(np.bincount(self.cols, weights=self.data * u[self.rows], minlength=self.shape[1]))
-
-    def tdot_squares(self, u: Vector) -> Vector:
-        """diag(Xᵀ diag(u) X): the Hessian's diagonal, for preconditioning."""
-        return _floats(np.bincount(self.cols, weights=self.data**2 * u[self.rows], minlength=self.shape[1]))
-
-
 @dataclass(frozen=True, slots=True)
 class Design:
     """The feature matrix of some items for one watchlist, and the name of each column."""
@@ -231,120 +192,11 @@ def design(views: Sequence[RuleView], grams: Sequence[frozenset[str]], rule_name
     return Design(x, names)
 
 
-# --- the trainer ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Model:
-    """A fitted logistic regression: P(yes) = sigmoid(x · weights + bias)."""
-
-    weights: Vector = field(repr=False)
-    bias: float
-    iterations: int
-    converged: bool
-
-    def probability(self, x: Coo) -> Vector:
-        """P(yes) of each row of `x`."""
-        return _sigmoid(x.dot(self.weights) + self.bias)
-
-
-def _sigmoid(z: Vector) -> Vector:
-    return np.exp(-np.logaddexp(0.0, -z))
-
-
-def _objective(x: Coo, y: Vector, l2: float, theta: Vector) -> float:
-    w, b = theta[:-1], theta[-1]
-    z = x.dot(w) + b
-    return float(np.sum(np.logaddexp(0.0, z) - y * z) + 0.5 * l2 * w @ w + 0.5 * _BIAS_L2 * b * b)
-
-
-# A whisker of penalty on the bias keeps the Hessian positive definite when one class is absent.
-_BIAS_L2 = 1e-6
-
-
-def fit_logistic(x: Coo, y: Vector, l2: float, *, max_iter: int = 100, tol: float = 1e-10) -> Model:
-    """Minimise Σ log-loss + l2/2 |w|² (bias unpenalised) by Newton's method, steps by preconditioned CG.
-
-    Newton's method, rather than gradient descent, because it needs no learning rate and reaches the
-    optimum to machine precision in a few dozen steps, so the result does not depend on a tuning knob or
-    on where a fixed number of epochs happened to stop; nothing in it is random, so it is deterministic.
-
-    Args:
-        x: the feature matrix (n items x d features).
-        y: 1.0 for yes, 0.0 for no, one per row.
-        l2: the L2 strength (> 0).
-        max_iter: Newton steps at most.
-        tol: stop when the Newton decrement is below ``tol x (1 + objective)``.
-
-    Returns:
-        The model, with the number of Newton steps taken and whether it converged.
-
-    Raises:
-        ValueError: `l2` is not positive, or `y` does not have one 0/1 value per row.
-    """
-    if l2 <= 0:
-        raise ValueError(f"l2 must be positive, got {l2}")
-    if y.shape != (x.shape[0],) or not np.all((y == 0) | (y == 1)):
-        raise ValueError(f"y must hold one 0/1 label per row ({x.shape[0]}), got shape {y.shape}")
-    d = x.shape[1]
-    penalty = np.full(d + 1, l2)
-    penalty[-1] = _BIAS_L2
-    theta = np.zeros(d + 1)
-    loss = _objective(x, y, l2, theta)
-    for step in range(1, max_iter + 1):
-        p = _sigmoid(x.dot(theta[:-1]) + theta[-1])
-        residual = p - y
-        grad = np.append(x.tdot(residual), residual.sum()) + penalty * theta
-        curvature = p * (1.0 - p)
-
-        def hessian_times(v: Vector, curvature: Vector = curvature) -> Vector:
-            u = curvature * (x.dot(v[:-1]) + v[-1])
-            return np.append(x.tdot(u), u.sum()) + penalty * v
-
-        diagonal = np.append(x.tdot_squares(curvature), curvature.sum()) + penalty
-        direction = _conjugate_gradient(hessian_times, -grad, 1.0 / diagonal)
-        decrement = float(-grad @ direction)
-        if decrement / 2 <= tol * (1.0 + abs(loss)):
-            return Model(theta[:-1].copy(), float(theta[-1]), step - 1, True)
-        t = 1.0
-        while True:  # backtracking (Armijo): a full Newton step is nearly always taken
-            candidate = theta + t * direction
-            new_loss = _objective(x, y, l2, candidate)
-            if new_loss <= loss - 1e-4 * t * decrement or t < 1e-10:
-                break
-            t /= 2
-        theta, loss = candidate, new_loss
-    return Model(theta[:-1].copy(), float(theta[-1]), max_iter, False)
-
-
-def _conjugate_gradient(apply: Callable[[Vector], Vector], b: Vector, inverse_diagonal: Vector,
-                        rtol: float = 1e-10, max_iter: int = 500) -> Vector:
-    """Solve A s = b for a symmetric positive definite A given as a product, Jacobi-preconditioned."""
-    s = np.zeros_like(b)
-    r = b.copy()
-    z = inverse_diagonal * r
-    p = z.copy()
-    rz = float(r @ z)
-    limit = rtol * float(np.linalg.norm(b))
-    for _ in range(max_iter):
-        if float(np.linalg.norm(r)) <= limit:
-            break
-        ap = apply(p)
-        alpha = rz / float(p @ ap)
-        s += alpha * p
-        r -= alpha * ap
-        z = inverse_diagonal * r
-        rz_next = float(r @ z)
-        p = z + (rz_next / rz) * p
-        rz = rz_next
-    return s
-
-
 # --- scoring and cross-validation -----------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class Counts:
+class Counts(Rates):
     """True positives, false positives and false negatives of one method on some items."""
 
     tp: int
@@ -356,18 +208,6 @@ class Counts:
         """Compare 0/1 predictions with the labels."""
         return cls(int(np.sum(predicted & wanted)), int(np.sum(predicted & ~wanted)),
                    int(np.sum(~predicted & wanted)))
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        return 2 * self.tp / (2 * self.tp + self.fp + self.fn) if self.tp + self.fp + self.fn else 0.0
 
 
 def stratified_folds(strata: Sequence[object], folds: int = FOLDS, seed: int = SEED) -> Indices:

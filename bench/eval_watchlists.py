@@ -119,14 +119,17 @@ class LabelFile:
     fulltext: bool = False  # pages (title, lead, body), scored as their own scope, not pooled
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+class Rates:
+    """Precision, recall and F1 from ``tp``, ``fp`` and ``fn`` (0.0 where there is no denominator).
+
+    A mixin for the dataclasses that count (``Score`` here, ``Counts`` in bench/eval_reranker.py), so the
+    two scripts cannot drift apart in how they compute a figure.
+    """
+
+    __slots__ = ()
     tp: int
     fp: int
     fn: int
-    # Out of the repr: a failing assertion on a held-out figure must not print held-out items.
-    false_pos: tuple[Item, ...] = field(repr=False)
-    false_neg: tuple[Item, ...] = field(repr=False)
 
     @property
     def precision(self) -> float:
@@ -140,6 +143,16 @@ class Score:
     def f1(self) -> float:
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Score(Rates):
+    tp: int
+    fp: int
+    fn: int
+    # Out of the repr: a failing assertion on a held-out figure must not print held-out items.
+    false_pos: tuple[Item, ...] = field(repr=False)
+    false_neg: tuple[Item, ...] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -269,9 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     if not NEWS.exists():
         print(f"corpus not found at {NEWS}", file=sys.stderr)
         return 2
-    docs = build_articles(args.articles)
     if args.against is not None:
-        return compare(args.against, args.config, real_pages() if args.real_pages else docs, args.rounds)
+        pages = real_pages() if args.real_pages else build_articles(args.articles)
+        return compare(args.against, args.config, pages, args.rounds)
+    docs = build_articles(args.articles)
     if args.rate_only:
         rate, _ = time_matcher(default_matcher(), docs, args.repeat)
         print(json.dumps({"rate": rate, "build": compiled.BUILD}))

@@ -39,6 +39,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from alerts.links import signing_key
 from scheduler.schema import open_store
 from scheduler.web import queries
 from scheduler.web.security import (
@@ -48,7 +49,6 @@ from scheduler.web.security import (
     csrf_ok,
     csrf_pair,
     identify,
-    load_secret_key,
     same_origin,
 )
 from scheduler.web.settings import WebSettings, check_exposure
@@ -75,7 +75,8 @@ class Workbench:
         self.settings = settings
         self.watchlists = tuple(watchlists)
         setup = open_store(self.database)  # every package's migrations (feedback tables included)
-        self.key = load_secret_key(setup.conn, settings.secret_key)
+        # The one key of alerts.links: it signs these tokens and the one-click links in alerts.
+        self.key = signing_key(setup.conn, settings.secret_key)
         setup.conn.close()
         self._local = threading.local()
         self._facets: tuple[float, dict[str, list[str]]] | None = None

@@ -9,7 +9,8 @@
   does not match its cookie, or whose ``Origin`` names another host, is refused with 403.
 - Feed tokens (`feed_token()`): HMAC-SHA256(secret key, ``feed:`` + watchlist), so one leaked feed URL
   opens that feed only; changing the key revokes them all.
-- The secret key: `web.secret_key`, or one generated once and kept in the store's ``web_state`` table.
+- The secret key: `web.secret_key`, or one generated once and kept in the store's ``web_state`` table
+  (`alerts.links.signing_key`, which also signs the one-click links in alerts).
 - `SECURITY_HEADERS`: a strict Content-Security-Policy (no inline script or style, nothing from
   elsewhere), no framing, no sniffing, no referrer sent to other sites.
 
@@ -24,11 +25,9 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from alerts.links import signing_key
 from scheduler.web.settings import WebSettings
 
 CSRF_COOKIE = "nw_csrf"
@@ -43,14 +42,6 @@ SECURITY_HEADERS = {
     "referrer-policy": "same-origin",  # not "no-referrer": Chromium then posts forms with Origin: null
     "cache-control": "no-store",
 }
-
-
-def load_secret_key(conn: sqlite3.Connection, configured: str | None) -> bytes:
-    """The key that signs tokens: the configured one, or one generated once and kept in the store.
-
-    The same key as the one-click links in alerts (`alerts.links.signing_key`, its one owner).
-    """
-    return signing_key(conn, configured)
 
 
 def sign(key: bytes, message: str) -> str:

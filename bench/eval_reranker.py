@@ -53,19 +53,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import yaml  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
-from alerts.match.gazetteer import load_gazetteer  # noqa: E402
-from alerts.match.matcher import compile_matcher  # noqa: E402
 from alerts.match.models import Document  # noqa: E402
-from alerts.match.watchlist import parse_watchlists  # noqa: E402
 from bench.eval_watchlists import (  # noqa: E402
     LABELS,
     NEWS,
     Item,
     LabelFile,
     Rates,
+    compile_config,
     default_label_paths,
     held_out,
     load_baseline,
@@ -113,9 +110,7 @@ def rule_views(items: Sequence[Item], config: Path) -> tuple[dict[str, tuple[str
     Raises:
         ValueError: a labelled watchlist is missing from the config.
     """
-    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-    specs = parse_watchlists(raw.get("watchlists") or [])
-    matcher = compile_matcher(specs, load_gazetteer(raw.get("gazetteer") or []))
+    specs, matcher = compile_config(config)
     by_name = {spec.name: spec for spec in specs}
     missing = [name for name in LABELS if name not in by_name]
     if missing:

@@ -51,9 +51,9 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from alerts.match.gazetteer import load_gazetteer  # noqa: E402
-from alerts.match.matcher import compile_matcher  # noqa: E402
+from alerts.match.matcher import Matcher, compile_matcher  # noqa: E402
 from alerts.match.models import Document  # noqa: E402
-from alerts.match.watchlist import parse_watchlists  # noqa: E402
+from alerts.match.watchlist import WatchlistSpec, parse_watchlists  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 NEWS = CORPUS / "news"
@@ -421,12 +421,16 @@ def score(items: Iterable[Item], name: str, predict: Callable[[Item], bool]) -> 
 Verdicts = dict[str, dict[str, bool]]  # item id -> watchlist -> flagged
 
 
+def compile_config(config: Path = ROOT / "config.yaml") -> tuple[list[WatchlistSpec], Matcher]:
+    """The watchlists of a config file as written (no ${VAR} expansion, no other section read), compiled."""
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    specs = parse_watchlists(raw.get("watchlists") or [])
+    return specs, compile_matcher(specs, load_gazetteer(raw.get("gazetteer") or []))
+
+
 def rule_verdicts(items: Iterable[Item], config: Path = ROOT / "config.yaml") -> Verdicts:
     """What the configured watchlists (only those with labels) say about each item."""
-    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
-    matcher = compile_matcher(
-        parse_watchlists(raw.get("watchlists") or []), load_gazetteer(raw.get("gazetteer") or [])
-    )
+    _, matcher = compile_config(config)
     names = [name for name in LABELS if name in matcher.watchlist_names]
     verdicts: Verdicts = {}
     for item in items:

@@ -14,6 +14,7 @@ An entry::
         zh: [钓鱼岛, 釣魚臺]
         ja: [尖閣諸島]
       exclude: [Joe Scarborough]       # optional: phrases that cancel an alias found inside them
+                                       # (case-blind; a trailing * is a prefix: Scarborough gas*)
 
 Aliases follow the watchlist term syntax: an alias in capitals only (``PLA``) matches only in
 capitals; ``name*`` matches any word beginning with ``name``.

@@ -265,6 +265,13 @@ class _Compiler:
         case = len(letters) >= 2 and all(c.isupper() for c in letters) and not any(is_cjk(c) for c in body)
         return self.pattern(body, prefix, case, body, path)
 
+    def exclude_phrase(self, phrase: str, entity_id: str) -> int:
+        """An entity's exclude phrase: case-blind, and a trailing ``*`` is a prefix as in watchlist terms
+        (``Scarborough gas*`` cancels the alias inside "Scarborough gas field")."""
+        prefix = phrase.endswith("*")
+        body = phrase[:-1].rstrip() if prefix else phrase
+        return self.pattern(body, prefix, False, phrase, ("gazetteer", entity_id, "exclude"))
+
     def entity(self, entity_id: str, path: Loc) -> tuple[int, ...]:
         pids = self.entity_pids.get(entity_id)
         if pids is None:
@@ -336,9 +343,7 @@ class _Compiler:
         for entity_id, pids in self.entity_pids.items():
             entity = self.gazetteer.get(entity_id)
             if entity and entity.exclude:
-                context = tuple(
-                    self.pattern(e, False, False, e, ("gazetteer", entity_id, "exclude")) for e in entity.exclude
-                )
+                context = tuple(self.exclude_phrase(e, entity_id) for e in entity.exclude)
                 out.append(_Exclusion(frozenset(pids), context, None))
         return out
 

@@ -110,6 +110,14 @@ def test_entity_exclusion_cancels_joe_scarborough() -> None:
     assert _m(m, "Chinese ships near Scarborough Shoal").matched
 
 
+def test_entity_exclusion_with_a_trailing_star_is_a_prefix() -> None:
+    # The shipped gazetteer excludes "Scarborough gas*": Woodside's gas field off Western Australia.
+    m = _matcher([{"any": ["@scarborough-shoal"]}])
+    assert _m(m, "Regulator approves drilling at Scarborough gas development").matched is False
+    assert _m(m, "Woodside's Scarborough gasfield faces legal challenge").matched is False
+    assert _m(m, "Coast guard ships gas up before patrol near Scarborough").matched
+
+
 def test_watchlist_none_vetoes_the_document() -> None:
     m = _matcher([{"any": ["@south-china-sea"]}], none=["travel guide"])
     result = _m(m, "A travel guide to the South China Sea beaches")

@@ -14,17 +14,31 @@ Data, as bench/eval_watchlists.py decides it: DEV is every item of the label fil
 item of the headline label files (rss2024 and written2026 today, pooled; an id also in a DEV file counts
 as DEV). Full-text pages and the regional-language set (bench/labels/local) are not used.
 
-Protocol (docs/evaluation.md): the L2 strength and the decision threshold are chosen by stratified
-5-fold cross-validation on DEV only, maximising the F1 of the out-of-fold predictions (the vocabulary is
-rebuilt from the training folds each time). The script reports, per watchlist:
+Learning from the analysts (``--judgements DB``, repeatable): the stories judged in the workbench
+(``judgements`` of a newswatch store) become training items, read by bench/judgements.py through the
+readers `newswatch eval` uses: the title and lead (feed summary) of the story's first article as title and
+teaser. They join DEV for training and cross-validation only, never the held-out side, and each counts
+only for the watchlist it was judged for (a story judged for maritime-disputes is not an arms-deals
+negative; judgements of watchlists without labelled data are counted and left out). A judged story whose
+title and teaser are a held-out item's is dropped, so the held-out figure stays honest; the report says
+how many judged items each watchlist gained (relevant / not relevant) and how many were dropped. DEV
+items keep the folds they have without judgements; judged items are dealt into folds of their own.
+Without ``--judgements`` the report is what it always was. Either way the re-ranker is not shipped
+unless its held-out gain's bootstrap interval excludes zero (docs/evaluation.md).
 
-1. DEV, cross-validated: P/R/F1 of the re-ranker at the chosen settings against the rules on the same
-   folds (the rules learn nothing, so theirs is their DEV figure). The re-ranker's figure is optimistic:
-   its settings were picked as the best of a grid on these very folds.
-2. HELD OUT, pooled: the re-ranker trained on all of DEV with the chosen settings, against the rules;
-   how many items each gets right that the other gets wrong; a paired bootstrap interval of the F1
-   difference (2,000 resamples, fixed seed); P/R/F1 per held-out file.
-3. The 10 heaviest positive and negative features of that model, names only (n-grams come from DEV).
+Protocol (docs/evaluation.md): the L2 strength and the decision threshold are chosen by stratified
+5-fold cross-validation on DEV (with any judged items) only, maximising the F1 of the out-of-fold
+predictions (the vocabulary is rebuilt from the training folds each time). The script reports, per
+watchlist:
+
+1. DEV (and judged items), cross-validated: P/R/F1 of the re-ranker at the chosen settings against the
+   rules on the same folds (the rules learn nothing, so theirs is their DEV figure). The re-ranker's
+   figure is optimistic: its settings were picked as the best of a grid on these very folds.
+2. HELD OUT, pooled: the re-ranker trained on all of DEV (and judged items) with the chosen settings,
+   against the rules; how many items each gets right that the other gets wrong; a paired bootstrap
+   interval of the F1 difference (2,000 resamples, fixed seed); P/R/F1 per held-out file.
+3. The 10 heaviest positive and negative features of that model, names only (n-grams come from the
+   training side).
 
 It never prints, logs or writes a held-out item's id, title or text, nor which held-out items either
 method gets wrong: aggregate figures only (counts, P/R/F1). Before printing, the report is checked for
@@ -32,9 +46,10 @@ held-out ids and refused if one slipped in. Everything is deterministic (fixed s
 
     .venv/bin/python bench/eval_reranker.py                  # the full report (about 40 s)
     .venv/bin/python bench/eval_reranker.py --l2 1 10        # a smaller grid of L2 strengths
+    .venv/bin/python bench/eval_reranker.py --judgements newswatch.db   # with the analysts' judgements
 
 Settings read: ``watchlists`` and ``gazetteer`` of config.yaml (or --config); ``seen_while_writing_rules``
-of bench/baseline.json.
+of bench/baseline.json; the ``judgements``, ``stories`` and ``articles`` of each --judgements store.
 """
 
 from __future__ import annotations
@@ -71,7 +86,9 @@ from bench.eval_watchlists import (  # noqa: E402
     read_label_file,
     seen_while_writing_rules,
 )
+from bench.judgements import JudgedStore, drop_held_out_copies, read_judged  # noqa: E402
 from bench.logistic import Coo, Indices, Vector, fit_logistic  # noqa: E402
+from crawler.errors import StoreError  # noqa: E402
 
 SEED = 20261202
 FOLDS = 5
@@ -312,7 +329,11 @@ class WatchlistResult:
 
 @dataclass(frozen=True, slots=True)
 class Data:
-    """DEV and HELD-OUT items with the rules' view and n-grams of each, and each held-out item's file."""
+    """DEV and HELD-OUT items with the rules' view and n-grams of each, and each held-out item's file.
+
+    Judged items (the analysts' judgements, `--judgements`) are training data like DEV, but each is
+    labelled only for the watchlists its story was judged for; `training_set` picks a watchlist's.
+    """
 
     dev: list[Item]
     held: list[Item]
@@ -321,10 +342,18 @@ class Data:
     held_views: list[dict[str, RuleView]] = field(repr=False)
     held_files: list[str] = field(repr=False)
     dev_files: tuple[str, ...]
+    judged: list[Item] = field(default_factory=list, repr=False)
+    judged_views: list[dict[str, RuleView]] = field(default_factory=list, repr=False)
+    stores: tuple[JudgedStore, ...] = ()
+    dropped: dict[str, int] = field(default_factory=dict)  # judged items copying a held-out one, by watchlist
 
 
-def load_data(files: Sequence[LabelFile], seen: frozenset[str], config: Path) -> Data:
+def load_data(files: Sequence[LabelFile], seen: frozenset[str], config: Path,
+              stores: Sequence[JudgedStore] = ()) -> Data:
     """Split the headline label files into DEV and HELD OUT as bench/eval_watchlists.py does, and match them.
+
+    The judged items of `stores` join the training side, minus those whose title and teaser are a
+    held-out item's (`drop_held_out_copies`), counted per watchlist they were judged for.
 
     Raises:
         ValueError: nothing is held out, or nothing is DEV.
@@ -335,19 +364,56 @@ def load_data(files: Sequence[LabelFile], seen: frozenset[str], config: Path) ->
         raise ValueError("need both DEV items (files in seen_while_writing_rules) and held-out items; "
                          f"got {len(dev)} and {len(held)}")
     file_of = {item.id: f.name for f in files if f.name not in seen for item in f.items}
-    names, views = rule_views([*dev, *held], config)
-    return Data(dev, held, names, views[: len(dev)], views[len(dev):], [file_of[item.id] for item in held],
-                tuple(f.name for f in files if f.name in seen))
+    judged, dropped = drop_held_out_copies((item for store in stores for item in store.items), held)
+    names, views = rule_views([*dev, *held, *judged], config)
+    split = len(dev) + len(held)
+    return Data(dev, held, names, views[: len(dev)], views[len(dev): split], [file_of[item.id] for item in held],
+                tuple(f.name for f in files if f.name in seen), judged, views[split:], tuple(stores),
+                dict(Counter(name for item in dropped for name in item.labels)))
 
 
-def run_watchlist(data: Data, name: str, folds: Indices, grid: Sequence[float]) -> WatchlistResult:
-    """Cross-validate on DEV, train on all of DEV, score the held-out pool (aggregates only)."""
+@dataclass(frozen=True, slots=True)
+class Training:
+    """One watchlist's training side: DEV, then the judged items labelled for it, each with its fold."""
+
+    items: list[Item] = field(repr=False)
+    views: list[RuleView] = field(repr=False)
+    wanted: NDArray[np.bool_] = field(repr=False)
+    folds: Indices = field(repr=False)
+
+
+def judged_for(data: Data, name: str) -> list[int]:
+    """The positions in ``data.judged`` of the items judged for watchlist `name`."""
+    return [i for i, item in enumerate(data.judged) if name in item.labels]
+
+
+def training_set(data: Data, name: str, dev_folds: Indices) -> Training:
+    """DEV plus the judged items that carry a label for `name` (no label is invented for the others).
+
+    DEV keeps the folds it has without judgements, so adding judgements moves no DEV item between
+    folds; the judged items are dealt into folds of their own, stratified by their label.
+    """
+    mine = judged_for(data, name)
+    judged = [data.judged[i] for i in mine]
+    items = [*data.dev, *judged]
+    return Training(
+        items,
+        [v[name] for v in data.dev_views] + [data.judged_views[i][name] for i in mine],
+        np.array([item.labels[name] for item in items], dtype=np.bool_),
+        np.concatenate([dev_folds, stratified_folds([item.labels[name] for item in judged])]),
+    )
+
+
+def run_watchlist(data: Data, name: str, dev_folds: Indices, grid: Sequence[float]) -> WatchlistResult:
+    """Cross-validate on the training side, train on all of it, score the held-out pool (aggregates only)."""
     rule_names = data.rule_names[name]
-    dev_views = [v[name] for v in data.dev_views]
+    training = training_set(data, name, dev_folds)
+    folds = training.folds
+    dev_views = training.views
     held_views = [v[name] for v in data.held_views]
-    dev_grams = [ngrams(item) for item in data.dev]
+    dev_grams = [ngrams(item) for item in training.items]
     held_grams = [ngrams(item) for item in data.held]
-    dev_wanted = np.array([item.labels[name] for item in data.dev])
+    dev_wanted = training.wanted
     held_wanted = np.array([item.labels[name] for item in data.held])
     dev_rules = np.array([v.matched for v in dev_views])
     held_rules = np.array([v.matched for v in held_views])
@@ -388,15 +454,39 @@ def _prf(c: Counts) -> str:
     return f"P {c.precision:.3f}  R {c.recall:.3f}  F1 {c.f1:.3f}  (TP {c.tp:3} FP {c.fp:3} FN {c.fn:3})"
 
 
+def _judged_summary(data: Data) -> list[str]:
+    """What the analysts' judgements added: per store, the stories read and the judgements left unused."""
+    read = sum(len(store.items) for store in data.stores)
+    out = [f"JUDGED (training and CV only, never held out): {read} judged stories from {len(data.stores)} store(s); "
+           f"{read - len(data.judged)} dropped (same title and teaser as a held-out item)"]
+    for store in data.stores:
+        unused = [f"{store.missing} on stories no longer stored"] if store.missing else []
+        unused += [f"{n} for {name}" for name, n in store.other_watchlists.items()]
+        out.append(f"  {store.path}: {len(store.items)} stories"
+                   + (f"; judgements not used: {', '.join(unused)}" if unused else ""))
+    if any(store.other_watchlists for store in data.stores):
+        out.append(f"  (only watchlists with labelled data are trained: {', '.join(LABELS)})")
+    return out
+
+
+def _judged_line(data: Data, name: str) -> str:
+    """How many judged items of one watchlist joined its training side, and how many were dropped."""
+    labels = [data.judged[i].labels[name] for i in judged_for(data, name)]
+    return (f"  judged: +{sum(labels)} relevant, +{len(labels) - sum(labels)} not relevant added to DEV for training "
+            f"and CV; {data.dropped.get(name, 0)} dropped (same title and teaser as a held-out item)")
+
+
 def render(data: Data, results: Sequence[WatchlistResult], grid: Sequence[float], seconds: float) -> str:
     """The report: settings, DEV cross-validation, held-out pool, heaviest features, verdict per watchlist."""
     held_counts = Counter(data.held_files)
+    train = "DEV + judged" if data.stores else "DEV"
     out = [
         "re-ranker (L2 logistic regression on the rules' per-rule indicators, score and verdict, and title/teaser "
         "word 1-2-grams in >= 2 training items) vs the default rules",
         f"DEV: {len(data.dev)} items ({', '.join(data.dev_files)}); HELD OUT: {len(data.held)} items, pooled "
         f"({', '.join(f'{k} {v}' for k, v in sorted(held_counts.items()))})",
-        f"settings chosen by {FOLDS}-fold stratified CV on DEV (seed {SEED}), maximising out-of-fold F1: L2 in "
+        *(_judged_summary(data) if data.stores else []),
+        f"settings chosen by {FOLDS}-fold stratified CV on {train} (seed {SEED}), maximising out-of-fold F1: L2 in "
         f"{list(grid)}, threshold in {THRESHOLDS[0]:.2f}..{THRESHOLDS[-1]:.2f} step 0.01",
     ]
     for r in results:
@@ -407,13 +497,14 @@ def render(data: Data, results: Sequence[WatchlistResult], grid: Sequence[float]
         out += [
             "",
             f"== {r.name}: {dev_pos} DEV positives, {held_pos} held-out positives; {r.features} features",
+            *([_judged_line(data, r.name)] if data.stores else []),
             f"  chosen: L2 {r.cv.l2:g}, threshold {r.cv.threshold:.2f}   (CV F1 by L2: "
             + ", ".join(f"{k:g} {v:.3f}" for k, v in r.cv.f1_by_l2.items()) + ")",
-            "  DEV, 5-fold CV (out-of-fold, pooled over folds; re-ranker settings picked on these folds):",
+            f"  {train}, {FOLDS}-fold CV (out-of-fold, pooled over folds; re-ranker settings picked on these folds):",
             f"    rules      {_prf(r.dev_rules)}",
             f"    re-ranker  {_prf(r.dev_reranker)}",
             f"    F1 per fold: rules {rules_f1} | re-ranker {ours_f1}",
-            "  HELD OUT, pooled (re-ranker trained on all DEV with the chosen settings):",
+            f"  HELD OUT, pooled (re-ranker trained on all {train} with the chosen settings):",
             f"    rules      {_prf(r.held_rules)}",
             f"    re-ranker  {_prf(r.held_reranker)}",
             f"    F1 re-ranker - rules {r.held_reranker.f1 - r.held_rules.f1:+.3f}, paired bootstrap 95% interval "
@@ -445,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the config whose watchlists are the rules (default: config.yaml)")
     parser.add_argument("--l2", type=float, nargs="+", default=list(L2_GRID), metavar="STRENGTH",
                         help=f"L2 strengths to try, preferred first on a tie (default: {' '.join(map(str, L2_GRID))})")
+    parser.add_argument("--judgements", type=Path, action="append", default=[], metavar="DB",
+                        help="a newswatch database whose analysts' judgements join DEV for training and CV, "
+                             "never the held-out side (repeatable)")
     args = parser.parse_args(argv)
     if not NEWS.is_dir():
         print(f"corpus not found at {NEWS} (clone ../shared beside the project)", file=sys.stderr)
@@ -455,9 +549,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     texts = load_texts()
     try:
+        stores = [read_judged(path, tuple(LABELS), str(n)) for n, path in enumerate(args.judgements, 1)]
         files = [read_label_file(path, texts) for path in default_label_paths()]
-        data = load_data(files, seen_while_writing_rules(load_baseline()), args.config)
-    except ValueError as exc:
+        data = load_data(files, seen_while_writing_rules(load_baseline()), args.config, stores)
+    except (ValueError, FileNotFoundError, StoreError) as exc:
         print(exc, file=sys.stderr)
         return 2
     grid = tuple(args.l2)

@@ -108,7 +108,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     _check_unique(model, watchlists, locator, problems)
     targets, disabled = build_targets(model.targets, subst, locator, problems)
     if model.web.public_url:  # alerts link back to the workbench (alerts.links)
-        links = StoryLinks(model.web.public_url, (model.web.secret_key or "").encode("utf-8") or None)
+        links = StoryLinks(model.web.public_url, (model.web.secret_key or "").encode("utf-8") or None,
+                           model.web.judge_link_days)
         targets = {name: dataclasses.replace(spec, links=links) for name, spec in targets.items()}
     known_targets = {t.name for t in model.targets}
     for index, watchlist in enumerate(watchlists):

@@ -10,7 +10,7 @@ other address it needs `password` or `trusted_user_header` (honoured only from `
 Atom feeds always need their per-feed token.
 
 Settings read: ``web.host``, ``web.port``, ``web.public_url``, ``web.password``, ``web.secret_key``,
-``web.trusted_user_header``, ``web.trusted_proxies``.
+``web.judge_link_days``, ``web.trusted_user_header``, ``web.trusted_proxies``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alerts.links import TOKEN_DAYS
+
 DEFAULT_PORT = 8765
+JUDGE_LINK_DAYS = TOKEN_DAYS  # alerts.links' default: a month of inbox is a month of one-click judging
 
 
 class WebModel(BaseModel):
@@ -38,6 +41,8 @@ class WebModel(BaseModel):
                                  "name, recorded with judgements); use ${NEWSWATCH_WEB_PASSWORD}")
     secret_key: str | None = Field(default=None, description="key that signs feed and CSRF tokens; generated "
                                    "once and kept in the database when unset")
+    judge_link_days: int = Field(default=JUDGE_LINK_DAYS, ge=1, le=366, description="how long the one-click "
+                                 "\"not relevant\" links in alerts stay valid, in days from when the alert was queued")
     trusted_user_header: str | None = Field(default=None, description="header a reverse proxy sets to the "
                                             "signed-in user, e.g. X-Forwarded-User")
     trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"], description="addresses "

@@ -11,12 +11,13 @@ import sqlite3
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from alerts import compile_matcher, deliver_due, process_new_articles
 from alerts.feedback import judge
-from alerts.links import judge_token
-from scheduler.config import load_config
+from alerts.links import TokenError, judge_token
+from scheduler.config import ConfigError, load_config
 from scheduler.schema import open_store
 from tests.alerts.test_slack_blocks import validate
 from tests.loopback import SMTPSink, WebhookReceiver
@@ -118,6 +119,36 @@ def test_forged_altered_and_expired_links_are_refused(tmp_path: Path, smtp_sink:
         assert answer.status_code == 403 and "this link expired on" in answer.text
         assert session.post(expired, data={"csrf": csrf_token}, timeout=60).status_code == 403
         assert _labels(database) == []
+
+
+def test_judge_links_live_as_long_as_web_judge_link_days_says(tmp_path: Path, smtp_sink: SMTPSink) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from alerts.links import read_judge_token
+
+    with WebhookReceiver() as slack, WebhookReceiver() as hook:
+        path = _config(tmp_path / "config.yaml", slack, hook, smtp_sink, "https://news.example.org")
+        path.write_text(path.read_text(encoding="utf-8").replace(
+            "web: {public_url: 'https://news.example.org'}",
+            "web: {public_url: 'https://news.example.org', judge_link_days: 7}"), encoding="utf-8")
+        config = load_config(path)
+        db = open_store(config.database)
+        add(db, "https://rappler.example/shoal", "Coast guard fires water cannon near Second Thomas Shoal")
+        queued = datetime.now(UTC).replace(microsecond=0)
+        process_new_articles(db, compile_matcher(config.watchlists, config.gazetteer).match, config.routes(),
+                             now=queued)
+        deliver_due(db, config.targets, now=queued)
+        link = re.search(r"One click: (\S+)", smtp_sink.parsed()[0].get_body(("plain",)).get_content()).group(1)
+        key = str(db.execute("SELECT value FROM web_state WHERE key = 'secret_key'").fetchone()[0]).encode()
+        token = link.rsplit("/", 1)[1]
+        assert read_judge_token(key, token, queued + timedelta(days=7) - timedelta(seconds=1)).watchlist == "maritime"
+        with pytest.raises(TokenError, match="expired"):
+            read_judge_token(key, token, queued + timedelta(days=7, seconds=1))
+
+    bad = path.read_text(encoding="utf-8").replace("judge_link_days: 7", "judge_link_days: 0")
+    path.write_text(bad, encoding="utf-8")
+    with pytest.raises(ConfigError, match="judge_link_days"):
+        load_config(path)
 
 
 def test_digests_carry_the_story_page_and_a_not_relevant_link_per_story(tmp_path: Path, smtp_sink: SMTPSink) -> None:

@@ -25,6 +25,9 @@ Values (`set_value`, absent means None, or `ok` for `status`):
     http_status         the index's last HTTP status
     etag, last_modified, body_hash   the index validators to keep for the next conditional GET
     validators_ready    True once the index was read (or unchanged): the validators may be kept
+    entries             how many entries the index listed, once it was read and parsed (feed items,
+                        sitemap URLs and child sitemaps, listing links; unset on a 304 or an unchanged
+                        body): 0 makes the source `empty` (`crawler.source_states`)
     last_activity       `time.monotonic()` of the source's latest response, item or failure (`max_value`)
     hint_seconds        the publisher's freshness hint (max-age, <ttl>, sy:, or Retry-After): `crawler.polling`
 Lists (appended in place):
@@ -53,7 +56,7 @@ Counter = Literal[
 ]
 Value = Literal[
     "status", "error_class", "error", "http_status", "etag", "last_modified", "body_hash", "validators_ready",
-    "hint_seconds",
+    "hint_seconds", "entries",
 ]
 
 __all__ = ["STATS_PREFIX", "Counter", "SourceStats", "Value", "source_run", "stat_key"]
@@ -166,4 +169,5 @@ def source_run(stats: Mapping[str, Any], name: str, started: float) -> SourceRun
         refused=get("refused", 0),
         notes=list(get("notes", ())),
         hint_seconds=get("hint_seconds"),
+        entries=get("entries"),
     )

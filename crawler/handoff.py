@@ -8,12 +8,12 @@ need from the crawler, so the crawling and extraction code runs unchanged on a w
   conditional-GET validators (ETag, Last-Modified, body hash) and the URLs it stored or settled
   recently, so unchanged feeds cost a 304 and known articles are not fetched again.
 - `crawl_to_bundle()` (worker): seeds a scratch SQLite file with that context, runs the ordinary
-  `crawl_blocking()` into it, and packs what is new — articles, seen URLs, each source's outcome and
-  validators — into a `bytes` bundle (zlib-compressed JSON).
+  `crawl_blocking()` into it, and packs what is new — articles, seen URLs, each source's outcome,
+  validators and the number of entries its index listed — into a `bytes` bundle (zlib-compressed JSON).
 - `ingest_bundle()` (brain): stores a bundle idempotently: an article is keyed by its canonical URL
   (`INSERT OR IGNORE`, as `store_articles()` does), so a bundle handed back twice, or two workers'
-  bundles carrying one article, store it once; each source's health and validators are recorded
-  with `record_source_result()`.
+  bundles carrying one article, store it once; each source's health, validators and entry count are
+  recorded with `record_source_result()`.
 
 A URL first seen by another source is not in a worker's context; the worker fetches it again and the
 ingest drops the copy (one extra request, never a second article).
@@ -156,6 +156,9 @@ def crawl_to_bundle(sources: Sequence[SourceSpec], context: dict[str, Any], opti
                 "url": source.display_url,
                 "report": dataclasses.asdict(report),
                 "http_status": outcome.get(source.name, {}).get("last_status"),
+                # Entries the index listed when this crawl parsed it; None (the scratch row starts
+                # without a count) after a 304, an unchanged body or a failure: the brain keeps its own.
+                "entries": outcome.get(source.name, {}).get("last_entries"),
                 # The validators only when this crawl replaced them (the runner keeps them otherwise).
                 "state": _new_state(outcome.get(source.name, {}), context.get(source.name) or {}),
             }
@@ -223,6 +226,7 @@ def ingest_bundle(db: sqlite_utils.Database, bundle: bytes | dict[str, Any]) -> 
             db, name=item["name"], kind=item["kind"], url=item["url"], ok=ok, http_status=item["http_status"],
             new_articles=new_per_source.get(item["name"], 0), error_class=report["error_class"],
             error=report["error"], state=SourceState(*item["state"]) if item.get("state") else None,
+            entries=item.get("entries"),  # absent from an older worker's bundle: the count is kept
         )
     new = sum(new_per_source.values())
     failed = sum(1 for s in statuses.values() if s == "failed")

@@ -191,6 +191,7 @@ class SourceRun:
     refused: int = 0  # URLs refused by the network policy (crawler.netpolicy)
     notes: list[str] = field(default_factory=list)  # why fewer articles than entries, in words
     hint_seconds: float | None = None  # max-age, <ttl>, sy:updatePeriod or Retry-After of the index
+    entries: int | None = None  # entries the index listed when read and parsed (None: 304, unchanged, failed)
 
     def note(self) -> str | None:
         """The run's notes and skip counts in one line, or None when there is nothing to say."""

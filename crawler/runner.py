@@ -87,6 +87,7 @@ def _finish_source(db: Any, source: SourceSpec, run: SourceRun) -> None:
         error_class=run.error_class,
         error=source.redact(run.error) if run.error else run.error,
         state=SourceState(run.etag, run.last_modified, run.body_hash) if keep_validators else None,
+        entries=run.entries,
     )
     note = run.note()
     logger.info(

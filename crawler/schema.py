@@ -4,7 +4,8 @@
   ``articles_fts`` is its FTS5 index (external content), kept in step by three triggers.
 - ``seen_urls`` — canonical URLs fetched recently (``first_seen``), so crawls skip them.
 - ``sources`` — per source: conditional-GET validators (ETag, Last-Modified, body hash) and health;
-  migration 2 adds when it last brought a new article and when it was disabled (source states).
+  migration 2 adds when it last brought a new article and when it was disabled (source states);
+  migration 3 adds how many entries its index listed when last read (the ``empty`` state).
 
 Migration 1 is the schema as `_ensure_schema` created it before versions existed (the SQL is what
 sqlite-utils generated then, so old and new files are alike), with ``IF NOT EXISTS`` everywhere: on
@@ -101,7 +102,14 @@ def _source_rhythm(conn: sqlite3.Connection) -> None:
     conn.execute('ALTER TABLE "sources" ADD COLUMN "disabled_at" TEXT')
 
 
+def _source_entries(conn: sqlite3.Connection) -> None:
+    # How many entries the source's index listed the last time it was read and parsed (NULL: not read
+    # since this column exists), so a feed that answers 200 with no items shows as "empty", not "ok".
+    conn.execute('ALTER TABLE "sources" ADD COLUMN "last_entries" INTEGER')
+
+
 CRAWLER_SCHEMA = Schema("crawler", (
     Migration(1, "articles with FTS5, seen_urls, sources (accepts a file made before versions)", _initial),
     Migration(2, "sources.last_new_article and sources.disabled_at (source states)", _source_rhythm),
+    Migration(3, "sources.last_entries (the empty source state)", _source_entries),
 ))

@@ -18,7 +18,9 @@ States, most urgent first (a source is in the first that applies):
     Fetches work, but no new article for :data:`QUIET_GAPS` times its usual gap between new
     articles (and at least :data:`QUIET_FLOOR_SECONDS`).
 ``empty``
-    The last fetch worked but the index listed no entries at all.
+    The last fetch worked but the index listed no entries at all (a feed with no items, a sitemap
+    with no URLs, a section page with no article links). The count is that of the last time the
+    index was read and parsed: a 304 or an unchanged body after it keeps the source ``empty``.
 ``not modified``
     The last fetch was answered 304 (or an unchanged body): nothing new, which is normal.
 ``ok``
@@ -78,11 +80,26 @@ def source_state(facts: SourceFacts, now: datetime) -> str:
     since = facts.last_new_article or facts.last_success
     if limit is not None and since is not None and (now - since).total_seconds() > limit:
         return "quiet"
-    if facts.last_status == 304:
-        return "not modified"
     if facts.last_entries == 0:
         return "empty"
+    if facts.last_status == 304:
+        return "not modified"
     return "ok"
+
+
+_INDEX_NAMES = {"feed": "feed", "sitemap": "sitemap", "listing": "section page"}
+
+
+def state_detail(state: str, kind: str) -> str | None:
+    """A few words to show after `state` where the word alone would leave users guessing, else None.
+
+    ``empty`` sits beside a fetch that worked, so it needs to say what was empty: the source's own
+    index, which is where to look (a moved feed, a changed page layout, a `link_pattern` that no
+    longer matches). One wording for `newswatch status` and the workbench's sources page.
+    """
+    if state == "empty":
+        return f"its {_INDEX_NAMES.get(kind, 'index')} listed no entries when last read"
+    return None
 
 
 def should_disable(facts: SourceFacts, now: datetime, disable_after_seconds: float | None) -> bool:

@@ -6,7 +6,7 @@ One SQLite file, WAL mode, opened through sqlite-utils: `connect()` sets a conne
 file and reads articles only through `iter_articles_after()`, `get_article()` and `article_titles()`.
 Besides articles the crawler keeps, per source, the conditional-GET validators (ETag,
 Last-Modified, body hash) and its health (last attempt and success, HTTP status, consecutive failures,
-reason class); `source_health()` reports it for `newswatch status`.
+reason class, entries its index last listed); `source_health()` reports it for `newswatch status`.
 Settings read: the database path (passed in by the caller); `seen_url_days` (passed in).
 """
 
@@ -28,7 +28,7 @@ from crawler.errors import StoreError
 from crawler.items import Article
 from crawler.migrations import Schema, apply_migrations
 from crawler.schema import CRAWLER_SCHEMA
-from crawler.source_states import SourceFacts, source_state
+from crawler.source_states import SourceFacts, source_state, state_detail
 from crawler.timeutil import iso_ago, parse_iso, utc_now
 
 logger = logging.getLogger(__name__)
@@ -202,7 +202,8 @@ class SourceHealth:
     """One source's health, for `newswatch status`.
 
     `error_class` is one of `blocked`, `gone`, `broken`, `timeout`, `dns`, `network`, `too_large`,
-    `server`, `redirect_loop`, `internal` (None while the source works).
+    `server`, `redirect_loop`, `internal` (None while the source works). `last_entries` is how many
+    entries its index listed when last read and parsed (None: not read since the store counts them).
     """
 
     name: str
@@ -219,6 +220,7 @@ class SourceHealth:
     articles_total: int
     last_new_article: str | None = None
     disabled_at: str | None = None
+    last_entries: int | None = None
 
     def facts(self) -> SourceFacts:
         """What `crawler.source_states` needs to name this source's state."""
@@ -226,13 +228,19 @@ class SourceHealth:
         return SourceFacts(
             last_attempt=_when(self.last_attempt), last_success=_when(self.last_success),
             last_status=self.last_status, consecutive_failures=self.consecutive_failures,
-            failing_since=_when(self.failing_since), error_class=self.error_class, last_entries=None,
+            failing_since=_when(self.failing_since), error_class=self.error_class, last_entries=self.last_entries,
             last_new_article=_when(self.last_new_article), usual_gap_seconds=gap,
             disabled_since=_when(self.disabled_at))
 
     def state(self, now: datetime | None = None) -> str:
-        """ok, not modified, quiet, failing, blocked, disabled… (`crawler.source_states`)."""
+        """ok, empty, not modified, quiet, failing, blocked, disabled… (`crawler.source_states`)."""
         return source_state(self.facts(), now or datetime.now(UTC))
+
+    def state_words(self, now: datetime | None = None) -> tuple[str, str | None]:
+        """The state and the words to show after it, if it needs any (`state_detail`): what every
+        surface that names a source's state prints, so `empty` says what was empty everywhere."""
+        state = self.state(now)
+        return state, state_detail(state, self.kind)
 
 
 def _when(text: str | None) -> datetime | None:
@@ -285,6 +293,7 @@ def record_source_result(
     error_class: str | None = None,
     error: str | None = None,
     state: SourceState | None = None,
+    entries: int | None = None,
 ) -> None:
     """Record one crawl of a source: health columns, and the new validators when `state` is given.
 
@@ -292,6 +301,11 @@ def record_source_result(
     validators, so the next crawl fetches the index again. A 304 is a success that clears nothing: it
     says the index did not change, not that a broken one works now (a failing source is fetched
     unconditionally, so its recovery is a real 200 that parses).
+
+    `entries` is how many entries the index listed when this crawl read and parsed it (feed items,
+    sitemap URLs and child sitemaps, listing links; before any was found already seen): 0 is what
+    makes a source `empty`. None (a 304, an unchanged body, a failure) keeps the stored count, since
+    nothing was listed anew; a failure keeps it even when given.
     """
     now = utc_now()
     if ok and http_status == 304:
@@ -312,9 +326,9 @@ def record_source_result(
             db.execute(
                 "UPDATE sources SET url = ?, kind = ?, last_attempt = ?, last_success = ?, last_status = ?, "
                 "consecutive_failures = 0, failing_since = NULL, error_class = NULL, error = NULL, "
-                "articles_total = COALESCE(articles_total, 0) + ?, "
+                "articles_total = COALESCE(articles_total, 0) + ?, last_entries = COALESCE(?, last_entries), "
                 "last_new_article = CASE WHEN ? > 0 THEN ? ELSE last_new_article END WHERE name = ?",
-                [url, kind, now, now, http_status, new_articles, new_articles, now, name],
+                [url, kind, now, now, http_status, new_articles, entries, new_articles, now, name],
             )
         else:
             db.execute(
@@ -457,6 +471,7 @@ def source_health(db: sqlite_utils.Database) -> list[SourceHealth]:
             articles_total=row["articles_total"] or 0,
             last_new_article=row["last_new_article"],
             disabled_at=row["disabled_at"],
+            last_entries=row["last_entries"],
         )
         for row in rows
     ]

@@ -378,11 +378,13 @@ def status(config_path: Path, as_json: bool) -> None:
         if source.get("never_crawled"):
             click.echo(f"  {source['name']:<28} never crawled")
             continue
-        state = "ok" if not source.get("error_class") else f"{source['error_class']}: {source.get('error') or ''}"
+        # No "ok" beside the failure count: the state says it, and "ok; state empty" would contradict itself.
+        error = f"; {source['error_class']}: {source.get('error') or ''}" if source.get("error_class") else ""
         next_run = f"; next run {source['next_run']}" if source.get("next_run") else ""
+        detail = f" ({source['state_detail']})" if source.get("state_detail") else ""
         click.echo(f"  {source['name']:<28} last success {source.get('last_success') or 'never'}; "
-                   f"failures in a row {source.get('consecutive_failures') or 0}; {state}{next_run}; "
-                   f"state {source.get('state', '?')}")
+                   f"failures in a row {source.get('consecutive_failures') or 0}{error}{next_run}; "
+                   f"state {source.get('state', '?')}{detail}")
     click.echo("outbox:")
     for target, counts in sorted(report["outbox"].items()):
         click.echo(f"  {target:<28} " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))

@@ -20,8 +20,10 @@ from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Enum, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from crawler.source_states import STATES
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,9 @@ class Metrics:
                                        buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300))
         self.source_failures = Gauge("newswatch_source_consecutive_failures",
                                      "Consecutive failed crawls of a source", ["source"], registry=r)
+        # One sample per state and source, 1 for the current one: alert on `{newswatch_source_state="empty"} == 1`.
+        self.source_state = Enum("newswatch_source_state", "State of a source (ok, empty, quiet, failing, ...)",
+                                 ["source"], registry=r, states=list(STATES))
         self.articles = Counter("newswatch_articles_total", "New articles stored", ["source"], registry=r)
         self.matched = Counter("newswatch_articles_matched_total", "Articles that matched a watchlist", registry=r)
         self.alerts = Counter("newswatch_alerts_enqueued_total", "Alerts written to the outbox", registry=r)

@@ -25,7 +25,7 @@ from alerts import (
     outbox_summary,
     process_new_articles,
 )
-from crawler import Article, CrawlReport, crawl_blocking, iso_ago, iter_articles_after, source_health
+from crawler import Article, CrawlReport, SourceHealth, crawl_blocking, iso_ago, iter_articles_after, source_health
 from scheduler.config import Config
 from scheduler.errors import NoDatabaseError
 from scheduler.lock import DatabaseLock
@@ -168,6 +168,12 @@ def backtest(config: Config, watchlist: str, since: timedelta | None) -> list[tu
     return hits
 
 
+def _health_entry(health: SourceHealth) -> dict[str, Any]:
+    """One source of `newswatch status`: its stored health, its state, and the words the state needs."""
+    state, detail = health.state_words()
+    return asdict(health) | {"state": state, "state_detail": detail}
+
+
 def status_report(config: Config) -> dict[str, Any]:
     """Everything `newswatch status` shows: sources' health, the outbox, targets, database size.
 
@@ -177,7 +183,7 @@ def status_report(config: Config) -> dict[str, Any]:
     require_database(config)
     db = open_store(config.database)
     try:
-        health = [asdict(h) | {"state": h.state()} for h in source_health(db)]
+        health = [_health_entry(h) for h in source_health(db)]
         outbox = outbox_summary(db)
         articles = db["articles"].count
         schedule = read_jobs(db)

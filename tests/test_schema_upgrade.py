@@ -175,3 +175,32 @@ def test_processes_opening_a_fresh_file_at_once_migrate_it_once(tmp_path: Path) 
         thread.join(timeout=120)
     assert errors == []
     assert versions(path) == PACKAGES
+
+
+def test_a_store_from_before_entry_counts_gets_the_column_in_place_and_keeps_its_sources(tmp_path: Path) -> None:
+    from crawler.migrations import Schema, apply_migrations
+    from crawler.store import connect, record_source_result, source_health
+
+    path = tmp_path / "nw.db"
+    db = connect(path)  # the crawler's tables as the release before sources.last_entries left them
+    apply_migrations(db, Schema("crawler", CRAWLER_SCHEMA.migrations[:2]))
+    db.execute("INSERT INTO sources (name, url, kind, etag, last_attempt, last_success, last_status, "
+               "consecutive_failures, articles_total) VALUES ('kyodo', 'https://kyodo.example/rss', 'feed', '\"v7\"', "
+               "'2026-12-01T08:00:00+00:00', '2026-12-01T08:00:00+00:00', 200, 0, 41)")
+    db.conn.commit()
+    db.close()
+    assert "last_entries" not in {r[1] for r in rows(path, "PRAGMA table_info(sources)")}
+
+    db = open_store(path)
+    try:
+        assert versions(path)["crawler"] == CRAWLER_SCHEMA.latest
+        assert rows(path, "SELECT name, etag, articles_total, last_entries FROM sources") == [
+            ("kyodo", '"v7"', 41, None)]
+        (health,) = source_health(db)
+        assert health.state() == "ok"  # not counted yet is not empty
+        record_source_result(db, name="kyodo", kind="feed", url="https://kyodo.example/rss", ok=True,
+                             http_status=200, new_articles=0, entries=0)
+        (health,) = source_health(db)
+        assert (health.last_entries, health.state()) == (0, "empty")
+    finally:
+        db.close()

@@ -174,12 +174,13 @@ class NewsSpider(Spider):
             logger.info("source %s unchanged (same body hash) at %s", source.name, response.url)
             return
         try:
-            entries, children = await self._parse_entries(source, response)
+            entries, children, listed = await self._parse_entries(source, response)
         except FeedError as exc:
             reason = "blocked" if looks_like_bot_wall(response.body) else "broken"
             run.fail(reason, source.redact(str(exc)))
             return
         run.set("validators_ready", True)
+        run.set("entries", listed)  # 0 makes the source `empty`, however many were already seen
         if not entries and not children and not run.notes:
             run.add_note(f"the {source.kind} lists no entries")
         for child in children:
@@ -213,17 +214,26 @@ class NewsSpider(Spider):
         logger.warning("source %s: skipped %d links that are not http(s) (%s), e.g. %.100s",
                        source.name, len(urls), schemes, urls[0])
 
-    async def _parse_entries(self, source: SourceSpec, response: Response) -> tuple[list[FeedEntry], list[Request]]:
+    async def _parse_entries(
+        self, source: SourceSpec, response: Response
+    ) -> tuple[list[FeedEntry], list[Request], int]:
+        """The index's entries, the child sitemaps to fetch, and how many entries the index listed.
+
+        The count is what the document itself lists (a sitemap index's child sitemaps included, old or
+        not), before age, scheme or seen-URL filtering: it tells an index that lists nothing (`empty`)
+        from one whose entries are all known or old.
+        """
         # Parsing runs in the extraction pool: a hostile index (or a user's link_pattern) costs a
         # worker process, bounded by its timeout, never the event loop that serves every other source.
         headers = _headers(response)
         workers, limit = self.options.workers, self.options.max_page_bytes
         if source.kind == "feed":
-            return await parse_in_pool(workers, parse_feed, response.body, response.url, headers, max_bytes=limit), []
+            entries = await parse_in_pool(workers, parse_feed, response.body, response.url, headers, max_bytes=limit)
+            return entries, [], len(entries)
         if source.kind == "listing":
             entries = await parse_in_pool(workers, extract_links, response.body, response.url, headers,
                                           link_selector=source.link_selector, link_pattern=source.link_pattern)
-            return entries, []
+            return entries, [], len(entries)
         sitemap = await parse_in_pool(workers, parse_sitemap, response.body, response.url, headers, max_bytes=limit)
         run = self._run(source.name)
         # The parser counts elements whose <loc> is missing or not an http(s) URL (crawler.sitemaps).
@@ -250,7 +260,7 @@ class NewsSpider(Spider):
                           **_private(source)})
             for ref in refs[:_MAX_CHILD_SITEMAPS]
         ]
-        return sitemap.entries, children
+        return sitemap.entries, children, len(sitemap.entries) + len(sitemap.sitemaps)
 
     async def _article_requests(self, source: SourceSpec, entries: list[FeedEntry]) -> AsyncIterator[Request]:
         run = self._run(source.name)

@@ -4,10 +4,10 @@
   (`scheduler.state.publish_jobs`) for `newswatch status`, which runs in another process;
 - health check: every `HEALTH_CHECK_SECONDS` and after a failed crawl, read the sources' health from
   the store (`crawler.source_health`: the store is where failures are counted), export each
-  source's consecutive failures to `/metrics`, and tell the operations targets about sources
-  failing longer than `operations.source_failing_after`, sources that have gone quiet (no new
-  article for several times their usual gap, `crawler.source_states`), and sources switched off
-  after failing longer than `operations.disable_after` (each notice once);
+  source's consecutive failures and state (ok, empty, quiet, failing…) to `/metrics`, and tell the
+  operations targets about sources failing longer than `operations.source_failing_after`, sources
+  that have gone quiet (no new article for several times their usual gap, `crawler.source_states`),
+  and sources switched off after failing longer than `operations.disable_after` (each notice once);
 - notices (`notify`) go through the outbox like any alert, once per key.
 
 Both run in the status thread, never behind matching or a VACUUM in the maintenance thread.
@@ -90,16 +90,22 @@ class WatchJobs:
             await self.deliver.kick()
         return queued
 
+    def _export(self, health: list[SourceHealth], configured: set[str]) -> None:
+        """Each configured source's failure count and state on `/metrics` (a removed source is left out)."""
+        metrics, now = self.runtime.metrics, datetime.now(UTC)
+        for source in health:
+            if source.name in configured:
+                metrics.source_failures.labels(source.name).set(source.consecutive_failures)
+                metrics.source_state.labels(source.name).state(source.state(now))
+
     async def check_sources(self) -> None:
-        """Export sources' failure counts; notify about those failing too long. Never raises."""
+        """Export sources' failure counts and states; notify about those failing too long. Never raises."""
         rt = self.runtime
         try:
             health = await rt.in_db(rt.status_thread, source_health)
             config = rt.config
             configured = {s.name for s in config.sources}
-            for source in health:
-                if source.name in configured:
-                    rt.metrics.source_failures.labels(source.name).set(source.consecutive_failures)
+            self._export(health, configured)
             limit = timedelta(seconds=config.operations.source_failing_after_seconds)
             for source in failing_too_long(health, limit, datetime.now(UTC)):
                 if source.name not in configured:

@@ -3,7 +3,9 @@
 - ``GET /sources`` — per source: kind, last success, last new article, failures in a row and the
   class of the last failure (``blocked``, ``gone``, ``broken``, ``timeout``, …, see
   ``crawler.store.SourceHealth``) with its message, articles per day, and the next crawl the running
-  daemon has scheduled (only while its heartbeat is fresh: a dead daemon's plan is history).
+  daemon has scheduled (only while its heartbeat is fresh: a dead daemon's plan is history), and
+  its state (``crawler.source_states``: ok, empty, quiet, failing…) with the words it needs (an
+  ``empty`` source says its index listed no entries).
   Configured sources never crawled yet are listed too; failing sources come first.
 
 Settings read: the configured sources (from the workbench's config file, when it has one) and the
@@ -44,7 +46,8 @@ class SourceRow:
     next_crawl: str | None = None
     configured: bool = True
     never_crawled: bool = False
-    state: str = "new"  # crawler.source_states: ok, not modified, quiet, failing, blocked, disabled, new
+    state: str = "new"  # crawler.source_states: ok, empty, not modified, quiet, failing, blocked, disabled, new
+    state_detail: str | None = None  # what an `empty` source's index listed (crawler.source_states.state_detail)
 
 
 def source_rows(web: Workbench) -> tuple[list[SourceRow], dict[str, Any], str]:
@@ -66,12 +69,13 @@ def source_rows(web: Workbench) -> tuple[list[SourceRow], dict[str, Any], str]:
     seen = set()
     for h in source_health(db):
         seen.add(h.name)
+        state, detail = h.state_words()
         rows.append(SourceRow(
             name=h.name, kind=h.kind, url=h.url, last_success=h.last_success, last_attempt=h.last_attempt,
             last_new_article=newest.get(h.name), failures=h.consecutive_failures, failing_since=h.failing_since,
             error_class=h.error_class, error=h.error, articles_per_day=h.articles_per_day,
             next_crawl=jobs.get(f"crawl:{h.name}"), configured=not configured or h.name in configured,
-            state=h.state()))
+            state=state, state_detail=detail))
     for name in sorted(configured.keys() - seen):
         kind, url = configured[name]
         rows.append(SourceRow(name=name, kind=kind, url=url, next_crawl=jobs.get(f"crawl:{name}"), never_crawled=True))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler import open_store
 from crawler.handoff import ingest_bundle, read_bundle, source_context
+from tests.crawler.sites import conditional, rss
+from tests.loopback import LoopbackHTTPServer
 
 
 def _bundle(urls: list[str], status: str = "ok", state: list[str | None] | None = None) -> bytes:
@@ -64,3 +68,57 @@ def test_a_failing_source_is_fetched_in_full_and_a_failure_keeps_its_validators(
 def test_a_bundle_from_other_code_is_refused_with_the_fix() -> None:
     with pytest.raises(ValueError, match="same newswatch version"):
         read_bundle(zlib.compress(json.dumps({"version": 99}).encode()))
+
+
+_WORKER = """
+import json, sys
+from pathlib import Path
+from crawler.handoff import crawl_to_bundle
+from crawler.items import SourceSpec
+from crawler.options import CrawlOptions
+sources = [SourceSpec(**spec) for spec in json.loads(sys.argv[1])]
+options = CrawlOptions(download_delay=0.0, autothrottle=False, extraction_workers=1)
+Path(sys.argv[4]).write_bytes(crawl_to_bundle(sources, json.loads(sys.argv[2]), options, Path(sys.argv[3])))
+"""
+
+
+def _worker_crawl(sources: list[Any], context: dict[str, Any], folder: Path) -> bytes:
+    """One batch crawled the way a worker does (`crawl_to_bundle`), in a fresh process (a fresh reactor)."""
+    import subprocess
+    import sys
+
+    folder.mkdir()
+    specs = json.dumps([dataclasses.asdict(s) for s in sources])
+    out = folder / "bundle"
+    done = subprocess.run([sys.executable, "-c", _WORKER, specs, json.dumps(context), str(folder / "scratch.db"),
+                           str(out)], cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out.read_bytes()
+
+
+def test_a_worker_s_empty_feed_shows_empty_on_the_brain_and_a_304_keeps_it(
+    tmp_path: Path, site: LoopbackHTTPServer
+) -> None:
+    from crawler import SourceSpec, source_health
+
+    site.route("/feed.xml", conditional(rss([]), '"v1"'))
+    source = SourceSpec(name="silent", kind="feed", url=site.url("/feed.xml"))
+    db = open_store(tmp_path / "brain.db")
+    for round_ in range(2):
+        context = source_context(db, [source], 30)
+        ingest_bundle(db, _worker_crawl([source], context, tmp_path / f"round{round_}"))
+        (health,) = source_health(db)
+        assert (health.last_entries, health.state()) == (0, "empty")
+    assert site.requests_to("/feed.xml")[-1].headers.get("if-none-match") == '"v1"'  # the second round: a 304
+    assert health.last_status == 304
+
+
+def test_an_older_worker_s_bundle_without_a_count_keeps_the_brain_s(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "brain.db")
+    payload = read_bundle(_bundle(["https://a.example/news/1"]))
+    payload["sources"][0]["entries"] = 0
+    ingest_bundle(db, payload)
+    del payload["sources"][0]["entries"]
+    ingest_bundle(db, payload)
+    assert next(db.query("SELECT last_entries FROM sources"))["last_entries"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from crawler.source_states import SourceFacts, should_disable, source_state
+from crawler.source_states import SourceFacts, should_disable, source_state, state_detail
 
 NOW = datetime(2026, 12, 2, 12, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -19,6 +19,9 @@ def test_each_state() -> None:
     assert source_state(replace(HEALTHY, last_attempt=None, last_success=None), NOW) == "new"
     assert source_state(replace(HEALTHY, last_status=304), NOW) == "not modified"
     assert source_state(replace(HEALTHY, last_entries=0), NOW) == "empty"
+    # A 304 lists nothing anew: the count of the last read stands, and empty is the more urgent word.
+    assert source_state(replace(HEALTHY, last_entries=0, last_status=304), NOW) == "empty"
+    assert source_state(replace(HEALTHY, last_entries=None), NOW) == "ok"  # not counted yet is not empty
     failing = replace(HEALTHY, consecutive_failures=3, failing_since=NOW - HOUR, error_class="timeout")
     assert source_state(failing, NOW) == "failing"
     assert source_state(replace(failing, error_class="blocked"), NOW) == "blocked"
@@ -47,3 +50,9 @@ def test_disable_after_a_long_failure_only() -> None:
     assert not should_disable(replace(failing, failing_since=NOW - HOUR), NOW, 24 * 3600)
     assert not should_disable(HEALTHY, NOW, 24 * 3600)
     assert not should_disable(replace(failing, disabled_since=NOW), NOW, 24 * 3600)
+
+
+def test_only_empty_needs_words_and_they_name_the_index() -> None:
+    assert state_detail("empty", "feed") == "its feed listed no entries when last read"
+    assert state_detail("empty", "listing") == "its section page listed no entries when last read"
+    assert [state_detail(state, "feed") for state in ("ok", "not modified", "quiet", "failing")] == [None] * 4

@@ -9,6 +9,18 @@ from types import ModuleType
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
+# A config of two toy watchlists for the bench scripts' tests, over invented headlines (not corpus
+# text): "shoal" flags maritime-disputes, "jets" flags arms-deals.
+TOY_CONFIG = """
+watchlists:
+  - name: maritime-disputes
+    rules:
+      - any: [shoal]
+  - name: arms-deals
+    rules:
+      - any: [jets]
+"""
+
 
 def load_bench(name: str) -> ModuleType:
     """Import bench/<name>.py as module `name` (once; later calls return the same module)."""

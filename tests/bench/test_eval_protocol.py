@@ -8,20 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench import BENCH, load_bench
+from tests.bench import BENCH, TOY_CONFIG, load_bench
 
 ev = load_bench("eval_watchlists")
 
-# Invented headlines (not corpus text). "shoal" flags maritime-disputes, "jets" flags arms-deals.
-CONFIG = """
-watchlists:
-  - name: maritime-disputes
-    rules:
-      - any: [shoal]
-  - name: arms-deals
-    rules:
-      - any: [jets]
-"""
+# Invented headlines (not corpus text), scored with TOY_CONFIG.
 TEXTS = {
     "agnews-test-00001": ("Navies face off at the shoal", ""),  # maritime: TP
     "agnews-test-00002": ("Shoal of fish seen off the coast", ""),  # maritime: FP
@@ -47,7 +38,7 @@ def _write(path: Path, ids: list[str]) -> Path:
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
-    path.write_text(CONFIG, encoding="utf-8")
+    path.write_text(TOY_CONFIG, encoding="utf-8")
     return path
 
 

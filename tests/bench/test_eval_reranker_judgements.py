@@ -17,7 +17,7 @@ from alerts import process_new_articles
 from alerts.feedback import judge
 from crawler.store import insert_article
 from scheduler.schema import open_store
-from tests.bench import BENCH, load_bench
+from tests.bench import BENCH, TOY_CONFIG, load_bench
 from tests.scheduler.web.labkit import story_of
 
 rr = load_bench("eval_reranker")
@@ -25,16 +25,7 @@ rr = load_bench("eval_reranker")
 T0 = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 MARITIME, ARMS = "maritime-disputes", "arms-deals"
 
-# Invented headlines (not corpus text). "shoal" flags maritime-disputes, "jets" flags arms-deals.
-CONFIG = """
-watchlists:
-  - name: maritime-disputes
-    rules:
-      - any: [shoal]
-  - name: arms-deals
-    rules:
-      - any: [jets]
-"""
+# Invented headlines (not corpus text), scored with TOY_CONFIG.
 HELD = {  # id: (title, teaser, maritime, arms)
     "rss2024-aaaa": ("Coast guard blocks resupply at the shoal", "Manila protests again.", True, False),
     "rss2024-bbbb": ("Air show dazzles with jets", "Crowds gather at the base.", False, False),
@@ -95,7 +86,7 @@ STORIES = {
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.yaml"
-    path.write_text(CONFIG, encoding="utf-8")
+    path.write_text(TOY_CONFIG, encoding="utf-8")
     return path
 
 

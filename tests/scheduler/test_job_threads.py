@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from crawler import insert_article, open_store
-from scheduler.config import load_config
+from scheduler.config import Config, load_config
 from scheduler.jobs import DeliverJob, MatchJob, Runtime, WatchJobs, housekeeping, matcher_for
 from scheduler.state import read_jobs
 from tests.waiting import TIMEOUT
@@ -32,6 +32,20 @@ watchlists:
 sources:
   - {name: post, kind: feed, url: "http://127.0.0.1:9/feed.xml", every: 1h}
 """
+
+
+def check_sources_once(config: Config) -> Runtime:
+    """Run the daemon's source-health check once on a fresh Runtime, as the watch job does, and return it."""
+
+    async def check() -> Runtime:
+        rt = Runtime(config, matcher_for(config), None, asyncio.get_running_loop())
+        try:
+            await WatchJobs(rt, DeliverJob(rt), list).check_sources()
+        finally:
+            await asyncio.to_thread(rt.join_threads)
+        return rt
+
+    return asyncio.run(check())
 
 
 def _matches(path: Path) -> int:
@@ -99,15 +113,7 @@ def test_the_failure_gauge_shows_the_stores_count_of_a_configured_source(tmp_pat
     db.conn.commit()
     db.close()
 
-    async def check() -> Runtime:
-        rt = Runtime(config, matcher_for(config), None, asyncio.get_running_loop())
-        try:
-            await WatchJobs(rt, DeliverJob(rt), list).check_sources()
-        finally:
-            await asyncio.to_thread(rt.join_threads)
-        return rt
-
-    metrics = asyncio.run(check()).metrics
+    metrics = check_sources_once(config).metrics
     assert metrics.value("newswatch_source_consecutive_failures", {"source": "post"}) == 3
     assert metrics.registry.get_sample_value("newswatch_source_consecutive_failures",
                                              {"source": "removed-from-config"}) is None

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from pathlib import Path
@@ -12,11 +11,10 @@ from pathlib import Path
 import requests
 
 from scheduler.config import load_config
-from scheduler.jobs import DeliverJob, Runtime, WatchJobs, matcher_for
-from scheduler.metrics import Metrics
 from tests.crawler.sites import article_html, rss
 from tests.e2e_site import run_newswatch
 from tests.loopback import LoopbackHTTPServer
+from tests.scheduler.test_job_threads import check_sources_once
 from tests.scheduler.web.labkit import served
 
 CONFIG = """\
@@ -78,15 +76,7 @@ def test_metrics_and_the_sources_page_say_empty(site: LoopbackHTTPServer, tmp_pa
     config_path = _crawled(site, tmp_path)
     config = load_config(config_path)
 
-    async def check() -> Metrics:
-        rt = Runtime(config, matcher_for(config), None, asyncio.get_running_loop())
-        try:
-            await WatchJobs(rt, DeliverJob(rt), list).check_sources()
-        finally:
-            await asyncio.to_thread(rt.join_threads)
-        return rt.metrics
-
-    metrics = asyncio.run(check())
+    metrics = check_sources_once(config).metrics
     for source, state in (("silent", "empty"), ("bugle", "ok")):
         assert metrics.value("newswatch_source_state", {"source": source, "newswatch_source_state": state}) == 1
         assert metrics.total("newswatch_source_state", source=source) == 1  # one state at a time

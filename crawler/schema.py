@@ -5,7 +5,8 @@
 - ``seen_urls`` — canonical URLs fetched recently (``first_seen``), so crawls skip them.
 - ``sources`` — per source: conditional-GET validators (ETag, Last-Modified, body hash) and health;
   migration 2 adds when it last brought a new article and when it was disabled (source states);
-  migration 3 adds how many entries its index listed when last read (the ``empty`` state).
+  migration 3 adds how many entries its index listed when last read (the ``empty`` state);
+  migration 4 adds since when it has listed none (for the operations notice about an empty source).
 
 Migration 1 is the schema as `_ensure_schema` created it before versions existed (the SQL is what
 sqlite-utils generated then, so old and new files are alike), with ``IF NOT EXISTS`` everywhere: on
@@ -108,8 +109,16 @@ def _source_entries(conn: sqlite3.Connection) -> None:
     conn.execute('ALTER TABLE "sources" ADD COLUMN "last_entries" INTEGER')
 
 
+def _source_empty_since(conn: sqlite3.Connection) -> None:
+    # When the source's index first listed no entries in the run of empty reads that goes on now (NULL
+    # while it lists some, or before this column existed), so an empty source is reported once it has
+    # stayed empty for as long as a failing one would be, not on one empty read.
+    conn.execute('ALTER TABLE "sources" ADD COLUMN "empty_since" TEXT')
+
+
 CRAWLER_SCHEMA = Schema("crawler", (
     Migration(1, "articles with FTS5, seen_urls, sources (accepts a file made before versions)", _initial),
     Migration(2, "sources.last_new_article and sources.disabled_at (source states)", _source_rhythm),
     Migration(3, "sources.last_entries (the empty source state)", _source_entries),
+    Migration(4, "sources.empty_since (notices about empty sources)", _source_empty_since),
 ))

@@ -98,8 +98,13 @@ def state_detail(state: str, kind: str) -> str | None:
     longer matches). One wording for `newswatch status` and the workbench's sources page.
     """
     if state == "empty":
-        return f"its {_INDEX_NAMES.get(kind, 'index')} listed no entries when last read"
+        return f"its {index_name(kind)} listed no entries when last read"
     return None
+
+
+def index_name(kind: str) -> str:
+    """What users call the index of a source of this kind: feed, sitemap, section page."""
+    return _INDEX_NAMES.get(kind, "index")
 
 
 def should_disable(facts: SourceFacts, now: datetime, disable_after_seconds: float | None) -> bool:

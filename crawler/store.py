@@ -203,7 +203,8 @@ class SourceHealth:
 
     `error_class` is one of `blocked`, `gone`, `broken`, `timeout`, `dns`, `network`, `too_large`,
     `server`, `redirect_loop`, `internal` (None while the source works). `last_entries` is how many
-    entries its index listed when last read and parsed (None: not read since the store counts them).
+    entries its index listed when last read and parsed (None: not read since the store counts them);
+    `empty_since` is when it began listing none (None while it lists some).
     """
 
     name: str
@@ -221,6 +222,7 @@ class SourceHealth:
     last_new_article: str | None = None
     disabled_at: str | None = None
     last_entries: int | None = None
+    empty_since: str | None = None
 
     def facts(self) -> SourceFacts:
         """What `crawler.source_states` needs to name this source's state."""
@@ -305,7 +307,9 @@ def record_source_result(
     `entries` is how many entries the index listed when this crawl read and parsed it (feed items,
     sitemap URLs and child sitemaps, listing links; before any was found already seen): 0 is what
     makes a source `empty`. None (a 304, an unchanged body, a failure) keeps the stored count, since
-    nothing was listed anew; a failure keeps it even when given.
+    nothing was listed anew; a failure keeps it even when given. The first read that lists nothing
+    stamps `empty_since`; reads that list nothing more keep the stamp, and one that lists entries
+    clears it.
     """
     now = utc_now()
     if ok and http_status == 304:
@@ -327,8 +331,11 @@ def record_source_result(
                 "UPDATE sources SET url = ?, kind = ?, last_attempt = ?, last_success = ?, last_status = ?, "
                 "consecutive_failures = 0, failing_since = NULL, error_class = NULL, error = NULL, "
                 "articles_total = COALESCE(articles_total, 0) + ?, last_entries = COALESCE(?, last_entries), "
+                "empty_since = CASE WHEN ? = 0 THEN COALESCE(empty_since, ?) WHEN ? > 0 THEN NULL "
+                "ELSE empty_since END, "
                 "last_new_article = CASE WHEN ? > 0 THEN ? ELSE last_new_article END WHERE name = ?",
-                [url, kind, now, now, http_status, new_articles, entries, new_articles, now, name],
+                [url, kind, now, now, http_status, new_articles, entries, entries, now, entries, new_articles, now,
+                 name],
             )
         else:
             db.execute(
@@ -472,6 +479,7 @@ def source_health(db: sqlite_utils.Database) -> list[SourceHealth]:
             last_new_article=row["last_new_article"],
             disabled_at=row["disabled_at"],
             last_entries=row["last_entries"],
+            empty_since=row["empty_since"],
         )
         for row in rows
     ]

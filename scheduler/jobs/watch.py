@@ -7,6 +7,7 @@
   source's consecutive failures and state (ok, empty, quiet, failing…) to `/metrics`, and tell the
   operations targets about sources failing longer than `operations.source_failing_after`, sources
   that have gone quiet (no new article for several times their usual gap, `crawler.source_states`),
+  sources whose index has listed nothing for `operations.source_failing_after` (`empty`),
   and sources switched off after failing longer than `operations.disable_after` (each notice once);
 - notices (`notify`) go through the outbox like any alert, once per key.
 
@@ -25,7 +26,7 @@ from typing import Any
 
 from alerts import enqueue_notice
 from crawler import SourceHealth, source_health
-from crawler.source_states import should_disable
+from crawler.source_states import index_name, should_disable
 from crawler.store import disabled_sources, set_source_disabled
 from scheduler.jobs.delivery import DeliverJob
 from scheduler.jobs.runtime import Runtime
@@ -40,18 +41,25 @@ JobList = Callable[[], Sequence[tuple[str, str, datetime | None]]]
 Disabled = Callable[[set[str]], None]
 
 
+def _lasted(since: str | None, limit: timedelta, now: datetime) -> bool:
+    """Whether something that began at the stored time `since` (None: it is not going on) has lasted `limit`."""
+    if not since:
+        return False
+    start = datetime.fromisoformat(since)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    return now - start >= limit
+
+
 def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime) -> list[SourceHealth]:
     """The sources whose current run of failures started more than `limit` before `now`."""
-    late = []
-    for source in health:
-        if not source.failing_since:
-            continue
-        since = datetime.fromisoformat(source.failing_since)
-        if since.tzinfo is None:
-            since = since.replace(tzinfo=UTC)
-        if now - since >= limit:
-            late.append(source)
-    return late
+    return [source for source in health if _lasted(source.failing_since, limit, now)]
+
+
+def empty_too_long(source: SourceHealth, limit: timedelta, now: datetime) -> bool:
+    """Whether `source` is `empty` and its index has listed nothing for `limit` (one empty read is not news:
+    a sitemap of the last two days can be empty over a holiday; a feed empty for hours has moved or broken)."""
+    return source.state(now) == "empty" and _lasted(source.empty_since, limit, now)
 
 
 def _enqueue(db: Any, targets: tuple[str, ...], key: str, subject: str, text: str) -> int:
@@ -122,9 +130,11 @@ class WatchJobs:
             logger.exception("source health check failed; it runs again in %ds", HEALTH_CHECK_SECONDS)
 
     async def _source_states(self, health: list[SourceHealth], configured: set[str]) -> None:
-        """Switch off sources failing too long, and tell about them and about sources gone quiet."""
+        """Switch off sources failing too long, and tell about them, about sources that have listed nothing
+        for `operations.source_failing_after`, and about sources gone quiet."""
         rt, now = self.runtime, datetime.now(UTC)
         limit = rt.config.operations.disable_after_seconds
+        patience = timedelta(seconds=rt.config.operations.source_failing_after_seconds)
         for source in health:
             if source.name not in configured:
                 continue
@@ -138,6 +148,13 @@ class WatchJobs:
                         f"{source.name} ({source.url}) failed every crawl since {source.failing_since} "
                         f"({source.error_class}: {source.error}) and is no longer crawled. Once it is fixed: "
                         f"newswatch sources enable {source.name}")
+            elif empty_too_long(source, patience, now):
+                await self.notify(
+                    f"source-empty:{source.name}:{source.empty_since}",
+                    f"source {source.name} has listed nothing since {source.empty_since}",
+                    f"{source.name} ({source.url}) answers, but its {index_name(source.kind)} has listed no "
+                    f"entries at any read since {source.empty_since}, so no story of it is collected. Its address "
+                    "may have moved, or the page changed so that no link is found (newswatch status).")
             elif source.state(now) == "quiet":
                 await self.notify(
                     f"source-quiet:{source.name}:{source.last_new_article or source.last_success}",

@@ -83,9 +83,17 @@ def test_a_feed_that_stops_listing_items_turns_empty_and_back(site: LoopbackHTTP
     (report,) = run_crawl(db_path, [source])
     assert (report["status"], report["error_class"]) == ("ok", None)
     assert (_health(db_path)["bugle"].state(), _health(db_path)["bugle"].last_entries) == ("empty", 0)
+    first_empty = _health(db_path)["bugle"].empty_since
+    assert first_empty is not None
+    # Another empty read (a new body, so it is parsed again) keeps the time the emptiness began.
+    site.add("/feed.xml", rss([]).replace(b"<channel>", b"<channel><ttl>5</ttl>"), "application/rss+xml")
+    (report,) = run_crawl(db_path, [source])
+    assert report["status"] == "ok"
+    assert (_health(db_path)["bugle"].last_entries, _health(db_path)["bugle"].empty_since) == (0, first_empty)
     site.add("/feed.xml", _stories(site, 1), "application/rss+xml")  # publishing again
     run_crawl(db_path, [source])
-    assert (_health(db_path)["bugle"].state(), _health(db_path)["bugle"].last_entries) == ("ok", 1)
+    health = _health(db_path)["bugle"]
+    assert (health.state(), health.last_entries, health.empty_since) == ("ok", 1, None)
 
 
 def test_a_304_or_an_unchanged_body_after_an_empty_fetch_keeps_it_empty(
@@ -100,6 +108,7 @@ def test_a_304_or_an_unchanged_body_after_an_empty_fetch_keeps_it_empty(
     assert report["status"] == "unchanged"
     health = _health(db_path)["silent"]
     assert (health.last_status, health.last_entries, health.state()) == (304, 0, "empty")
+    assert health.empty_since is not None  # a 304 lists nothing anew: the run of empty reads goes on
     # No validators from the server now: the same body again is recognised by its hash.
     site.add("/feed.xml", rss([]), "application/rss+xml")
     (report,) = run_crawl(db_path, [source])

@@ -1,14 +1,17 @@
 """A feed that answers but lists no items reads `empty` on every surface that names a source's state:
-`newswatch status` (text and JSON), `/metrics` and the workbench's sources page. Real crawls
-(`newswatch crawl --once`) of real loopback feeds fill the store."""
+`newswatch status` (text and JSON), `/metrics` and the workbench's sources page; and one that stays
+empty as long as a failing source would before a notice (`operations.source_failing_after`) raises one
+notice. Real crawls (`newswatch crawl --once`) of real loopback feeds fill the store."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import requests
+import sqlite_utils
 
 from scheduler.config import load_config
 from tests.crawler.sites import article_html, rss
@@ -22,6 +25,7 @@ database: nw.db
 crawl: {{download_delay: 0.0}}
 targets:
   - {{name: hook, kind: webhook, url: "http://127.0.0.1:9/none"}}
+operations: {{targets: [hook], source_failing_after: 6h}}
 watchlists:
   - name: ramen
     targets: [hook]
@@ -88,3 +92,32 @@ def test_metrics_and_the_sources_page_say_empty(site: LoopbackHTTPServer, tmp_pa
     bugle = page[page.index('data-source="bugle"'):].split("</tr>")[0]
     assert 'class="state state-empty">empty<' in silent and DETAIL in silent
     assert 'class="state state-ok">ok<' in bugle and "listed no entries" not in bugle
+
+
+def _notices(database: Path) -> list[dict[str, object]]:
+    db = sqlite_utils.Database(database)
+    try:
+        return list(db.query("SELECT target, subject, body FROM outbox WHERE kind = 'notice'"))
+    finally:
+        db.close()
+
+
+def test_a_source_empty_for_six_hours_raises_one_notice(site: LoopbackHTTPServer, tmp_path: Path) -> None:
+    from crawler.timeutil import iso, now_utc
+
+    config = load_config(_crawled(site, tmp_path))
+    check_sources_once(config)
+    assert _notices(config.database) == []  # one empty read is not news yet
+    # The feed has listed nothing since just over source_failing_after (6h) ago.
+    since = iso(now_utc() - timedelta(hours=6, minutes=1))
+    db = sqlite_utils.Database(config.database)
+    db.execute("UPDATE sources SET empty_since = ? WHERE name = 'silent'", [since])
+    db.conn.commit()
+    db.close()
+    check_sources_once(config)
+    check_sources_once(config)  # the next health check: the same emptiness, no second notice
+    (notice,) = _notices(config.database)
+    assert notice["target"] == "hook"
+    assert notice["subject"] == f"source silent has listed nothing since {since}"
+    assert f"its feed has listed no entries at any read since {since}" in str(notice["body"])
+    assert "bugle" not in str(notice["body"])

@@ -64,6 +64,7 @@ LABEL_SETS = [
     ("written2026", BENCH / "labels" / "written2026.jsonl", 400, "0.993", "1.000"),
     ("writtendev2026", BENCH / "labels" / "writtendev2026.jsonl", 400, "0.993", "1.000"),
     ("dev2023b", BENCH / "labels" / "dev2023b.jsonl", 400, "1.000", "1.000"),
+    ("writtendev2026b", BENCH / "labels" / "writtendev2026b.jsonl", 400, "0.985", "0.992"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -88,3 +88,17 @@ def test_a_real_run_prints_aggregates_only(capsys: pytest.CaptureFixture[str]) -
     held_titles = [title for key, (title, _teaser) in texts.items()
                    if key.startswith(("rss2024-", "written-")) and len(title) >= 20]
     assert sum(title in out for title in held_titles) == 0
+
+
+def test_a_higher_confidence_level_gives_a_wider_interval() -> None:
+    # 200 invented items: the first predictor finds 10 more of the 60 wanted than the second.
+    wanted = np.zeros(200, dtype=bool)
+    wanted[:60] = True
+    ours, theirs = wanted.copy(), wanted.copy()
+    theirs[:20] = False
+    ours[:10] = False
+    ours[150:155] = True  # and has five false alarms the other has not
+    low95, high95 = rr.bootstrap_f1_difference(ours, theirs, wanted)
+    low99, high99 = rr.bootstrap_f1_difference(ours, theirs, wanted, level=0.99)
+    assert low99 < low95 < high95 < high99
+    assert rr.bootstrap_f1_difference(ours, theirs, wanted, level=0.95) == (low95, high95)  # the default

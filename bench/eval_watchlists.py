@@ -63,11 +63,12 @@ FULLTEXT_SCOPE = "fulltext"
 FULLTEXT_CACHE = ROOT / ".cache" / "eval-fulltext.json"
 BASELINE = ROOT / "bench" / "baseline.json"
 # Headlines written for newswatch (so their text may live in the repo): id prefixes ``written-`` (held out),
-# ``writtendev-`` and ``writtendev2-`` (a second and a third sample drawn the same way, for development).
+# ``writtendev-``, ``writtendev2-`` and ``writtendev3-`` (more samples drawn the same way, for development).
 OWN_TEXTS = (
     ROOT / "tests" / "data" / "written_headlines.jsonl",
     ROOT / "tests" / "data" / "writtendev_headlines.jsonl",
     ROOT / "tests" / "data" / "writtendev2_headlines.jsonl",
+    ROOT / "tests" / "data" / "writtendev3_headlines.jsonl",
 )
 LABELS = {"maritime-disputes": "maritime_dispute", "arms-deals": "arms_deal"}
 METRICS = ("precision", "recall", "f1")
@@ -80,6 +81,7 @@ FAMILIES = (
     ("written-", "written 2026"),
     ("writtendev-", "written 2026 (dev)"),
     ("writtendev2-", "written 2026 (dev)"),
+    ("writtendev3-", "written 2026 (dev)"),
     ("pages/", "full-text pages"),
     ("extraction/", "full-text pages"),
 )

@@ -41,14 +41,14 @@ from alerts.match.rules_eval import (
     _Found,
     _Hit,
     _Leaf,
+    _Live,
     _Node,
     apply_exclusions,
+    bag_index,
     evaluate,
     evidence,
     exclusion_index,
-    live_nodes,
     may_hold_empty,
-    node_pids,
 )
 from alerts.match.watchlist import Exclusion, Group, Term, WatchlistSpec
 
@@ -85,7 +85,7 @@ class _Watchlist:
     rules: tuple[tuple[str, float, _Bag | _Node], ...]
     exclusions: tuple[_Exclusion, ...]
     veto: tuple[_Bag | _Node, ...]
-    feeds: dict[int, tuple[int, ...]]  # pattern id -> ids of the nodes it feeds (see ``live_nodes``)
+    bags: dict[int, tuple[int, ...]]  # pattern id -> ids of the bags holding it (see ``_Live``)
     always: frozenset[int]  # nodes that may hold without hits: always evaluated
     exclusion_index: _Index
 
@@ -193,14 +193,14 @@ class Matcher:
         spec = w.spec
         if w.exclusions and hits:
             hits = apply_exclusions(hits, w.exclusions, w.exclusion_index, ctx)
-        live = live_nodes(w.feeds, w.always, hits)
+        live = _Live(hits, w.bags, w.always)
         weights = spec.field_weights
         memo: dict[int, _Found | None] = {}
         score = 0.0
         satisfied: list[str] = []
         out: list[Evidence] = []
         for name, rule_weight, node in w.rules:
-            if node.nid not in live:
+            if not live.holds(node):
                 continue  # no hit anywhere in the rule
             found = evaluate(node, hits, ctx, live, memo)
             if not found:
@@ -212,7 +212,7 @@ class Matcher:
         vetoed = [
             self._describe(found)
             for node in w.veto
-            if node.nid in live and (found := evaluate(node, hits, ctx, live, memo))
+            if live.holds(node) and (found := evaluate(node, hits, ctx, live, memo))
         ]
         score = round(score, 4)
         matched = bool(satisfied) and score >= spec.threshold and not vetoed
@@ -310,9 +310,10 @@ class _Compiler:
             key = tuple(by_pid.items())
             bag = self.bags.get(key)
             if bag is None:
-                bag = self.bags[key] = _Bag(by_pid, frozenset(by_pid), self.nid())
+                rank = {pid: i for i, pid in enumerate(by_pid)}
+                bag = self.bags[key] = _Bag(by_pid, frozenset(by_pid), self.nid(), rank)
             return bag
-        required = tuple(c.nid for c in children if not (isinstance(c, _Node) and c.op == "none"))
+        required = tuple(c for c in children if not (isinstance(c, _Node) and c.op == "none"))
         return _Node(item.op, children, item.near, item.min, self.nid(), required if item.op == "all" else ())
 
     def exclusion(self, ex: Exclusion) -> _Exclusion:
@@ -324,16 +325,16 @@ class _Compiler:
         rules = tuple((r.name, r.weight, self.node(r.group, r.path)) for r in spec.rules)
         exclusions = tuple(self.exclusion(ex) for ex in spec.exclude)
         veto = tuple(self.node(g, (*spec.path, "none")) for g in spec.veto)
-        feeds: dict[int, set[int]] = {}
+        roots = [node for _, _, node in rules] + list(veto)
         always: set[int] = set()
-        for root in [node for _, _, node in rules] + list(veto):
-            _index_nodes(root, feeds, always)
+        for root in roots:
+            _always(root, always)
         return _Watchlist(
             spec,
             rules,  # type: ignore[arg-type]  # a group compiles to a bag or a node
             exclusions,
             veto,  # type: ignore[arg-type]
-            {pid: tuple(sorted(nids)) for pid, nids in feeds.items()},
+            bag_index(roots),
             frozenset(always),
             exclusion_index(exclusions),
         )
@@ -348,15 +349,13 @@ class _Compiler:
         return out
 
 
-def _index_nodes(node: _Leaf | _Bag | _Node, feeds: dict[int, set[int]], always: set[int]) -> None:
-    """Record, for each pattern id, the nodes of ``node``'s tree that have it below them."""
-    for pid in node_pids(node):
-        feeds.setdefault(pid, set()).add(node.nid)
+def _always(node: _Leaf | _Bag | _Node, always: set[int]) -> None:
+    """Record the ids of the nodes of ``node``'s tree that may hold without a hit below them."""
     if may_hold_empty(node):
         always.add(node.nid)
     if isinstance(node, _Node):
         for child in node.children:
-            _index_nodes(child, feeds, always)
+            _always(child, always)
 
 
 def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -> Matcher:

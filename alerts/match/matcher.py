@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import ahocorasick_rs
 
@@ -54,7 +55,7 @@ from alerts.match.watchlist import Exclusion, Group, Term, WatchlistSpec
 
 logger = logging.getLogger(__name__)
 
-_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ASCII_WORD: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +148,11 @@ class Matcher:
         if self._automaton is None:
             return
         # (key index, start, end) of every occurrence, overlapping ones included, by end position and
-        # longer keys first at one end: the order hits (and so evidence ties) come in.
-        found = self._automaton.find_matches_as_indexes(folded, overlapping=True)
+        # longer keys first at one end: the order hits (and so evidence ties) come in. The annotation is
+        # for mypyc: it compiles in pip's build environment, where ahocorasick_rs is not installed, so
+        # without it ``found`` is ``Any`` and every operation of the loops below goes through generic
+        # Python calls (about 0.9 us a match instead of 0.3).
+        found: list[tuple[int, int, int]] = self._automaton.find_matches_as_indexes(folded, overlapping=True)
         if not found:
             return
         size = len(folded)
@@ -311,7 +315,7 @@ class _Compiler:
             bag = self.bags.get(key)
             if bag is None:
                 rank = {pid: i for i, pid in enumerate(by_pid)}
-                bag = self.bags[key] = _Bag(by_pid, frozenset(by_pid), self.nid(), rank)
+                bag = self.bags[key] = _Bag(by_pid, self.nid(), rank)
             return bag
         required = tuple(c for c in children if not (isinstance(c, _Node) and c.op == "none"))
         return _Node(item.op, children, item.near, item.min, self.nid(), required if item.op == "all" else ())

@@ -36,6 +36,7 @@ from alerts.match.gazetteer import Gazetteer
 from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.match.normalize import NormalizedText, is_cjk, is_word_char, normalize, normalize_term
 from alerts.match.rules_eval import (
+    ExclusionIndex,
     _Bag,
     _Doc,
     _Exclusion,
@@ -77,9 +78,6 @@ _Entry = tuple[int, bool, bool, bool, str]
 _DFA_MAX_KEYS = 50_000
 
 
-_Index = tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]
-
-
 @dataclass(frozen=True, slots=True)
 class _Watchlist:
     spec: WatchlistSpec
@@ -88,7 +86,7 @@ class _Watchlist:
     veto: tuple[_Bag | _Node, ...]
     bags: dict[int, tuple[int, ...]]  # pattern id -> ids of the bags holding it (see ``_Live``)
     always: frozenset[int]  # nodes that may hold without hits: always evaluated
-    exclusion_index: _Index
+    exclusion_index: ExclusionIndex
 
 
 class Matcher:
@@ -204,9 +202,7 @@ class Matcher:
         satisfied: list[str] = []
         out: list[Evidence] = []
         for name, rule_weight, node in w.rules:
-            if not live.holds(node):
-                continue  # no hit anywhere in the rule
-            found = evaluate(node, hits, ctx, live, memo)
+            found = evaluate(node, hits, ctx, live, memo)  # None at once without a hit below the rule
             if not found:
                 continue
             best = max([leaf.weight * weights[hit.field] for hit, leaf in found])
@@ -216,7 +212,7 @@ class Matcher:
         vetoed = [
             self._describe(found)
             for node in w.veto
-            if live.holds(node) and (found := evaluate(node, hits, ctx, live, memo))
+            if (found := evaluate(node, hits, ctx, live, memo))
         ]
         score = round(score, 4)
         matched = bool(satisfied) and score >= spec.threshold and not vetoed

@@ -87,6 +87,8 @@ class _Exclusion:
     near: int | str | None
 
 
+# Pattern id -> (the exclusions it is a target of, those it is context of), by index: one lookup a hit.
+ExclusionIndex = dict[int, tuple[tuple[int, ...], tuple[int, ...]]]
 _Found = list[tuple[_Hit, _Leaf]]
 _Memo = dict[int, "_Found | None"]
 
@@ -321,32 +323,28 @@ class _Doc:
 
 
 def apply_exclusions(
-    hits: dict[int, list[_Hit]],
-    exclusions: Sequence[_Exclusion],
-    index: tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]],
-    ctx: _Doc,
+    hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], index: ExclusionIndex, ctx: _Doc
 ) -> dict[int, list[_Hit]]:
     """``hits`` less those cancelled by ``exclusions`` (a new dict when any hit is dropped).
 
-    ``index``: pattern id -> the exclusions it is a target of, and those it is context of. One pass
-    over the document's hit pattern ids gives each exclusion its targets and context present, so an
-    exclusion over a concept list (hundreds of targets) costs what the document holds of it.
+    ``index`` (``exclusion_index``): pattern id -> the exclusions it is a target of, and those it is
+    context of. One pass over the document's hit pattern ids gives each exclusion its targets and
+    context present, so an exclusion over a concept list (hundreds of targets) costs what the document
+    holds of it.
     """
-    by_target, by_context = index
     targets: dict[int, list[int]] = {}  # exclusion -> its target pattern ids with hits
     context: dict[int, list[int]] = {}  # exclusion -> its context pattern ids with hits
     for pid in hits:
-        ids = by_target.get(pid)
-        if ids is not None:
-            for i in ids:
+        roles = index.get(pid)
+        if roles is not None:
+            for i in roles[0]:
                 _add(targets, i, pid)
-        ids = by_context.get(pid)
-        if ids is not None:
-            for i in ids:
+            for i in roles[1]:
                 _add(context, i, pid)
-    candidates = sorted(i for i in targets if i in context)
+    if not context:
+        return hits
     out = hits
-    for i in candidates:
+    for i in sorted(i for i in targets if i in context):
         # Later exclusions see the hits earlier ones left.
         present = [pid for pid in targets[i] if pid in out]
         around = [h for pid in context[i] if pid in out for h in out[pid]]
@@ -372,10 +370,8 @@ def _add(groups: dict[int, list[int]], key: int, value: int) -> None:
         got.append(value)
 
 
-def exclusion_index(
-    exclusions: Sequence[_Exclusion],
-) -> tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]:
-    """Pattern id -> indices of the exclusions it is a target of; and of those it is context of."""
+def exclusion_index(exclusions: Sequence[_Exclusion]) -> ExclusionIndex:
+    """Pattern id -> indices of the exclusions it is a target of, and of those it is context of."""
     targets: dict[int, list[int]] = {}
     context: dict[int, list[int]] = {}
     for i, ex in enumerate(exclusions):
@@ -383,10 +379,7 @@ def exclusion_index(
             targets.setdefault(pid, []).append(i)
         for pid in ex.context:
             context.setdefault(pid, []).append(i)
-    return (
-        {pid: tuple(ids) for pid, ids in targets.items()},
-        {pid: tuple(ids) for pid, ids in context.items()},
-    )
+    return {pid: (tuple(targets.get(pid, ())), tuple(context.get(pid, ()))) for pid in targets.keys() | context}
 
 
 def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc) -> Callable[[_Hit], bool]:

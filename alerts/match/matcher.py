@@ -10,9 +10,15 @@ The automaton is ahocorasick_rs (Python bindings to the Rust ``aho-corasick`` cr
 rather than pyahocorasick, which DESIGN.md names. Both report the same overlapping matches in the same
 order (checked on 22,110 texts), but the DFA scans a 5 KB article in about 28 us against pyahocorasick's
 72-97 us with the default watchlists (whose trie is walked child by child), and 65 against 120 us with
-10,000 terms; the scan was a third of the matcher's time. ``bench/bench_matcher_speed.py`` prints both.
+10,000 terms. With the concept watchlists (2,027 keys) the DFA scans the bench's dense articles in 86-93
+us, the crate's contiguous NFA in 100-102 and its noncontiguous NFA in 126-128 (two runs, each the three
+in one process, best of 5), so the DFA stays; the scan is most of the "find hits" stage and about a fifth
+of ``match``.
+``bench/bench_matcher_speed.py`` prints both.
 This module and ``alerts.match.rules_eval`` are compiled with mypyc where a C compiler is present (setup.py;
-``alerts.match.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks.
+``alerts.match.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks. mypyc
+runs in pip's isolated build environment, where third-party packages such as ahocorasick_rs are not
+installed: annotate what they return (see ``_find_in``), or the compiled code handles it as ``Any``.
 Scores: a satisfied rule adds ``rule weight x max(term weight x field weight)`` over its hits; a
 watchlist matches when the sum reaches its threshold and no ``none`` veto is present.
 

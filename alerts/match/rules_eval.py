@@ -5,13 +5,17 @@
 the list of ``(hit, leaf)`` pairs that satisfy it, in a fixed order (evidence and veto descriptions
 depend on it), or ``None``.
 
-Speed: every compiled node knows the pattern ids below it, so a subtree without hits is skipped without
-walking it; ``any`` groups of terms are shared between rules (compiled once) and evaluated once per
-document and watchlist; word and sentence positions are computed once per hit, only for the hits a
-proximity check, an exclusion or evidence needs (a hit outside the anchors' fields or span of sentences
-is skipped), and proximity checks compare plain integers. A sentence is found by searching from its hit
-for the nearest boundary, not by splitting the whole field: a 5 KB body with a few hits costs a few
-short searches, and its identity is where it starts.
+Speed: the work per document follows its hits, not the size of the watchlists. Concept lists make bags
+(``any`` groups of terms, shared between rules and evaluated once per document and watchlist) of
+hundreds of terms, of which a document holds a few, so one pass over the document's hit pattern ids
+gives each bag its terms present and each exclusion its targets and context present (``_Live``,
+``apply_exclusions``); a rule or subtree without a hit below it is skipped unwalked. Word and sentence
+positions are computed once per hit, only for the hits a proximity check, an exclusion or evidence needs
+(a hit outside the anchors' fields or span of sentences is skipped), and proximity checks compare plain
+integers. A sentence is found by searching back from its hit for the nearest boundary, not by splitting
+the whole field (a 5 KB body with a few hits costs a few short searches), and its identity is where it
+starts; a hit between a known start and a hit of that sentence takes that start without a search. A
+word index counts separators from the nearest position already counted, before or after.
 
 Settings read: none.
 """

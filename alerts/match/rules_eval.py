@@ -176,7 +176,7 @@ _STOPS: Final = frozenset(".!?")
 # Candidates: a hard end, or a space after a closing mark; ``_BACK`` runs on the reversed field. Each
 # pattern opens with one character class (a space or a hard end, the space then checked by a lookaround)
 # rather than an alternation, so ``re`` skips to the next space or end instead of trying a match at every
-# position: the same matches (checked on 25,731 corpus texts), about a third less time.
+# position: the same matches (checked on 25,731 corpus texts), a tenth (back) to a third less time.
 _FORWARD: Final = re.compile(r"[。！？\n ](?:(?<! )|(?<=[.!?\"')\]] ))")
 _BACK: Final = re.compile(r"[。！？\n ](?:(?<! )|(?=[\"')\]]*[.!?]))")
 
@@ -214,7 +214,7 @@ class _Doc:
         self.hits = hits  # every hit found, before exclusions
         self._tokens: dict[int, list[int] | None] = {}
         # Space-separated fields: positions whose word index is known, and those indices, so each
-        # new position only counts the separators after the nearest known one.
+        # new position only counts the separators between it and the nearest known one.
         self._counted: dict[int, tuple[list[int], list[int]]] = {}
         self._reversed: dict[int, str] = {}  # fields reversed, to search back from a hit
         # Per field: positions whose sentence start is known (sorted), and those starts.

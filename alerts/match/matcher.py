@@ -10,9 +10,15 @@ The automaton is ahocorasick_rs (Python bindings to the Rust ``aho-corasick`` cr
 rather than pyahocorasick, which DESIGN.md names. Both report the same overlapping matches in the same
 order (checked on 22,110 texts), but the DFA scans a 5 KB article in about 28 us against pyahocorasick's
 72-97 us with the default watchlists (whose trie is walked child by child), and 65 against 120 us with
-10,000 terms; the scan was a third of the matcher's time. ``bench/bench_matcher_speed.py`` prints both.
+10,000 terms. With the concept watchlists (2,027 keys) the DFA scans the bench's dense articles in 86-93
+us, the crate's contiguous NFA in 100-102 and its noncontiguous NFA in 126-128 (two runs, each the three
+in one process, best of 5), so the DFA stays; the scan is most of the "find hits" stage and about a fifth
+of ``match``.
+``bench/bench_matcher_speed.py`` prints both.
 This module and ``alerts.match.rules_eval`` are compiled with mypyc where a C compiler is present (setup.py;
-``alerts.match.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks.
+``alerts.match.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks. mypyc
+runs in pip's isolated build environment, where third-party packages such as ahocorasick_rs are not
+installed: annotate what they return (see ``_find_in``), or the compiled code handles it as ``Any``.
 Scores: a satisfied rule adds ``rule weight x max(term weight x field weight)`` over its hits; a
 watchlist matches when the sum reaches its threshold and no ``none`` veto is present.
 
@@ -26,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import ahocorasick_rs
 
@@ -35,26 +42,27 @@ from alerts.match.gazetteer import Gazetteer
 from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.match.normalize import NormalizedText, is_cjk, is_word_char, normalize, normalize_term
 from alerts.match.rules_eval import (
+    ExclusionIndex,
     _Bag,
     _Doc,
     _Exclusion,
     _Found,
     _Hit,
     _Leaf,
+    _Live,
     _Node,
     apply_exclusions,
+    bag_index,
     evaluate,
     evidence,
     exclusion_index,
-    live_nodes,
     may_hold_empty,
-    node_pids,
 )
 from alerts.match.watchlist import Exclusion, Group, Term, WatchlistSpec
 
 logger = logging.getLogger(__name__)
 
-_ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_ASCII_WORD: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,18 +84,15 @@ _Entry = tuple[int, bool, bool, bool, str]
 _DFA_MAX_KEYS = 50_000
 
 
-_Index = tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]]]
-
-
 @dataclass(frozen=True, slots=True)
 class _Watchlist:
     spec: WatchlistSpec
     rules: tuple[tuple[str, float, _Bag | _Node], ...]
     exclusions: tuple[_Exclusion, ...]
     veto: tuple[_Bag | _Node, ...]
-    feeds: dict[int, tuple[int, ...]]  # pattern id -> ids of the nodes it feeds (see ``live_nodes``)
+    bags: dict[int, tuple[int, ...]]  # pattern id -> ids of the bags holding it (see ``_Live``)
     always: frozenset[int]  # nodes that may hold without hits: always evaluated
-    exclusion_index: _Index
+    exclusion_index: ExclusionIndex
 
 
 class Matcher:
@@ -147,8 +152,11 @@ class Matcher:
         if self._automaton is None:
             return
         # (key index, start, end) of every occurrence, overlapping ones included, by end position and
-        # longer keys first at one end: the order hits (and so evidence ties) come in.
-        found = self._automaton.find_matches_as_indexes(folded, overlapping=True)
+        # longer keys first at one end: the order hits (and so evidence ties) come in. The annotation is
+        # for mypyc: it compiles in pip's build environment, where ahocorasick_rs is not installed, so
+        # without it ``found`` is ``Any`` and every operation of the loops below goes through generic
+        # Python calls (about 0.9 us a match instead of 0.3).
+        found: list[tuple[int, int, int]] = self._automaton.find_matches_as_indexes(folded, overlapping=True)
         if not found:
             return
         size = len(folded)
@@ -193,16 +201,14 @@ class Matcher:
         spec = w.spec
         if w.exclusions and hits:
             hits = apply_exclusions(hits, w.exclusions, w.exclusion_index, ctx)
-        live = live_nodes(w.feeds, w.always, hits)
+        live = _Live(hits, w.bags, w.always)
         weights = spec.field_weights
         memo: dict[int, _Found | None] = {}
         score = 0.0
         satisfied: list[str] = []
         out: list[Evidence] = []
         for name, rule_weight, node in w.rules:
-            if node.nid not in live:
-                continue  # no hit anywhere in the rule
-            found = evaluate(node, hits, ctx, live, memo)
+            found = evaluate(node, hits, ctx, live, memo)  # None at once without a hit below the rule
             if not found:
                 continue
             best = max([leaf.weight * weights[hit.field] for hit, leaf in found])
@@ -212,7 +218,7 @@ class Matcher:
         vetoed = [
             self._describe(found)
             for node in w.veto
-            if node.nid in live and (found := evaluate(node, hits, ctx, live, memo))
+            if (found := evaluate(node, hits, ctx, live, memo))
         ]
         score = round(score, 4)
         matched = bool(satisfied) and score >= spec.threshold and not vetoed
@@ -310,9 +316,10 @@ class _Compiler:
             key = tuple(by_pid.items())
             bag = self.bags.get(key)
             if bag is None:
-                bag = self.bags[key] = _Bag(by_pid, frozenset(by_pid), self.nid())
+                rank = {pid: i for i, pid in enumerate(by_pid)}
+                bag = self.bags[key] = _Bag(by_pid, self.nid(), rank)
             return bag
-        required = tuple(c.nid for c in children if not (isinstance(c, _Node) and c.op == "none"))
+        required = tuple(c for c in children if not (isinstance(c, _Node) and c.op == "none"))
         return _Node(item.op, children, item.near, item.min, self.nid(), required if item.op == "all" else ())
 
     def exclusion(self, ex: Exclusion) -> _Exclusion:
@@ -324,16 +331,16 @@ class _Compiler:
         rules = tuple((r.name, r.weight, self.node(r.group, r.path)) for r in spec.rules)
         exclusions = tuple(self.exclusion(ex) for ex in spec.exclude)
         veto = tuple(self.node(g, (*spec.path, "none")) for g in spec.veto)
-        feeds: dict[int, set[int]] = {}
+        roots = [node for _, _, node in rules] + list(veto)
         always: set[int] = set()
-        for root in [node for _, _, node in rules] + list(veto):
-            _index_nodes(root, feeds, always)
+        for root in roots:
+            _always(root, always)
         return _Watchlist(
             spec,
             rules,  # type: ignore[arg-type]  # a group compiles to a bag or a node
             exclusions,
             veto,  # type: ignore[arg-type]
-            {pid: tuple(sorted(nids)) for pid, nids in feeds.items()},
+            bag_index(roots),
             frozenset(always),
             exclusion_index(exclusions),
         )
@@ -348,15 +355,13 @@ class _Compiler:
         return out
 
 
-def _index_nodes(node: _Leaf | _Bag | _Node, feeds: dict[int, set[int]], always: set[int]) -> None:
-    """Record, for each pattern id, the nodes of ``node``'s tree that have it below them."""
-    for pid in node_pids(node):
-        feeds.setdefault(pid, set()).add(node.nid)
+def _always(node: _Leaf | _Bag | _Node, always: set[int]) -> None:
+    """Record the ids of the nodes of ``node``'s tree that may hold without a hit below them."""
     if may_hold_empty(node):
         always.add(node.nid)
     if isinstance(node, _Node):
         for child in node.children:
-            _index_nodes(child, feeds, always)
+            _always(child, always)
 
 
 def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -> Matcher:

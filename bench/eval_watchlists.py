@@ -62,10 +62,12 @@ FULLTEXT = LABEL_DIR / "fulltext" / "pages.jsonl"
 FULLTEXT_SCOPE = "fulltext"
 FULLTEXT_CACHE = ROOT / ".cache" / "eval-fulltext.json"
 BASELINE = ROOT / "bench" / "baseline.json"
-# Headlines written for newswatch (so their text may live in the repo): id prefixes ``written-`` (held out),
-# ``writtendev-``, ``writtendev2-`` and ``writtendev3-`` (more samples drawn the same way, for development).
+# Headlines written for newswatch (so their text may live in the repo): id prefixes ``written-`` and
+# ``written2-`` (held out), ``writtendev-``, ``writtendev2-`` and ``writtendev3-`` (more samples drawn the
+# same way, for development).
 OWN_TEXTS = (
     ROOT / "tests" / "data" / "written_headlines.jsonl",
+    ROOT / "tests" / "data" / "written2_headlines.jsonl",
     ROOT / "tests" / "data" / "writtendev_headlines.jsonl",
     ROOT / "tests" / "data" / "writtendev2_headlines.jsonl",
     ROOT / "tests" / "data" / "writtendev3_headlines.jsonl",
@@ -79,6 +81,7 @@ FAMILIES = (
     ("rss2023-", "RSS 2023"),
     ("rss2024-", "RSS 2024"),
     ("written-", "written 2026"),
+    ("written2-", "written 2026"),
     ("writtendev-", "written 2026 (dev)"),
     ("writtendev2-", "written 2026 (dev)"),
     ("writtendev3-", "written 2026 (dev)"),

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alerts import enqueue_notice
-from crawler import SourceHealth, source_health
+from crawler import SourceHealth, parse_iso, source_health
 from crawler.source_states import index_name, should_disable
 from crawler.store import disabled_sources, set_source_disabled
 from scheduler.jobs.delivery import DeliverJob
@@ -45,10 +45,7 @@ def _lasted(since: str | None, limit: timedelta, now: datetime) -> bool:
     """Whether something that began at the stored time `since` (None: it is not going on) has lasted `limit`."""
     if not since:
         return False
-    start = datetime.fromisoformat(since)
-    if start.tzinfo is None:
-        start = start.replace(tzinfo=UTC)
-    return now - start >= limit
+    return now - parse_iso(since) >= limit
 
 
 def failing_too_long(health: list[SourceHealth], limit: timedelta, now: datetime) -> list[SourceHealth]:

@@ -21,6 +21,9 @@ watchlists:
       - any: [jets]
 """
 
+# Id prefixes of the held-out label files' items: a report that names one has leaked a held-out item.
+HELD_OUT_PREFIXES = ("rss2024-", "written-", "written2-")
+
 
 def load_bench(name: str) -> ModuleType:
     """Import bench/<name>.py as module `name` (once; later calls return the same module)."""

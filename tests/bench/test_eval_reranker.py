@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from tests.bench import load_bench
+from tests.bench import HELD_OUT_PREFIXES, load_bench
 
 rr = load_bench("eval_reranker")
 
@@ -80,13 +80,13 @@ def test_a_real_run_prints_aggregates_only(capsys: pytest.CaptureFixture[str]) -
     assert rr.main(["--l2", "100", "10"]) == 0
     out = capsys.readouterr().out
     assert "HELD OUT, pooled" in out and "heaviest positive features" in out
-    for prefix in ("rss2024-", "written-"):
+    for prefix in HELD_OUT_PREFIXES:
         assert prefix not in out, f"the report names a held-out id ({prefix}...)"
     assert re.search(r"\b(rss2023|agnews-test|huffpost)-[0-9a-f]", out) is None, "the report names an item id"
     # No held-out title either (counted, so that a failure cannot print one).
     texts = rr.load_texts()
     held_titles = [title for key, (title, _teaser) in texts.items()
-                   if key.startswith(("rss2024-", "written-")) and len(title) >= 20]
+                   if key.startswith(HELD_OUT_PREFIXES) and len(title) >= 20]
     assert sum(title in out for title in held_titles) == 0
 
 

@@ -17,7 +17,7 @@ from alerts import process_new_articles
 from alerts.feedback import judge
 from crawler.store import insert_article
 from scheduler.schema import open_store
-from tests.bench import BENCH, TOY_CONFIG, load_bench
+from tests.bench import BENCH, HELD_OUT_PREFIXES, TOY_CONFIG, load_bench
 from tests.scheduler.web.labkit import story_of
 
 rr = load_bench("eval_reranker")
@@ -202,7 +202,7 @@ def test_a_real_run_with_judgements_counts_them_and_prints_aggregates_only(
     maritime, arms = out.split(f"== {ARMS}")
     assert "judged: +1 relevant, +1 not relevant added to DEV for training and CV; 1 dropped" in maritime
     assert "judged: +1 relevant, +0 not relevant added to DEV for training and CV; 0 dropped" in arms
-    for prefix in ("rss2024-", "written-"):
+    for prefix in HELD_OUT_PREFIXES:
         assert prefix not in out, f"the report names a held-out id ({prefix}...)"
     assert re.search(r"\b(rss2023|agnews-test|huffpost)-[0-9a-f]", out) is None, "the report names an item id"
     assert sum(item.title in out for item in held if len(item.title) >= 20) == 0

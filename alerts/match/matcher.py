@@ -51,6 +51,7 @@ from alerts.match.rules_eval import (
     _Leaf,
     _Live,
     _Node,
+    _Tally,
     apply_exclusions,
     bag_index,
     evaluate,
@@ -87,9 +88,9 @@ _DFA_MAX_KEYS = 50_000
 @dataclass(frozen=True, slots=True)
 class _Watchlist:
     spec: WatchlistSpec
-    rules: tuple[tuple[str, float, _Bag | _Node], ...]
+    rules: tuple[tuple[str, float, _Bag | _Tally | _Node], ...]
     exclusions: tuple[_Exclusion, ...]
-    veto: tuple[_Bag | _Node, ...]
+    veto: tuple[_Bag | _Tally | _Node, ...]
     bags: dict[int, tuple[int, ...]]  # pattern id -> ids of the bags holding it (see ``_Live``)
     always: frozenset[int]  # nodes that may hold without hits: always evaluated
     exclusion_index: ExclusionIndex
@@ -298,7 +299,7 @@ class _Compiler:
         pid = self.pattern(term.text, term.prefix, term.case_sensitive, term.text, path)
         return _Leaf((pid,), term.weight, term.text + ("*" if term.prefix else ""), None, self.nid())
 
-    def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Node:
+    def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Tally | _Node:
         if isinstance(item, Term):
             return self.term(item, path)
         children = tuple(self.node(child, path) for child in item.items)
@@ -319,6 +320,13 @@ class _Compiler:
                 rank = {pid: i for i, pid in enumerate(by_pid)}
                 bag = self.bags[key] = _Bag(by_pid, self.nid(), rank)
             return bag
+        if item.op == "any" and item.min > 1 and all(isinstance(c, _Leaf) for c in children):
+            places: dict[int, list[tuple[int, int, _Leaf]]] = {}
+            for i, item_leaf in enumerate(children):
+                assert isinstance(item_leaf, _Leaf)
+                for j, pid in enumerate(item_leaf.pids):
+                    places.setdefault(pid, []).append((i, j, item_leaf))
+            return _Tally({pid: tuple(p) for pid, p in places.items()}, item.min, self.nid())
         required = tuple(c for c in children if not (isinstance(c, _Node) and c.op == "none"))
         return _Node(item.op, children, item.near, item.min, self.nid(), required if item.op == "all" else ())
 
@@ -337,7 +345,7 @@ class _Compiler:
             _always(root, always)
         return _Watchlist(
             spec,
-            rules,  # type: ignore[arg-type]  # a group compiles to a bag or a node
+            rules,  # type: ignore[arg-type]  # a group compiles to a bag, a tally or a node
             exclusions,
             veto,  # type: ignore[arg-type]
             bag_index(roots),
@@ -355,7 +363,7 @@ class _Compiler:
         return out
 
 
-def _always(node: _Leaf | _Bag | _Node, always: set[int]) -> None:
+def _always(node: _Leaf | _Bag | _Tally | _Node, always: set[int]) -> None:
     """Record the ids of the nodes of ``node``'s tree that may hold without a hit below them."""
     if may_hold_empty(node):
         always.add(node.nid)

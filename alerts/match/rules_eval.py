@@ -74,14 +74,31 @@ class _Bag:
     rank: dict[int, int]  # pattern id -> its place in ``leaves``: puts a document's hits in the bag's order
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _Tally:
+    """An ``any`` with ``min`` above 1 whose items are all terms or entities: a bag that counts.
+
+    "Two different states in the story" is ``any`` over a hundred entities with ``min: 2``: walking the
+    hundred leaves (and their aliases) for every document costs more than the rest of the rule. Like a
+    bag, the pattern ids index the leaves, so one pass over the document's hits (``_Live``) gives the
+    tally its terms present. ``places``: pattern id -> ``(item, alias)`` positions of each leaf holding
+    it, which order the pairs as the plain ``any`` gives them (item by item, alias by alias) and count
+    the different items found.
+    """
+
+    places: dict[int, tuple[tuple[int, int, _Leaf], ...]]
+    min: int
+    nid: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Node:
     op: str
-    children: tuple[_Leaf | _Bag | _Node, ...]
+    children: tuple[_Leaf | _Bag | _Tally | _Node, ...]
     near: int | str | None
     min: int
     nid: int  # node id: see ``_Live``
-    required: tuple[_Leaf | _Bag | _Node, ...]  # for ``all``: the non-``none`` children, which must be live
+    required: tuple[_Leaf | _Bag | _Tally | _Node, ...]  # for ``all``: the non-``none`` children, which must be live
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +144,12 @@ class _Live:
                         got.append(pid)
         self.common = common  # bag id -> its pattern ids with hits, in hits order
 
-    def holds(self, node: _Leaf | _Bag | _Node) -> bool:
+    def holds(self, node: _Leaf | _Bag | _Tally | _Node) -> bool:
         """Whether ``node`` may hold: a hit lies below it, or it may hold without one."""
         return node.nid in self.always or self._below(node)
 
-    def _below(self, node: _Leaf | _Bag | _Node) -> bool:
-        if type(node) is _Bag:
+    def _below(self, node: _Leaf | _Bag | _Tally | _Node) -> bool:
+        if type(node) is _Bag or type(node) is _Tally:
             return node.nid in self.common
         if type(node) is _Leaf:
             hits = self.hits
@@ -145,8 +162,8 @@ class _Live:
         return got
 
 
-def bag_index(roots: Sequence[_Leaf | _Bag | _Node]) -> dict[int, tuple[int, ...]]:
-    """Pattern id -> ids of the bags below ``roots`` that hold it (what ``_Live`` reads)."""
+def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node]) -> dict[int, tuple[int, ...]]:
+    """Pattern id -> ids of the bags and tallies below ``roots`` that hold it (what ``_Live`` reads)."""
     out: dict[int, list[int]] = {}
     seen: set[int] = set()
     stack = list(roots)
@@ -158,10 +175,14 @@ def bag_index(roots: Sequence[_Leaf | _Bag | _Node]) -> dict[int, tuple[int, ...
             seen.add(node.nid)
             for pid in node.leaves:
                 out.setdefault(pid, []).append(node.nid)
+        elif isinstance(node, _Tally) and node.nid not in seen:
+            seen.add(node.nid)
+            for pid in node.places:
+                out.setdefault(pid, []).append(node.nid)
     return {pid: tuple(sorted(nids)) for pid, nids in out.items()}
 
 
-def may_hold_empty(node: _Leaf | _Bag | _Node) -> bool:
+def may_hold_empty(node: _Leaf | _Bag | _Tally | _Node) -> bool:
     """Whether ``node`` could hold with no hit below it (an ``all`` of ``none`` groups only)."""
     return isinstance(node, _Node) and node.op == "all" and not node.required
 
@@ -326,6 +347,53 @@ class _Doc:
         return " ".join(sentence.split())
 
 
+class _KnownSentences:
+    """The sentences a few hits stand in, and which other hits stand in one of them.
+
+    Proximity by sentence compares a few hits (a rare word, a context phrase) with many (a common
+    word). The few are placed by searching back for their sentence's start (``_Doc.sentence``); each of
+    the many is placed by a bisection over those starts and, when it lies after one, one forward search
+    for that sentence's end (kept): in a long article a common word then costs a bisection, not a search.
+    """
+
+    __slots__ = ("ctx", "ends", "starts")
+
+    def __init__(self, hits: Sequence[_Hit], ctx: _Doc) -> None:
+        self.ctx = ctx
+        self.starts: dict[int, list[int]] = {}  # field -> sorted starts of the known sentences
+        self.ends: dict[tuple[int, int], int] = {}  # (field, start) -> where that sentence ends
+        sentence = ctx.sentence
+        for h in hits:
+            start = h.sentence if h.sentence >= 0 else sentence(h)
+            starts = self.starts.get(h.field)
+            if starts is None:
+                self.starts[h.field] = [start]
+            elif start not in starts:
+                starts.append(start)
+        for starts in self.starts.values():
+            starts.sort()
+
+    def place(self, h: _Hit) -> int:
+        """The start of the known sentence holding ``h`` (then kept as ``h.sentence``), or -1."""
+        starts = self.starts.get(h.field)
+        if starts is None:
+            return -1
+        i = bisect_right(starts, h.start) - 1
+        if i < 0:
+            return -1
+        start = starts[i]
+        if h.sentence >= 0:
+            return start if h.sentence == start else -1
+        key = (h.field, start)
+        end = self.ends.get(key)
+        if end is None:
+            end = self.ends[key] = self.ctx.sentence_end(h.field, start)
+        if h.start < end:
+            h.sentence = start
+            return start
+        return -1
+
+
 def apply_exclusions(
     hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], index: ExclusionIndex, ctx: _Doc
 ) -> dict[int, list[_Hit]]:
@@ -399,13 +467,18 @@ def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc) -> Callab
 
         return overlapped
     if near == "sentence":
-        sentence = ctx.sentence
+        # The context's sentences are found; a target is placed among them (see ``_KnownSentences``).
+        known = _KnownSentences(context, ctx)
+        place = known.place
         same: dict[tuple[int, int], list[_Hit]] = {}
         for c in context:
-            same.setdefault((c.field, sentence(c)), []).append(c)
+            same.setdefault((c.field, c.sentence), []).append(c)
 
         def in_sentence(hit: _Hit) -> bool:
-            others = same.get((hit.field, sentence(hit)))
+            start = place(hit)
+            if start < 0:
+                return False
+            others = same.get((hit.field, start))
             return others is not None and any(c is not hit for c in others)
 
         return in_sentence
@@ -427,7 +500,7 @@ def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc) -> Callab
 
 
 def evaluate(
-    node: _Leaf | _Bag | _Node, hits: dict[int, list[_Hit]], ctx: _Doc, live: _Live, memo: _Memo
+    node: _Leaf | _Bag | _Tally | _Node, hits: dict[int, list[_Hit]], ctx: _Doc, live: _Live, memo: _Memo
 ) -> _Found | None:
     """The ``(hit, leaf)`` pairs satisfying ``node``, or something false when it does not hold.
 
@@ -446,6 +519,15 @@ def evaluate(
     if type(node) is _Leaf:
         found = [(h, node) for pid in node.pids for h in hits.get(pid, ())]
         return found or None
+    if type(node) is _Tally:
+        nid = node.nid
+        common = live.common.get(nid)
+        if common is None:
+            return None
+        if nid in memo:
+            return memo[nid]
+        counted = memo[nid] = _eval_tally(node, hits, common)
+        return counted
     assert isinstance(node, _Node)
     if not live.holds(node):
         return None
@@ -496,6 +578,14 @@ def _eval_bag(bag: _Bag, hits: dict[int, list[_Hit]], common: list[int]) -> _Fou
     return [(h, leaf) for pid in common for leaf in leaves[pid] for h in hits[pid]]
 
 
+def _eval_tally(tally: _Tally, hits: dict[int, list[_Hit]], common: list[int]) -> _Found | None:
+    """The pairs of a tally whose pattern ids with hits are ``common``, when they make ``min`` items."""
+    places = sorted(place for pid in common for place in tally.places[pid])
+    if len({place[0] for place in places}) < tally.min:
+        return None
+    return [(h, leaf) for _, alias, leaf in places for h in hits[leaf.pids[alias]]]
+
+
 def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _Doc) -> _Found | None:
     """Each hit of the first part with, within ``near`` words of it, hits of every other part."""
     word = ctx.word
@@ -535,56 +625,62 @@ def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _D
 
 
 def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _Found | None:
-    """``near: sentence``: the other parts grouped by sentence, in their own order.
+    """``near: sentence``: each anchor (a hit of the first part) with the other parts' hits in its sentence.
 
-    A hit of another part can only share a sentence with an anchor when it lies between the start of
-    the first anchor's sentence and the end of the last one's, per field: the others are skipped
-    without searching for their sentence.
+    Only the smallest part's hits are placed by searching for their sentence (``_Doc.sentence``):
+    every other hit either lies inside one of those sentences, found by a bisection over their starts
+    (and one forward search for a sentence's end, when a hit lies beyond its start), or cannot share a
+    sentence with all the parts. In a long article the common words ("talks", "China") then cost a
+    bisection, not a search; the pairs come out in the order they always did (anchor by anchor, each
+    followed by the other parts' hits of its sentence, part by part).
     """
-    sentence = ctx.sentence
-    keys = [(a.field, a.sentence if a.sentence >= 0 else sentence(a)) for a, _ in parts[0]]
-    vetoed = set()
-    if negatives:
-        fields = {k[0] for k in keys}  # a hit in another field is close to no anchor
-        vetoed = {(n.field, sentence(n)) for neg in negatives for n, _ in neg if n.field in fields}
-    # Per field: the earliest start of an anchor's sentence, and the position of the last anchor.
-    span: dict[int, list[int]] = {}
-    for (a, _), (f, start) in zip(parts[0], keys, strict=True):
-        got = span.get(f)
-        if got is None:
-            span[f] = [start, a.start]
-        else:
-            if start < got[0]:
-                got[0] = start
-            if a.start > got[1]:
-                got[1] = a.start
-    bounds: dict[int, tuple[int, int]] = {}
-    groups: list[dict[tuple[int, int], _Found] | None] = [None] * (len(parts) - 1)
+    pivot = 0
+    for i in range(1, len(parts)):
+        if len(parts[i]) < len(parts[pivot]):
+            pivot = i
+    known = _KnownSentences([h for h, _ in parts[pivot]], ctx)
+    place = known.place
+
+    # Each part's pairs by the pivot sentence they stand in; a sentence stays live while every part has one.
+    groups: list[dict[tuple[int, int], _Found]] = []
+    live: set[tuple[int, int]] | None = None
+    for part in parts:
+        group: dict[tuple[int, int], _Found] = {}
+        for pair in part:
+            h = pair[0]
+            start = place(h)
+            if start >= 0:
+                key = (h.field, start)
+                if live is None or key in live:
+                    got = group.get(key)
+                    if got is None:
+                        group[key] = [pair]
+                    else:
+                        got.append(pair)
+        live = set(group) if live is None else live & group.keys()
+        if not live:
+            return None
+        groups.append(group)
+    assert live is not None
+    for neg in negatives:
+        for n, _ in neg:
+            start = place(n)
+            if start >= 0:
+                live.discard((n.field, start))
+    if not live:
+        return None
     out: _Found = []
-    for anchor, k in zip(parts[0], keys, strict=True):
-        if k in vetoed:
+    anchors = groups[0]
+    for anchor in parts[0]:
+        a = anchor[0]
+        if a.sentence < 0:
+            continue  # not in a pivot sentence (the pivot's own hits all have theirs)
+        key = (a.field, a.sentence)
+        if key not in live or key not in anchors:
             continue
-        support: _Found = []
-        for g in range(len(groups)):
-            group = groups[g]
-            if group is None:
-                if not bounds:
-                    for f, (first, last) in span.items():
-                        bounds[f] = (first, ctx.sentence_end(f, last))
-                group = groups[g] = {}
-                for pair in parts[g + 1]:
-                    h = pair[0]
-                    bound = bounds.get(h.field)
-                    if bound is not None and bound[0] <= h.start < bound[1]:
-                        s = h.sentence if h.sentence >= 0 else sentence(h)
-                        group.setdefault((h.field, s), []).append(pair)
-            close = group.get(k)
-            if not close:
-                break
-            support.extend(close)
-        else:
-            out.append(anchor)
-            out.extend(support)
+        out.append(anchor)
+        for group in groups[1:]:
+            out.extend(group[key])
     return out or None
 
 

@@ -76,6 +76,23 @@ def test_any_min_all_and_none() -> None:
     assert _m(m, "The ship was rammed and water cannon used in an exercise").matched is False
 
 
+def test_any_min_counts_different_entities_not_aliases() -> None:
+    m = _matcher([{"any": ["@china", "@vietnam", "@philippines"], "min": 2}])
+    assert _m(m, "China said Chinese ships stayed; Beijing agreed.").matched is False  # one state, three names
+    got = _m(m, "Beijing protested after Hanoi and Manila spoke.")
+    assert got.matched
+    assert [e.entity for e in got.evidence] == ["china", "vietnam", "philippines"]  # in the group's order
+
+
+def test_near_sentence_finds_the_one_sentence_among_many_with_a_common_word() -> None:
+    m = _matcher([{"all": ["talks", "reef"], "near": "sentence"}])
+    body = "Talks began. Talks went on. The talks stalled. Talks over the reef resumed. More talks. Talks ended."
+    got = _m(m, body)
+    assert got.matched
+    assert {e.sentence for e in got.evidence} == {"Talks over the reef resumed."}
+    assert _m(m, "Talks began. The reef is big. Talks ended. A reef.").matched is False
+
+
 def test_near_words_and_sentence() -> None:
     words = _matcher([{"all": ["arms", "sale*"], "near": 3}])
     assert _m(words, "arms to Taiwan sales").matched

@@ -157,7 +157,16 @@ def _map(ch: str) -> str:
     return got
 
 
-def _lower(s: str) -> str:
+def _lower(s: str, caseless: bool = False) -> str:
+    """``s`` in lower case, character for character (one whose lower case is longer is kept as it is).
+
+    ``caseless``: every non-ASCII character of ``s`` is its own lower case (CJK, most punctuation), so
+    only ASCII letters change. Lowering the UTF-8 bytes then gives the same text (multi-byte sequences
+    hold no ASCII byte) in about 8 us for a 5 KB article, where ``str.lower`` looks up every character's
+    case (about 20 us once the text holds a single non-ASCII character).
+    """
+    if caseless:
+        return s.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
     low = s.lower()
     if len(low) == len(s):
         return low
@@ -233,18 +242,22 @@ def normalize(text: str) -> NormalizedText:
         if "-" not in text and "  " not in text and not _needs_ascii_fix(text):
             return NormalizedText(text, text, text.lower())
         cased = text
+        caseless = False  # str.lower is as fast on ASCII
     else:
         # The distinct non-ASCII characters, found in C: UTF-8 bytes less the ASCII ones.
         others = set(
             text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
         )
         changes = {}
+        caseless = True  # no non-ASCII character of the result has a case (see ``_lower``)
         for ch in others:
             mapped = _CACHE.get(ch) or _map(ch)
             if len(mapped) != 1:
                 return _normalize_slow(text)
             if mapped != ch:
                 changes[ch] = mapped
+            if caseless and not mapped.isascii() and mapped.lower() != mapped:
+                caseless = False
         cased = text
         if changes.keys().isdisjoint(changes.values()):
             for ch, mapped in changes.items():
@@ -259,9 +272,9 @@ def normalize(text: str) -> NormalizedText:
         cased = cased.replace("\t", " ").replace("\x0b", " ").replace("\x0c", " ")
     first = cased.find("  ")
     if first < 0:
-        return NormalizedText(text, cased, _lower(cased))
+        return NormalizedText(text, cased, _lower(cased, caseless))
     collapsed, breaks, deltas = _collapse(cased, first)
-    return NormalizedText(text, collapsed, _lower(collapsed), breaks, deltas)
+    return NormalizedText(text, collapsed, _lower(collapsed, caseless), breaks, deltas)
 
 
 def _needs_ascii_fix(text: str) -> bool:

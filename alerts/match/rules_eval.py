@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -362,9 +362,8 @@ class _KnownSentences:
         self.ctx = ctx
         self.starts: dict[int, list[int]] = {}  # field -> sorted starts of the known sentences
         self.ends: dict[tuple[int, int], int] = {}  # (field, start) -> where that sentence ends
-        sentence = ctx.sentence
         for h in hits:
-            start = h.sentence if h.sentence >= 0 else sentence(h)
+            start = h.sentence if h.sentence >= 0 else ctx.sentence(h)
             starts = self.starts.get(h.field)
             if starts is None:
                 self.starts[h.field] = [start]
@@ -422,11 +421,11 @@ def apply_exclusions(
         around = [h for pid in context[i] if pid in out for h in out[pid]]
         if not present or not around:
             continue
-        cancelled = _canceller(around, exclusions[i].near, ctx)
+        canceller = _Canceller(around, exclusions[i].near, ctx)
         if out is hits:
             out = dict(hits)
         for pid in present:
-            kept = [h for h in out[pid] if not cancelled(h)]
+            kept = [h for h in out[pid] if not canceller.cancels(h)]
             if kept:
                 out[pid] = kept
             else:
@@ -454,49 +453,55 @@ def exclusion_index(exclusions: Sequence[_Exclusion]) -> ExclusionIndex:
     return {pid: (tuple(targets.get(pid, ())), tuple(context.get(pid, ()))) for pid in targets.keys() | context}
 
 
-def _canceller(context: list[_Hit], near: int | str | None, ctx: _Doc) -> Callable[[_Hit], bool]:
-    """A test: is a hit cancelled by another hit of ``context`` (overlapping it, or near it)?"""
-    if near is None:
-        spans: dict[int, list[_Hit]] = {}
-        for c in context:
-            spans.setdefault(c.field, []).append(c)
+class _Canceller:
+    """Whether a hit is cancelled by another hit of an exclusion's context (overlapping it, or near it).
 
-        def overlapped(hit: _Hit) -> bool:
+    A class rather than a closure per kind: in the compiled build a method is a native call, a closure
+    (or a bound method kept in a variable) a generic Python call, several times slower per hit.
+    """
+
+    __slots__ = ("ctx", "known", "mode", "near", "same", "spans", "words")
+
+    def __init__(self, context: list[_Hit], near: int | str | None, ctx: _Doc) -> None:
+        self.ctx = ctx
+        self.near = 0
+        self.spans: dict[int, list[_Hit]] = {}  # overlap: the context's hits by field
+        self.same: dict[tuple[int, int], list[_Hit]] = {}  # sentence: the context's hits by sentence
+        self.words: dict[int, list[tuple[int, _Hit]]] = {}  # words: the context's (word, hit) by field
+        self.known: _KnownSentences | None = None
+        if near is None:
+            self.mode = 0
+            for c in context:
+                self.spans.setdefault(c.field, []).append(c)
+        elif near == "sentence":
+            # The context's sentences are found; a target is placed among them (see ``_KnownSentences``).
+            self.mode = 1
+            self.known = _KnownSentences(context, ctx)
+            for c in context:
+                self.same.setdefault((c.field, c.sentence), []).append(c)
+        else:
+            self.mode = 2
+            self.near = int(near)
+            for c in context:
+                self.words.setdefault(c.field, []).append((ctx.word(c), c))
+
+    def cancels(self, hit: _Hit) -> bool:
+        if self.mode == 0:
             s, e = hit.start, hit.end
-            return any(c is not hit and c.start < e and s < c.end for c in spans.get(hit.field, ()))
-
-        return overlapped
-    if near == "sentence":
-        # The context's sentences are found; a target is placed among them (see ``_KnownSentences``).
-        known = _KnownSentences(context, ctx)
-        place = known.place
-        same: dict[tuple[int, int], list[_Hit]] = {}
-        for c in context:
-            same.setdefault((c.field, c.sentence), []).append(c)
-
-        def in_sentence(hit: _Hit) -> bool:
-            start = place(hit)
+            return any(c is not hit and c.start < e and s < c.end for c in self.spans.get(hit.field, ()))
+        if self.mode == 1:
+            assert self.known is not None
+            start = self.known.place(hit)
             if start < 0:
                 return False
-            others = same.get((hit.field, start))
-            return others is not None and any(c is not hit for c in others)
-
-        return in_sentence
-    n = int(near)
-    word = ctx.word
-    words: dict[int, list[tuple[int, _Hit]]] = {}
-    for c in context:
-        words.setdefault(c.field, []).append((word(c), c))
-
-    def close(hit: _Hit) -> bool:
-        others = words.get(hit.field)
+            same = self.same.get((hit.field, start))
+            return same is not None and any(c is not hit for c in same)
+        others = self.words.get(hit.field)
         if not others:
             return False
-        w = word(hit)
-        lo, hi = w - n, w + n
+        w = self.ctx.word(hit)
+        lo, hi = w - self.near, w + self.near
         return any(lo <= x <= hi and c is not hit for x, c in others)
-
-    return close
 
 
 def evaluate(
@@ -588,20 +593,19 @@ def _eval_tally(tally: _Tally, hits: dict[int, list[_Hit]], common: list[int]) -
 
 def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _Doc) -> _Found | None:
     """Each hit of the first part with, within ``near`` words of it, hits of every other part."""
-    word = ctx.word
     fields = {pair[0].field for pair in parts[0]}  # a hit in another field is near no anchor
     vetoes: dict[int, list[int]] = {}
     for neg in negatives:
         for h, _ in neg:
             if h.field in fields:
-                vetoes.setdefault(h.field, []).append(word(h))
+                vetoes.setdefault(h.field, []).append(ctx.word(h))
     # Each other part as field -> [(word, pair)], built when first needed (a break skips later parts).
     groups: list[dict[int, list[tuple[int, tuple[_Hit, _Leaf]]]] | None] = [None] * (len(parts) - 1)
     out: _Found = []
     for anchor in parts[0]:
         a = anchor[0]
         field = a.field
-        w = word(a)
+        w = ctx.word(a)
         lo, hi = w - near, w + near
         vetoed = vetoes.get(field)
         if vetoed and any(lo <= x <= hi for x in vetoed):
@@ -613,7 +617,7 @@ def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _D
                 group = groups[g] = {}
                 for pair in parts[g + 1]:
                     if pair[0].field in fields:
-                        group.setdefault(pair[0].field, []).append((word(pair[0]), pair))
+                        group.setdefault(pair[0].field, []).append((ctx.word(pair[0]), pair))
             close = [pair for x, pair in group.get(field, ()) if lo <= x <= hi]
             if not close:
                 break
@@ -639,7 +643,6 @@ def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _
         if len(parts[i]) < len(parts[pivot]):
             pivot = i
     known = _KnownSentences([h for h, _ in parts[pivot]], ctx)
-    place = known.place
 
     # Each part's pairs by the pivot sentence they stand in; a sentence stays live while every part has one.
     groups: list[dict[tuple[int, int], _Found]] = []
@@ -648,7 +651,7 @@ def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _
         group: dict[tuple[int, int], _Found] = {}
         for pair in part:
             h = pair[0]
-            start = place(h)
+            start = known.place(h)
             if start >= 0:
                 key = (h.field, start)
                 if live is None or key in live:
@@ -664,7 +667,7 @@ def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _
     assert live is not None
     for neg in negatives:
         for n, _ in neg:
-            start = place(n)
+            start = known.place(n)
             if start >= 0:
                 live.discard((n.field, start))
     if not live:
@@ -691,7 +694,6 @@ def evidence(
 
     ``labels`` are the pattern labels, shown for leaves without a label of their own (entity aliases).
     """
-    sentence = ctx.sentence
     out: list[Evidence] = []
     seen: set[tuple[str, int, int]] = set()
     # The sort keys are built in one comprehension and sorted through ``list.__getitem__``: the same
@@ -700,7 +702,7 @@ def evidence(
     for i in sorted(range(len(keys)), key=keys.__getitem__):
         hit, leaf = found[i]
         label = leaf.label or labels[hit.pid]
-        key = (label, hit.field, hit.sentence if hit.sentence >= 0 else sentence(hit))
+        key = (label, hit.field, hit.sentence if hit.sentence >= 0 else ctx.sentence(hit))
         if key in seen:
             continue
         seen.add(key)

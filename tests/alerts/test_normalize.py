@@ -64,3 +64,15 @@ def test_normalize_term_trims_and_keeps_case() -> None:
 def test_cjk_detection() -> None:
     assert is_cjk("钓") and is_cjk("カ") and is_cjk("독")
     assert not is_cjk("a") and not is_cjk("ư")
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("China 中国 SEA", "china 中国 sea"),  # CJK has no case: only the ASCII letters change
+        ("Ελλάδα ΣΕ China 中国", "ελλάδα σε china 中国"),  # Greek has: every letter is lowered
+        ("ÉCOLE 中 ABC", "ecole 中 abc"),  # folded to ASCII first, then lowered
+    ],
+)
+def test_lower_case_of_mixed_scripts(text: str, folded: str) -> None:
+    assert normalize(text).folded == folded

@@ -91,8 +91,9 @@ class _Watchlist:
     rules: tuple[tuple[str, float, _Bag | _Tally | _Node], ...]
     exclusions: tuple[_Exclusion, ...]
     veto: tuple[_Bag | _Tally | _Node, ...]
-    bags: dict[int, tuple[int, ...]]  # pattern id -> ids of the bags holding it (see ``_Live``)
+    bags: dict[int, tuple[int, ...]]  # pattern id -> slots of the bags and tallies holding it (see ``_Live``)
     always: frozenset[int]  # nodes that may hold without hits: always evaluated
+    slots: int  # bag and tally slots given when it was compiled (its own are below)
     exclusion_index: ExclusionIndex
 
 
@@ -202,7 +203,7 @@ class Matcher:
         spec = w.spec
         if w.exclusions and hits:
             hits = apply_exclusions(hits, w.exclusions, w.exclusion_index, ctx)
-        live = _Live(hits, w.bags, w.always)
+        live = _Live(hits, w.bags, w.always, w.slots)
         weights = spec.field_weights
         memo: dict[int, _Found | None] = {}
         score = 0.0
@@ -245,11 +246,16 @@ class _Compiler:
         self.entity_pids: dict[str, tuple[int, ...]] = {}
         # Equal bags (a set used by several rules) become one object, evaluated once per document.
         self.bags: dict[tuple[tuple[int, tuple[_Leaf, ...]], ...], _Bag] = {}
-        self.nids = 0  # node ids given so far
+        self.nids = 0  # node ids given so far (leaves and nodes)
+        self.slots = 0  # bag and tally slots given so far (see ``_Live``)
 
     def nid(self) -> int:
         self.nids += 1
         return self.nids - 1
+
+    def slot(self) -> int:
+        self.slots += 1
+        return self.slots - 1
 
     def pattern(self, text: str, prefix: bool, case_sensitive: bool, label: str, path: Loc) -> int:
         cased = normalize_term(text)
@@ -318,7 +324,7 @@ class _Compiler:
             bag = self.bags.get(key)
             if bag is None:
                 rank = {pid: i for i, pid in enumerate(by_pid)}
-                bag = self.bags[key] = _Bag(by_pid, self.nid(), rank)
+                bag = self.bags[key] = _Bag(by_pid, self.slot(), rank)
             return bag
         if item.op == "any" and item.min > 1 and all(isinstance(c, _Leaf) for c in children):
             places: dict[int, list[tuple[int, int, _Leaf]]] = {}
@@ -326,7 +332,7 @@ class _Compiler:
                 assert isinstance(item_leaf, _Leaf)
                 for j, pid in enumerate(item_leaf.pids):
                     places.setdefault(pid, []).append((i, j, item_leaf))
-            return _Tally({pid: tuple(p) for pid, p in places.items()}, item.min, self.nid())
+            return _Tally({pid: tuple(p) for pid, p in places.items()}, item.min, self.slot())
         required = tuple(c for c in children if not (isinstance(c, _Node) and c.op == "none"))
         return _Node(item.op, children, item.near, item.min, self.nid(), required if item.op == "all" else ())
 
@@ -350,6 +356,7 @@ class _Compiler:
             veto,  # type: ignore[arg-type]
             bag_index(roots),
             frozenset(always),
+            self.slots,
             exclusion_index(exclusions),
         )
 
@@ -365,7 +372,7 @@ class _Compiler:
 
 def _always(node: _Leaf | _Bag | _Tally | _Node, always: set[int]) -> None:
     """Record the ids of the nodes of ``node``'s tree that may hold without a hit below them."""
-    if may_hold_empty(node):
+    if isinstance(node, _Node) and may_hold_empty(node):
         always.add(node.nid)
     if isinstance(node, _Node):
         for child in node.children:

@@ -70,7 +70,7 @@ class _Bag:
     """
 
     leaves: dict[int, tuple[_Leaf, ...]]
-    nid: int
+    slot: int  # this bag's place among the matcher's bags and tallies: see ``_Live``
     rank: dict[int, int]  # pattern id -> its place in ``leaves``: puts a document's hits in the bag's order
 
 
@@ -88,7 +88,7 @@ class _Tally:
 
     places: dict[int, tuple[tuple[int, int, _Leaf], ...]]
     min: int
-    nid: int
+    slot: int  # as a bag's
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,9 @@ _Memo = dict[int, "_Found | None"]
 class _Live:
     """Which nodes of one watchlist have a hit below them, for one document's hits (after exclusions).
 
+    Bags and tallies are numbered apart from other nodes (``slot``), so their terms present sit in a
+    list: a document's hits touch several bags each.
+
     A node without a hit below it cannot hold (unless it is in ``always``: an ``all`` of ``none``
     groups), so evaluation skips it unwalked. Worked out from the document's hits, not from the nodes'
     pattern ids: concept lists make bags of hundreds of terms, of which a document holds a few. One pass
@@ -127,30 +130,36 @@ class _Live:
     __slots__ = ("always", "common", "hits", "known")
 
     def __init__(
-        self, hits: dict[int, list[_Hit]], bags: dict[int, tuple[int, ...]], always: frozenset[int]
+        self, hits: dict[int, list[_Hit]], bags: dict[int, tuple[int, ...]], always: frozenset[int], slots: int
     ) -> None:
         self.hits = hits
         self.always = always  # ids of the nodes that may hold without hits
         self.known: dict[int, bool] = {}  # node id -> whether a hit lies below it
-        common: dict[int, list[int]] = {}
+        # Bag (or tally) slot -> its pattern ids with hits, in hits order; None without. A list, not a
+        # dict: slots are small consecutive numbers, and an index costs less than a hash lookup.
+        common: list[list[int] | None] = [None] * slots
         for pid in hits:
-            nids = bags.get(pid)
-            if nids is not None:
-                for nid in nids:
-                    got = common.get(nid)
+            got_slots = bags.get(pid)
+            if got_slots is not None:
+                for slot in got_slots:
+                    got = common[slot]
                     if got is None:
-                        common[nid] = [pid]
+                        common[slot] = [pid]
                     else:
                         got.append(pid)
-        self.common = common  # bag id -> its pattern ids with hits, in hits order
+        self.common = common
 
     def holds(self, node: _Leaf | _Bag | _Tally | _Node) -> bool:
         """Whether ``node`` may hold: a hit lies below it, or it may hold without one."""
-        return node.nid in self.always or self._below(node)
+        if type(node) is _Bag or type(node) is _Tally:
+            return self.common[node.slot] is not None
+        if type(node) is _Node and node.nid in self.always:
+            return True
+        return self._below(node)
 
     def _below(self, node: _Leaf | _Bag | _Tally | _Node) -> bool:
         if type(node) is _Bag or type(node) is _Tally:
-            return node.nid in self.common
+            return self.common[node.slot] is not None
         if type(node) is _Leaf:
             hits = self.hits
             return any(pid in hits for pid in node.pids)
@@ -163,7 +172,7 @@ class _Live:
 
 
 def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node]) -> dict[int, tuple[int, ...]]:
-    """Pattern id -> ids of the bags and tallies below ``roots`` that hold it (what ``_Live`` reads)."""
+    """Pattern id -> slots of the bags and tallies below ``roots`` that hold it (what ``_Live`` reads)."""
     out: dict[int, list[int]] = {}
     seen: set[int] = set()
     stack = list(roots)
@@ -171,14 +180,14 @@ def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node]) -> dict[int, tuple
         node = stack.pop()
         if isinstance(node, _Node):
             stack.extend(node.children)
-        elif isinstance(node, _Bag) and node.nid not in seen:
-            seen.add(node.nid)
+        elif isinstance(node, _Bag) and node.slot not in seen:
+            seen.add(node.slot)
             for pid in node.leaves:
-                out.setdefault(pid, []).append(node.nid)
-        elif isinstance(node, _Tally) and node.nid not in seen:
-            seen.add(node.nid)
+                out.setdefault(pid, []).append(node.slot)
+        elif isinstance(node, _Tally) and node.slot not in seen:
+            seen.add(node.slot)
             for pid in node.places:
-                out.setdefault(pid, []).append(node.nid)
+                out.setdefault(pid, []).append(node.slot)
     return {pid: tuple(sorted(nids)) for pid, nids in out.items()}
 
 
@@ -513,25 +522,25 @@ def evaluate(
     one ``hits`` dict (equal bags are one object, shared between rules).
     """
     if type(node) is _Bag:
-        nid = node.nid
-        common = live.common.get(nid)
+        slot = node.slot
+        common = live.common[slot]
         if common is None:
             return None
-        if nid in memo:
-            return memo[nid]
-        pairs = memo[nid] = _eval_bag(node, hits, common)
+        if slot in memo:
+            return memo[slot]
+        pairs = memo[slot] = _eval_bag(node, hits, common)
         return pairs
     if type(node) is _Leaf:
         found = [(h, node) for pid in node.pids for h in hits.get(pid, ())]
         return found or None
     if type(node) is _Tally:
-        nid = node.nid
-        common = live.common.get(nid)
+        slot = node.slot
+        common = live.common[slot]
         if common is None:
             return None
-        if nid in memo:
-            return memo[nid]
-        counted = memo[nid] = _eval_tally(node, hits, common)
+        if slot in memo:
+            return memo[slot]
+        counted = memo[slot] = _eval_tally(node, hits, common)
         return counted
     assert isinstance(node, _Node)
     if not live.holds(node):

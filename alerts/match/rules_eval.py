@@ -412,22 +412,39 @@ def apply_exclusions(
     context present, so an exclusion over a concept list (hundreds of targets) costs what the document
     holds of it.
     """
-    targets: dict[int, list[int]] = {}  # exclusion -> its target pattern ids with hits
-    context: dict[int, list[int]] = {}  # exclusion -> its context pattern ids with hits
+    # Exclusion (by its index) -> its target, and its context, pattern ids with hits: lists, not dicts,
+    # as an exclusion's index is a small number.
+    n = len(exclusions)
+    targets: list[list[int] | None] = [None] * n
+    context: list[list[int] | None] = [None] * n
+    any_context = False
     for pid in hits:
         roles = index.get(pid)
         if roles is not None:
             for i in roles[0]:
-                _add(targets, i, pid)
+                got = targets[i]
+                if got is None:
+                    targets[i] = [pid]
+                else:
+                    got.append(pid)
             for i in roles[1]:
-                _add(context, i, pid)
-    if not context:
+                any_context = True
+                got = context[i]
+                if got is None:
+                    context[i] = [pid]
+                else:
+                    got.append(pid)
+    if not any_context:
         return hits
     out = hits
-    for i in sorted(i for i in targets if i in context):
+    for i in range(n):
         # Later exclusions see the hits earlier ones left.
-        present = [pid for pid in targets[i] if pid in out]
-        around = [h for pid in context[i] if pid in out for h in out[pid]]
+        target_pids = targets[i]
+        context_pids = context[i]
+        if target_pids is None or context_pids is None:
+            continue
+        present = [pid for pid in target_pids if pid in out]
+        around = [h for pid in context_pids if pid in out for h in out[pid]]
         if not present or not around:
             continue
         canceller = _Canceller(around, exclusions[i].near, ctx)
@@ -440,14 +457,6 @@ def apply_exclusions(
             else:
                 del out[pid]
     return out
-
-
-def _add(groups: dict[int, list[int]], key: int, value: int) -> None:
-    got = groups.get(key)
-    if got is None:
-        groups[key] = [value]
-    else:
-        got.append(value)
 
 
 def exclusion_index(exclusions: Sequence[_Exclusion]) -> ExclusionIndex:

@@ -1,10 +1,13 @@
 """Compile watchlists and the gazetteer into one matcher, and match documents against it.
 
-Every term and entity alias of every watchlist goes into one Aho-Corasick automaton keyed by its
-normalised, lower-case spelling. Matching a document normalises each field once, runs the automaton once
-per field, keeps the hits that respect word boundaries (Latin script) and exact case (acronyms), drops
-hits cancelled by exclusions, and evaluates each watchlist's rules on the hits (``alerts.match.rules_eval``;
-nodes without a hit below them are skipped unwalked).
+Every term and entity alias of every watchlist is keyed by its normalised, lower-case spelling, and every
+key goes into one Aho-Corasick automaton; the ASCII keys also go into a second one, over the "marked" form
+of a text (``Matcher._find_ascii``: every byte other than a letter or digit a space, and a key that needs
+a word boundary before it begins with that space). Matching a document normalises each field once, scans
+it (with the second automaton when the field is ASCII, as most are, with the first otherwise), keeps the
+hits that respect word boundaries (Latin script) and exact case (acronyms), drops hits cancelled by
+exclusions, and evaluates each watchlist's rules on the hits (``alerts.match.rules_eval``; nodes without a
+hit below them are skipped unwalked).
 
 The automaton is ahocorasick_rs (Python bindings to the Rust ``aho-corasick`` crate) built as a DFA,
 rather than pyahocorasick, which DESIGN.md names. Both report the same overlapping matches in the same
@@ -12,9 +15,23 @@ order (checked on 22,110 texts), but the DFA scans a 5 KB article in about 28 us
 72-97 us with the default watchlists (whose trie is walked child by child), and 65 against 120 us with
 10,000 terms. With the concept watchlists (2,027 keys) the DFA scans the bench's dense articles in 86-93
 us, the crate's contiguous NFA in 100-102 and its noncontiguous NFA in 126-128 (two runs, each the three
-in one process, best of 5), so the DFA stays; the scan is most of the "find hits" stage and about a fifth
-of ``match``.
-``bench/bench_matcher_speed.py`` prints both.
+in one process, best of 5), so the DFA stays.
+With one automaton over every key (2,406) scanning every field as it is, a dense 5 KB article took about
+62 us to scan and 94-102 us to find its hits (``_find``), about a fifth of ``match``. The marked form
+keeps the automaton out of key states inside words and rejects "aid" in "said" or "us" in "business"
+before Python sees them (117 reported matches an article instead of 149); scanning bytes spares the
+crate's byte-to-character offset table, and the ASCII keys' DFA has 41 byte classes instead of 127. The
+scan then takes about 39 us (with ``_NO_PREFILTER``; 47 without it; 3 more to mark the text) and
+``_find`` 75-79 us against 92-96 before (400 dense articles, best of 5, process time, alternating
+processes); ``match`` 446-452 us against 457-459. ``bench/bench_matcher_builds.py`` against 8928512, on
+a busy machine: median ratios 1.049 and 1.013 on the dense articles (9 rounds each), 1.032 on the real
+pages (7 rounds), where ``_find`` takes 49 us a page against 62.
+Tried and dropped: a 32-class marked alphabet (digits as one byte: the scan 45 us with the prefilter, 57
+without); ``str.startswith`` instead of slicing for the comparisons (no gain); marking non-ASCII fields
+too, their characters as same-length stand-ins by a ``str.encode`` error handler, beside an automaton of
+the 280 non-ASCII keys: 10% faster on the dense articles' few such fields, but a Cyrillic page's
+thousands of runs made it 0.82x on the real pages (``--real-pages``).
+``bench/bench_matcher_speed.py`` prints the stages.
 This module and ``alerts.match.rules_eval`` are compiled with mypyc where a C compiler is present (setup.py;
 ``alerts.match.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks. mypyc
 runs in pip's isolated build environment, where third-party packages such as ahocorasick_rs are not
@@ -64,6 +81,12 @@ from alerts.match.watchlist import Exclusion, Group, Term, WatchlistSpec
 logger = logging.getLogger(__name__)
 
 _ASCII_WORD: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+# ``bytes.translate`` table for an ASCII text's "marked" form (see ``_find_ascii``): word characters kept,
+# every other byte a space, the mark of a word boundary.
+_MARK: Final = 32
+_TO_MARKED: Final = bytes(b if chr(b) in _ASCII_WORD else _MARK for b in range(256))
+# Patterns that a marked text never holds, only there to turn off a prefilter (see ``_ascii_automaton``).
+_NO_PREFILTER: Final = (b"\x00", b"\x01", b"\x02")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +103,10 @@ class _Pattern:
 # What the automaton reports for a key: each pattern spelled that way, as
 # (pattern id, needs a boundary before, needs one after, case-sensitive, cased spelling).
 _Entry = tuple[int, bool, bool, bool, str]
+# What the ASCII automaton reports for a marked key (see ``_find_ascii``): each pattern it may be, as
+# (pattern id, start shift, needs a boundary before, needs one after, case-sensitive, cased spelling,
+# key to compare with the text or "" when the marked match is the key itself).
+_AsciiEntry = tuple[int, int, bool, bool, bool, str, str]
 # A DFA is the fastest automaton to scan with; above this many keys its memory (about 1 KB a key) is
 # left to the crate's own choice of automaton instead.
 _DFA_MAX_KEYS = 50_000
@@ -105,13 +132,17 @@ class Matcher:
         patterns: Sequence[_Pattern],
         automaton: ahocorasick_rs.AhoCorasick | None,
         entries: Sequence[tuple[_Entry, ...]],
+        ascii_automaton: ahocorasick_rs.BytesAhoCorasick | None,
+        ascii_entries: Sequence[tuple[_AsciiEntry, ...]],
         watchlists: Sequence[_Watchlist],
         entity_exclusions: Sequence[_Exclusion],
     ) -> None:
         self._patterns = tuple(patterns)
         self._labels = tuple(p.label for p in self._patterns)
-        self._automaton = automaton
+        self._automaton = automaton  # every key, for texts with non-ASCII characters
         self._entries = tuple(entries)  # automaton key index -> the patterns spelled that way
+        self._ascii_automaton = ascii_automaton  # the ASCII keys, marked, for ASCII texts
+        self._ascii_entries = tuple(ascii_entries)  # its pattern index -> the patterns it may be
         self._watchlists = tuple(watchlists)
         self._entity_exclusions = tuple(entity_exclusions)
         self._entity_index = exclusion_index(self._entity_exclusions)
@@ -146,9 +177,54 @@ class Matcher:
         hits: dict[int, list[_Hit]] = {}
         for field, text in enumerate(texts):
             folded = text.folded
-            if folded:
+            if not folded:
+                continue
+            if folded.isascii():
+                self._find_ascii(field, text, folded, hits)
+            else:
                 self._find_in(field, text, folded, hits)
         return hits
+
+    def _find_ascii(self, field: int, text: NormalizedText, folded: str, hits: dict[int, list[_Hit]]) -> None:
+        """``_find_in`` for an ASCII text (most fields), with the automaton of marked keys.
+
+        The text is scanned in its marked form: word characters kept, every other byte a space (the mark),
+        and one mark added at each end, so position ``i`` of the text is ``i + 1`` of the marked form. A key
+        that needs a word boundary before it is a pattern with a leading mark, so the automaton itself
+        keeps "aid" out of "said" and "us" out of "business", and leaves its start state at once inside a
+        word instead of following every key that a word's tail begins. A key holding other characters than
+        letters and digits ("u.s.", "south china sea") is compared with the text, as its marked pattern
+        also finds "u s" or "south-china sea". Hits come in the order of ``_find_in``: by end, longer keys
+        first at one end (a pattern's leading mark does not change the order of two real hits, see
+        ``_ascii_keys``).
+        """
+        automaton = self._ascii_automaton
+        if automaton is None:
+            return
+        marked = b" " + folded.encode().translate(_TO_MARKED) + b" "
+        # (marked pattern index, start, end) in the marked form; annotated for mypyc, as in ``_find_in``.
+        found: list[tuple[int, int, int]] = automaton.find_matches_as_indexes(marked, overlapping=True)
+        cased_text = text.cased
+        entries = self._ascii_entries
+        for key, marked_start, marked_end in found:
+            end = marked_end - 1
+            for pid, shift, left, right, case, cased, spelled in entries[key]:
+                start = marked_start - shift
+                # A pattern that begins at the leading mark or ends at the trailing one begins or ends
+                # with a mark, so it is spelled out: the slice is then too short to equal it.
+                if spelled and folded[start:end] != spelled:
+                    continue
+                if left and marked[start] != _MARK:  # the character before, in the marked form
+                    continue
+                if right and marked[marked_end] != _MARK:  # the character after
+                    continue
+                if case and cased_text[start:end] != cased:
+                    continue
+                got = hits.get(pid)
+                if got is None:
+                    hits[pid] = [_Hit(pid, field, start, end)]
+                else:
+                    got.append(_Hit(pid, field, start, end))
 
     def _find_in(self, field: int, text: NormalizedText, folded: str, hits: dict[int, list[_Hit]]) -> None:
         if self._automaton is None:
@@ -165,22 +241,6 @@ class Matcher:
         word = _ASCII_WORD
         cased_text = text.cased
         entries = self._entries
-        if folded.isascii():
-            # The common case, without the Unicode word-character tests of the loop below.
-            for key, start, end in found:
-                for pid, left, right, case, cased in entries[key]:
-                    if left and start > 0 and folded[start - 1] in word:
-                        continue
-                    if right and end < size and folded[end] in word:
-                        continue
-                    if case and cased_text[start:end] != cased:
-                        continue
-                    got = hits.get(pid)
-                    if got is None:
-                        hits[pid] = [_Hit(pid, field, start, end)]
-                    else:
-                        got.append(_Hit(pid, field, start, end))
-            return
         for key, start, end in found:
             for pid, left, right, case, cased in entries[key]:
                 if left and start > 0:
@@ -401,9 +461,49 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
     logger.info(
         "compiled %d watchlists: %d patterns (matcher build: %s)", len(compiled), len(compiler.patterns), BUILD
     )
+    ascii_keys, ascii_entries = _ascii_keys(compiler.patterns)
     return Matcher(
-        compiler.patterns, _automaton(list(by_key)), [tuple(e) for e in by_key.values()], compiled, entity_exclusions
+        compiler.patterns,
+        _automaton(list(by_key)),
+        [tuple(e) for e in by_key.values()],
+        _ascii_automaton(ascii_keys),
+        ascii_entries + [()] * len(_NO_PREFILTER),
+        compiled,
+        entity_exclusions,
     )
+
+
+def _ascii_keys(patterns: Sequence[_Pattern]) -> tuple[list[bytes], list[tuple[_AsciiEntry, ...]]]:
+    """The marked patterns of the ASCII keys (see ``Matcher._find_ascii``) and what each may be.
+
+    A key whose patterns all need a boundary before it gets a leading mark (start shift 0: the key begins
+    one past the mark); any other keeps its boundary test (shift 1: the marked form is one longer at the
+    front). A key with other characters than letters and digits is spelled out, to be compared with the
+    text. Keys that mark alike ("u.s" and "u s") share a pattern, their entries longest key first, each
+    key's in pattern order.
+
+    That keeps the order of ``_find_in``, whose automaton reports the hits ending at one place longest
+    key first. Of two real hits ending at one place, the longer key (by at least one character) has the
+    longer marked pattern, or one as long when only the shorter key has a leading mark; the two patterns
+    are then both the marked text's last characters there, so the same pattern, whose entries are in
+    that order.
+    """
+    by_key: dict[str, list[tuple[int, _Pattern]]] = {}
+    for pid, p in enumerate(patterns):
+        if p.key.isascii():  # the others cannot occur in an ASCII text
+            by_key.setdefault(p.key, []).append((pid, p))
+    by_marked: dict[bytes, list[tuple[int, int, _AsciiEntry]]] = {}
+    for key, spelled_alike in by_key.items():
+        anchored = all(p.left for _, p in spelled_alike)
+        body = key.encode().translate(_TO_MARKED)
+        marked = b" " + body if anchored else body
+        spelled = "" if all(c in _ASCII_WORD for c in key) else key
+        group = by_marked.setdefault(marked, [])
+        for pid, p in spelled_alike:
+            entry = (pid, 0 if anchored else 1, p.left and not anchored, p.right, p.case_sensitive, p.cased, spelled)
+            group.append((-len(key), pid, entry))
+    entries = [tuple(entry for _, _, entry in sorted(group)) for group in by_marked.values()]
+    return list(by_marked), entries
 
 
 def _automaton(keys: list[str]) -> ahocorasick_rs.AhoCorasick | None:
@@ -412,3 +512,20 @@ def _automaton(keys: list[str]) -> ahocorasick_rs.AhoCorasick | None:
         return None
     dfa = ahocorasick_rs.Implementation.DFA if len(keys) <= _DFA_MAX_KEYS else None
     return ahocorasick_rs.AhoCorasick(keys, implementation=dfa)
+
+
+def _ascii_automaton(keys: list[bytes]) -> ahocorasick_rs.BytesAhoCorasick | None:
+    """``_automaton`` for the marked ASCII keys, scanning bytes: no character offsets to work out.
+
+    Nearly every marked key begins with the mark, and when the patterns begin with at most three
+    distinct bytes the crate (aho-corasick 1.1, which ahocorasick_rs 1.0 wraps; it offers no switch)
+    puts a prefilter before its automaton: a ``memchr`` for the next space each time the scan is back
+    at the start state, which is every few characters in prose. On the bench's articles that made the
+    scan slower, 47 us an article against 39 without it, so three one-byte patterns that never occur
+    in a marked text (it holds only letters, digits and spaces) are added after the keys, which turns
+    it off (``compile_matcher`` gives them empty entries).
+    """
+    if not keys:
+        return None
+    dfa = ahocorasick_rs.Implementation.DFA if len(keys) + len(_NO_PREFILTER) <= _DFA_MAX_KEYS else None
+    return ahocorasick_rs.BytesAhoCorasick(keys + list(_NO_PREFILTER), implementation=dfa)

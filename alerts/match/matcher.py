@@ -220,11 +220,7 @@ class Matcher:
                     continue
                 if case and cased_text[start:end] != cased:
                     continue
-                got = hits.get(pid)
-                if got is None:
-                    hits[pid] = [_Hit(pid, field, start, end)]
-                else:
-                    got.append(_Hit(pid, field, start, end))
+                _add_hit(hits, _Hit(pid, field, start, end))
 
     def _find_in(self, field: int, text: NormalizedText, folded: str, hits: dict[int, list[_Hit]]) -> None:
         if self._automaton is None:
@@ -253,11 +249,7 @@ class Matcher:
                         continue
                 if case and cased_text[start:end] != cased:
                     continue
-                got = hits.get(pid)
-                if got is None:
-                    hits[pid] = [_Hit(pid, field, start, end)]
-                else:
-                    got.append(_Hit(pid, field, start, end))
+                _add_hit(hits, _Hit(pid, field, start, end))
 
     def _verdict(self, w: _Watchlist, hits: dict[int, list[_Hit]], ctx: _Doc) -> WatchlistMatch:
         spec = w.spec
@@ -437,6 +429,15 @@ def _always(node: _Leaf | _Bag | _Tally | _Node, always: set[int]) -> None:
     if isinstance(node, _Node):
         for child in node.children:
             _always(child, always)
+
+
+def _add_hit(hits: dict[int, list[_Hit]], hit: _Hit) -> None:
+    """File ``hit`` under its pattern id, after the hits found before it."""
+    got = hits.get(hit.pid)
+    if got is None:
+        hits[hit.pid] = [hit]
+    else:
+        got.append(hit)
 
 
 def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -> Matcher:

@@ -530,27 +530,18 @@ def evaluate(
     ``live``: which nodes have hits below them, for these ``hits``; ``memo`` caches bag results for
     one ``hits`` dict (equal bags are one object, shared between rules).
     """
-    if type(node) is _Bag:
+    if type(node) is _Bag or type(node) is _Tally:
         slot = node.slot
         common = live.common[slot]
         if common is None:
             return None
         if slot in memo:
             return memo[slot]
-        pairs = memo[slot] = _eval_bag(node, hits, common)
-        return pairs
+        got = memo[slot] = _eval_bag(node, hits, common) if isinstance(node, _Bag) else _eval_tally(node, hits, common)
+        return got
     if type(node) is _Leaf:
         found = [(h, node) for pid in node.pids for h in hits.get(pid, ())]
         return found or None
-    if type(node) is _Tally:
-        slot = node.slot
-        common = live.common[slot]
-        if common is None:
-            return None
-        if slot in memo:
-            return memo[slot]
-        counted = memo[slot] = _eval_tally(node, hits, common)
-        return counted
     assert isinstance(node, _Node)
     if not live.holds(node):
         return None
@@ -649,12 +640,9 @@ def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _D
 def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _Found | None:
     """``near: sentence``: each anchor (a hit of the first part) with the other parts' hits in its sentence.
 
-    Only the smallest part's hits are placed by searching for their sentence (``_Doc.sentence``):
-    every other hit either lies inside one of those sentences, found by a bisection over their starts
-    (and one forward search for a sentence's end, when a hit lies beyond its start), or cannot share a
-    sentence with all the parts. In a long article the common words ("talks", "China") then cost a
-    bisection, not a search; the pairs come out in the order they always did (anchor by anchor, each
-    followed by the other parts' hits of its sentence, part by part).
+    Only the smallest part's sentences can hold every part, so they are the known sentences
+    (``_KnownSentences``) among which every other hit is placed. The pairs come out in the order they
+    always did: anchor by anchor, each followed by the other parts' hits of its sentence, part by part.
     """
     pivot = 0
     for i in range(1, len(parts)):
@@ -691,13 +679,12 @@ def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _
     if not live:
         return None
     out: _Found = []
-    anchors = groups[0]
     for anchor in parts[0]:
         a = anchor[0]
         if a.sentence < 0:
             continue  # not in a pivot sentence (the pivot's own hits all have theirs)
         key = (a.field, a.sentence)
-        if key not in live or key not in anchors:
+        if key not in live:  # live sentences are among the first part's
             continue
         out.append(anchor)
         for group in groups[1:]:

@@ -1,0 +1,85 @@
+"""Concepts of the default watchlists, each shown by a story that must alert and a near miss that must not.
+
+The watchlists are written as concept lists (places at sea, state actors, control of a sea; equipment,
+transfer words, parties, export marketing), so a concept is checked the way an analyst would notice it:
+a story that is about it alerts, a story that shares its words but is about something else stays quiet.
+The headlines are written for these tests (none is a labelled item), and the figures on labelled data
+are in bench/eval_watchlists.py; these tests pin the behaviour a change must keep.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alerts.match.gazetteer import load_gazetteer
+from alerts.match.matcher import Matcher, compile_matcher
+from alerts.match.models import Document
+from alerts.match.watchlist import parse_watchlists
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
+    return compile_matcher(parse_watchlists(raw["watchlists"]), load_gazetteer(raw.get("gazetteer") or []))
+
+
+def flagged(matcher: Matcher, title: str, lead: str = "") -> set[str]:
+    return {m.watchlist for m in matcher.match(Document(title=title, lead=lead)) if m.matched}
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Russia's fleet loses its grip on the western Black Sea, Kyiv says",
+     "Navy commanders said sea-drone strikes had sent most warships back to Novorossiysk."),
+    ("Moscow moves to tighten control of the Sea of Azov", ""),
+    ("Kyiv vows to reclaim gas platforms in the Black Sea",
+     "Special forces are preparing raids on the rigs seized in 2014."),
+])
+def test_who_controls_a_sea_fought_over_is_a_maritime_dispute(matcher: Matcher, title: str, lead: str) -> None:
+    assert "maritime-disputes" in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Black Sea grain shipments hit a record as insurers return",
+     "Traders said more bulk carriers were calling at Odesa's ports."),
+    ("Ukrainian drone strikes a Russian landing ship in the Black Sea", ""),
+    ("Bulgaria's Black Sea resorts expect a record summer", ""),
+])
+def test_a_black_sea_story_not_about_control_does_not_alert(matcher: Matcher, title: str, lead: str) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title, lead)
+
+
+def test_a_protected_area_declared_at_sea_is_contested_when_a_state_objects(matcher: Matcher) -> None:
+    assert "maritime-disputes" in flagged(matcher, "Hanoi protests Beijing's new marine reserve off the Paracels")
+    assert "maritime-disputes" in flagged(matcher, "Ankara irked by Athens' plan for two marine parks")
+    assert "maritime-disputes" not in flagged(matcher, "New marine park opens to divers off Queensland")
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Seoul puts K9 howitzers in the shop window at Paris defence show", ""),
+    ("Tokyo lets defence firms showcase their products at overseas expos",
+     "The change is the latest loosening of Japan's post-war limits."),
+    ("Beijing touts its fighter jets to Gulf buyers", ""),
+])
+def test_marketing_equipment_to_foreign_buyers_is_an_arms_deal(matcher: Matcher, title: str, lead: str) -> None:
+    assert "arms-deals" in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Independence Day parade showcases new howitzers and drones", ""),
+    ("Drone makers showcase long-range models at a trade fair in Kyiv", ""),
+    ("Defence expo opens in Jakarta with a thousand exhibitors", ""),
+])
+def test_showing_equipment_with_no_buyer_or_export_is_not(matcher: Matcher, title: str, lead: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title, lead)
+
+
+def test_choosing_a_defence_firm_is_a_procurement_decision(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Warsaw shortlists Hanwha and Saab for new submarine programme")
+    assert "arms-deals" in flagged(matcher, "Riyadh and Washington sign a defence sales package")
+    # a defence firm in the news for something else stays quiet
+    assert "arms-deals" not in flagged(matcher, "Hanwha picks a new chief executive")

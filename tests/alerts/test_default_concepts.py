@@ -83,3 +83,11 @@ def test_choosing_a_defence_firm_is_a_procurement_decision(matcher: Matcher) -> 
     assert "arms-deals" in flagged(matcher, "Riyadh and Washington sign a defence sales package")
     # a defence firm in the news for something else stays quiet
     assert "arms-deals" not in flagged(matcher, "Hanwha picks a new chief executive")
+
+
+def test_getting_a_platform_is_receiving_it(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Jakarta to get two refurbished frigates from Seoul")
+    assert "arms-deals" in flagged(matcher, "Ukraine gets its first Gripen fighters")
+    # idioms beside a munition word, and disarmament, stay quiet
+    assert "arms-deals" not in flagged(matcher, "A new weapon designed to get under the noses of protesters")
+    assert "arms-deals" not in flagged(matcher, "Rebels pledge to get rid of their weapons by March")

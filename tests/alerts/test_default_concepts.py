@@ -91,3 +91,42 @@ def test_getting_a_platform_is_receiving_it(matcher: Matcher) -> None:
     # idioms beside a munition word, and disarmament, stay quiet
     assert "arms-deals" not in flagged(matcher, "A new weapon designed to get under the noses of protesters")
     assert "arms-deals" not in flagged(matcher, "Rebels pledge to get rid of their weapons by March")
+
+
+@pytest.mark.parametrize("title", [
+    "Coral bleaching spreads across Spratly reefs in record marine heatwave",
+    "Drama set on Scarborough Shoal wins best picture at Manila film festival",
+    "Fishermen rescued after their boat capsizes near the Paracels",
+    "Tourists flock to the Falklands as cruise season opens",
+])
+def test_everyday_life_at_a_disputed_place_is_not_the_dispute(matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title)
+
+
+def test_the_dispute_at_the_same_places_still_alerts(matcher: Matcher) -> None:
+    water_cannon = "Chinese coast guard fires water cannon at Philippine boats near Scarborough Shoal"
+    assert "maritime-disputes" in flagged(matcher, water_cannon)
+    assert "maritime-disputes" in flagged(matcher, "Beijing protests Manila's new outpost in the Spratlys")
+
+
+def test_words_that_only_look_like_incidents(matcher: Matcher) -> None:
+    for title in ["Estonian navy tries to stop a shadow fleet tanker in the Gulf of Finland",
+                  "New frigate will enter service with Japan's Maritime Self-Defense Force in 2027",
+                  "Chinese and Russian warships hold joint patrol off Alaska"]:
+        assert "maritime-disputes" not in flagged(matcher, title), title
+    shadowing = "Chinese coast guard ships shadow Philippine vessels near Sabina Shoal"
+    assert "maritime-disputes" in flagged(matcher, shadowing)
+
+
+def test_quarrels_and_deals_over_fishing_and_sea_boundaries(matcher: Matcher) -> None:
+    assert "maritime-disputes" in flagged(matcher, "Paris and London in fresh fishing row over Jersey licences")
+    assert "maritime-disputes" in flagged(matcher, "Lebanon and Cyprus sign maritime boundary deal")
+
+
+@pytest.mark.parametrize("title", [
+    "Defence group's profit jumps as ammunition orders swell its backlog",
+    "Hanwha Ocean wins order for four LNG carriers",
+    "Carrier group sails through Bashi Channel with destroyers and a supply ship",
+])
+def test_a_defence_firms_results_and_civil_ships_are_not_arms_deals(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title)

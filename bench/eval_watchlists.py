@@ -81,6 +81,7 @@ FAMILIES = (
     ("writtendev2-", "written 2026 (dev)"),
     ("writtendev3-", "written 2026 (dev)"),
     ("writtendev4-", "written 2026 (dev)"),
+    ("writtendev5-", "written 2026 (dev)"),
     ("pages/", "full-text pages"),
     ("extraction/", "full-text pages"),
 )

@@ -130,3 +130,26 @@ def test_quarrels_and_deals_over_fishing_and_sea_boundaries(matcher: Matcher) ->
 ])
 def test_a_defence_firms_results_and_civil_ships_are_not_arms_deals(matcher: Matcher, title: str) -> None:
     assert "arms-deals" not in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Manila says Chinese militia ships loitered inside its EEZ for weeks",
+    "Hanoi and Beijing agree to manage their maritime differences",
+    "Turkey's 'Blue Homeland' doctrine alarms Athens",
+    "Nicosia warns Ankara after Turkish warships shadow a drillship",
+    "Britain and Mauritius sign Chagos treaty",
+])
+def test_a_dispute_named_in_its_own_words_alerts(matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" in flagged(matcher, title)
+
+
+def test_lingering_tensions_are_not_ships_loitering(matcher: Matcher) -> None:
+    assert "maritime-disputes" not in flagged(
+        matcher, "ASEAN and China sign trade pact",
+        "The signing came despite lingering tensions over the South China Sea.")
+
+
+def test_letters_of_acceptance_and_patrol_craft_are_arms_deals(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Athens signs letter of acceptance for 20 F-35s")
+    assert "arms-deals" in flagged(matcher, "Manila buys 20 fast patrol craft from Paris")
+    assert "arms-deals" not in flagged(matcher, "Hanwha Aerospace launches a share sale to fund expansion")

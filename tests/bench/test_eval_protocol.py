@@ -155,9 +155,10 @@ def test_floors_fail_below_and_when_a_scope_is_missing(files: list, config: Path
 def test_the_baseline_records_what_was_seen_and_floors_every_scope() -> None:
     baseline = ev.load_baseline(BENCH / "baseline.json")
     assert ev.seen_while_writing_rules(baseline) == {"labels-dev", "dev2023", "writtendev2026", "dev2023b",
-                                                 "writtendev2026b", "writtendev2026c", "writtendev2026d"}
+                                                 "writtendev2026b", "writtendev2026c", "writtendev2026d",
+                                                 "writtendev2026e"}
     assert set(ev.floors(baseline)) == {"labels-dev", "dev2023", "writtendev2026", "dev2023b", "writtendev2026b",
-                                        "writtendev2026c", "writtendev2026d", "rss2024", "written2026", "written2026b",
+                                        "writtendev2026c", "writtendev2026d", "writtendev2026e", "rss2024", "written2026", "written2026b",
                                         "pooled", "dev", "cross-split", ev.FULLTEXT_SCOPE, ev.LOCAL_SCOPE}
     with pytest.raises(ValueError, match="seen_while_writing_rules"):
         ev.seen_while_writing_rules({"watchlists": {}})

@@ -63,6 +63,7 @@ LABEL_SETS = [
     ("dev2023", BENCH / "labels" / "dev2023.jsonl", 1000, "0.962", "0.963"),
     ("written2026", BENCH / "labels" / "written2026.jsonl", 400, "0.993", "1.000"),
     ("written2026b", BENCH / "labels" / "written2026b.jsonl", 400, "0.993", "1.000"),
+    ("written2026c", BENCH / "labels" / "written2026c.jsonl", 400, "0.993", "1.000"),
     ("writtendev2026", BENCH / "labels" / "writtendev2026.jsonl", 400, "0.993", "1.000"),
     ("dev2023b", BENCH / "labels" / "dev2023b.jsonl", 400, "1.000", "1.000"),
     ("writtendev2026b", BENCH / "labels" / "writtendev2026b.jsonl", 400, "0.985", "0.992"),

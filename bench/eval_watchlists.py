@@ -83,6 +83,7 @@ FAMILIES = (
     ("writtendev3-", "written 2026 (dev)"),
     ("writtendev4-", "written 2026 (dev)"),
     ("writtendev5-", "written 2026 (dev)"),
+    ("writtendev6-", "written 2026 (dev)"),
     ("pages/", "full-text pages"),
     ("extraction/", "full-text pages"),
 )

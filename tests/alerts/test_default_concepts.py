@@ -153,3 +153,25 @@ def test_letters_of_acceptance_and_patrol_craft_are_arms_deals(matcher: Matcher)
     assert "arms-deals" in flagged(matcher, "Athens signs letter of acceptance for 20 F-35s")
     assert "arms-deals" in flagged(matcher, "Manila buys 20 fast patrol craft from Paris")
     assert "arms-deals" not in flagged(matcher, "Hanwha Aerospace launches a share sale to fund expansion")
+
+
+def test_more_ways_a_sea_is_contested(matcher: Matcher) -> None:
+    assert "maritime-disputes" in flagged(matcher, "Kyiv opens its own Black Sea corridor, defying Russia's blockade")
+    assert "maritime-disputes" in flagged(matcher, "Decree to redraw Baltic Sea borders alarms Helsinki and Tallinn")
+    assert "maritime-disputes" in flagged(matcher, "Chinese coast guard boards Taiwanese tourist boat off Kinmen")
+    assert "maritime-disputes" in flagged(matcher, "New Delhi warns Islamabad over Sir Creek build-up")
+    assert "maritime-disputes" not in flagged(matcher, "Scarborough subway extension delayed again")
+
+
+def test_guns_smuggled_to_gangs_or_across_a_border_are_arms_trafficking(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Police seize rifles and grenades smuggled across the border")
+    assert "arms-deals" in flagged(matcher, "Caribbean leaders press Washington to stem gun trafficking")
+    assert "arms-deals" not in flagged(matcher, "State senate passes background checks for gun sales")
+
+
+def test_handing_over_a_platform_is_a_transfer_but_not_wreckage_or_secrets(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Tokyo mulls handing two destroyers to Manila")
+    assert "arms-deals" not in flagged(matcher, "Wreckage of crashed military aircraft handed to US forces")
+    assert "arms-deals" not in flagged(matcher, "Sailor sold details of amphibious assault ships to a foreign agent")
+    assert "arms-deals" not in flagged(matcher, "Airline orders 60 narrowbody jets for delivery from 2027")
+    assert "arms-deals" not in flagged(matcher, "Drone maker picks Ohio for its new weapons factory")

@@ -70,6 +70,7 @@ LABEL_SETS = [
     ("writtendev2026c", BENCH / "labels" / "writtendev2026c.jsonl", 400, "0.993", "0.983"),
     ("writtendev2026d", BENCH / "labels" / "writtendev2026d.jsonl", 400, "0.980", "1.000"),
     ("writtendev2026e", BENCH / "labels" / "writtendev2026e.jsonl", 400, "1.000", "1.000"),
+    ("writtendev2026f", BENCH / "labels" / "writtendev2026f.jsonl", 400, "1.000", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -84,6 +84,7 @@ FAMILIES = (
     ("writtendev4-", "written 2026 (dev)"),
     ("writtendev5-", "written 2026 (dev)"),
     ("writtendev6-", "written 2026 (dev)"),
+    ("writtendev7-", "written 2026 (dev)"),
     ("pages/", "full-text pages"),
     ("extraction/", "full-text pages"),
 )

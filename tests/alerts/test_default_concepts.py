@@ -175,3 +175,27 @@ def test_handing_over_a_platform_is_a_transfer_but_not_wreckage_or_secrets(match
     assert "arms-deals" not in flagged(matcher, "Sailor sold details of amphibious assault ships to a foreign agent")
     assert "arms-deals" not in flagged(matcher, "Airline orders 60 narrowbody jets for delivery from 2027")
     assert "arms-deals" not in flagged(matcher, "Drone maker picks Ohio for its new weapons factory")
+
+
+def test_more_of_everyday_life_and_policing_are_not_the_dispute(matcher: Matcher) -> None:
+    for title in ["DNA of extinct Dokdo sea lions sheds light on the species",
+                  "Falklands economy booms on squid exports",
+                  "Navy intercepts shabu shipment off Zambales",
+                  "Australia arrests Indonesian fishermen for illegal fishing off the Kimberley",
+                  "Navy ship sails for Antarctica resupply mission",
+                  "Bangkok shelves submarine purchase over engine dispute"]:
+        assert "maritime-disputes" not in flagged(matcher, title), title
+
+
+def test_named_zones_and_the_diplomacy_of_a_dispute(matcher: Matcher) -> None:
+    for title in ["Norway detains Russian trawler in Svalbard fisheries zone",
+                  "Code of conduct talks stall as incidents mount",
+                  "Marcos will not tolerate gray zone tactics off Zambales",
+                  "Beijing calls British patrol vessel's Taiwan Strait voyage a provocation",
+                  "Chinese coast guard ship shadows BRP Teresa Magbanua"]:
+        assert "maritime-disputes" in flagged(matcher, title), title
+    assert "maritime-disputes" not in flagged(matcher, "Pyongyang claims sovereign rights to self-defence")
+
+
+def test_a_ship_class_batch_is_not_a_delivery(matcher: Matcher) -> None:
+    assert "arms-deals" not in flagged(matcher, "Seoul launches first Jangbogo-III Batch-II submarine")

@@ -71,6 +71,7 @@ LABEL_SETS = [
     ("writtendev2026d", BENCH / "labels" / "writtendev2026d.jsonl", 400, "0.980", "1.000"),
     ("writtendev2026e", BENCH / "labels" / "writtendev2026e.jsonl", 400, "1.000", "1.000"),
     ("writtendev2026f", BENCH / "labels" / "writtendev2026f.jsonl", 400, "1.000", "1.000"),
+    ("writtendev2026g", BENCH / "labels" / "writtendev2026g.jsonl", 400, "0.988", "0.991"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

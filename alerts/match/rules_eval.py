@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from alerts.match.models import Evidence
-from alerts.match.normalize import NormalizedText
+from alerts.match.normalize import NormalizedText, is_word_char
 from alerts.match.watchlist import FIELDS
 
 logger = logging.getLogger(__name__)
@@ -448,14 +448,57 @@ def apply_exclusions(
         if not present or not around:
             continue
         canceller = _Canceller(around, exclusions[i].near, ctx)
-        if out is hits:
-            out = dict(hits)
+        cancelled: list[_Hit] = []
         for pid in present:
-            kept = [h for h in out[pid] if not canceller.cancels(h)]
+            kept: list[_Hit] = []
+            for h in out[pid]:
+                if canceller.cancels(h):
+                    cancelled.append(h)
+                else:
+                    kept.append(h)
+            if len(kept) == len(out[pid]):
+                continue
+            if out is hits:
+                out = dict(hits)
             if kept:
                 out[pid] = kept
             else:
                 del out[pid]
+        if cancelled:
+            out = _drop_within(out, cancelled, ctx)
+    return out
+
+
+def _drop_within(hits: dict[int, list[_Hit]], cancelled: list[_Hit], ctx: _Doc) -> dict[int, list[_Hit]]:
+    """``hits`` less every hit lying within the words of a ``cancelled`` one.
+
+    An exclusion cancels the words its target found, not one spelling of them: an exclusion of
+    ``dispute`` also silences a rule's ``dispute*`` on that same "dispute", and one of ``dispute*``
+    a rule's ``disputes`` (a prefix hit is widened to the end of its word). Before, exclusions cancelled
+    by pattern, so each had to spell every form the rules use, and a new spelling in a rule quietly
+    escaped the exclusions written for the old one. A hit of another part of the story, or one only
+    overlapping the cancelled words ("China" is within "South China Sea"; "South China Sea" is not
+    within "China"), stays.
+    """
+    spans: list[tuple[int, int, int]] = []
+    for h in cancelled:
+        folded = ctx.texts[h.field].folded
+        end = h.end
+        if end > h.start and is_word_char(folded[end - 1]):
+            while end < len(folded) and is_word_char(folded[end]):
+                end += 1
+        spans.append((h.field, h.start, end))
+    out = hits
+    for pid, found in hits.items():
+        kept = [h for h in found if not any(f == h.field and s <= h.start and h.end <= e for f, s, e in spans)]
+        if len(kept) == len(found):
+            continue
+        if out is hits:
+            out = dict(hits)
+        if kept:
+            out[pid] = kept
+        else:
+            del out[pid]
     return out
 
 

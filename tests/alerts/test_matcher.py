@@ -121,6 +121,36 @@ def test_exclusion_cancels_hits_in_context() -> None:
     assert _m(m, "His arms and legs ached after the deal").matched is False
 
 
+def test_exclusion_cancels_the_words_it_found_whatever_term_a_rule_spells_them_with() -> None:
+    # The rule's words are a prefix and an exact form; each exclusion names the other one.
+    m = _matcher(
+        [{"all": ["dispute*", "ordered", "sea"], "near": "sentence"}],
+        exclude=[
+            {"terms": ["dispute"], "context": ["pay dispute"]},
+            {"terms": ["order*"], "context": ["profit*"], "near": "sentence"},
+        ],
+    )
+    assert _m(m, "The navy ordered ships to the sea amid the dispute").matched
+    assert _m(m, "A pay dispute at sea: the navy ordered ships home").matched is False
+    # "disputes" is not the exact "dispute" the exclusion names, so it stays.
+    assert _m(m, "Pay disputes aside, the navy ordered ships to the sea").matched
+    assert _m(m, "Profit rose as the navy ordered ships for the sea dispute").matched is False
+
+
+def test_a_cancelled_phrase_takes_the_terms_inside_it_but_not_the_words_around_it() -> None:
+    m = _matcher(
+        [{"any": ["China"]}],
+        exclude=[{"terms": ["South China Sea"], "context": ["coral*"], "near": "sentence"}],
+    )
+    assert _m(m, "Coral reefs of the South China Sea are bleaching").matched is False
+    assert _m(m, "China studies the coral reefs of the South China Sea").matched
+    narrow = _matcher(
+        [{"any": ["South China Sea"]}],
+        exclude=[{"terms": ["China"], "context": ["coral*"], "near": "sentence"}],
+    )
+    assert _m(narrow, "Coral reefs of the South China Sea are bleaching").matched
+
+
 def test_entity_exclusion_cancels_joe_scarborough() -> None:
     m = _matcher([{"any": ["@scarborough-shoal"]}])
     assert _m(m, "Joe Scarborough said on Morning Joe").matched is False

@@ -199,3 +199,13 @@ def test_named_zones_and_the_diplomacy_of_a_dispute(matcher: Matcher) -> None:
 
 def test_a_ship_class_batch_is_not_a_delivery(matcher: Matcher) -> None:
     assert "arms-deals" not in flagged(matcher, "Seoul launches first Jangbogo-III Batch-II submarine")
+
+
+def test_a_count_and_a_model_name_between_the_deal_and_the_equipment_still_make_a_transfer(matcher: Matcher) -> None:
+    # Headlines put the buyer, the count and the model between the trade word and the platform.
+    assert "arms-deals" in flagged(matcher, "Army inks contract with Elbit for 24 ATMOS Mk II howitzers")
+    assert "arms-deals" in flagged(matcher, "Air force signs order with Embraer for nine C-390 transport aircraft")
+    # An order that is a command to use equipment is not a purchase.
+    assert "arms-deals" not in flagged(
+        matcher, "Governor ordered use of two National Guard helicopters against the crowds, report says"
+    )

@@ -209,3 +209,32 @@ def test_a_count_and_a_model_name_between_the_deal_and_the_equipment_still_make_
     assert "arms-deals" not in flagged(
         matcher, "Governor ordered use of two National Guard helicopters against the crowds, report says"
     )
+
+
+@pytest.mark.parametrize(("title", "lead", "watchlist"), [
+    ("Hanoi says Chinese survey ship encroaches on its continental shelf", "", "maritime-disputes"),
+    ("Cyprus objects to Turkish drilling plan in its exclusive economic zone", "", "maritime-disputes"),
+    ("Dhaka says Yangon's new maritime zone overlaps Bangladesh's EEZ", "", "maritime-disputes"),
+    ("ASEAN voices serious concern over incidents in the South China Sea", "", "maritime-disputes"),
+    ("Turkish frigate shadows research vessel off Kasos", "", "maritime-disputes"),
+    ("Jakarta resumes Rafale talks with Paris", "", "arms-deals"),
+    ("Niger buys Turkish unmanned aircraft for its army", "", "arms-deals"),
+    ("HAL signs contract for 113 F404 engines", "", "arms-deals"),
+    ("Ministry signs licensing deal to build self-propelled guns with Hanwha", "", "arms-deals"),
+    ("US clears sale of Harpoons and Sidewinders to Oslo", "", "arms-deals"),
+])
+def test_more_ways_stories_word_a_contest_or_a_transfer(matcher: Matcher, title: str, lead: str,
+                                                         watchlist: str) -> None:
+    assert watchlist in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("title", "lead", "watchlist"), [
+    ("Navy awards shipyard a contract to refit its Anzac frigates", "", "arms-deals"),
+    ("Defence group agrees deal to buy a naval shipbuilder", "The takeover gives it a second yard.", "arms-deals"),
+    ("Russian patrol ship bound for Tartus passes the Bosphorus", "", "arms-deals"),
+    ("Truce talks resume as drones strike the capital", "", "arms-deals"),
+    ("Floods cut roads across the Essequibo region", "", "maritime-disputes"),
+])
+def test_services_takeovers_voyages_and_floods_are_neither(matcher: Matcher, title: str, lead: str,
+                                                            watchlist: str) -> None:
+    assert watchlist not in flagged(matcher, title, lead)

@@ -72,6 +72,8 @@ LABEL_SETS = [
     ("writtendev2026e", BENCH / "labels" / "writtendev2026e.jsonl", 400, "1.000", "1.000"),
     ("writtendev2026f", BENCH / "labels" / "writtendev2026f.jsonl", 400, "1.000", "1.000"),
     ("writtendev2026g", BENCH / "labels" / "writtendev2026g.jsonl", 400, "0.988", "0.991"),
+    ("writtendev2026h", BENCH / "labels" / "writtendev2026h.jsonl", 400, "0.906", "0.935"),
+    ("writtendev2026i", BENCH / "labels" / "writtendev2026i.jsonl", 400, "0.976", "0.982"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

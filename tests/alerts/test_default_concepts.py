@@ -238,3 +238,21 @@ def test_more_ways_stories_word_a_contest_or_a_transfer(matcher: Matcher, title:
 def test_services_takeovers_voyages_and_floods_are_neither(matcher: Matcher, title: str, lead: str,
                                                             watchlist: str) -> None:
     assert watchlist not in flagged(matcher, title, lead)
+
+
+def test_surveillance_aircraft_and_rifles_bound_for_gangs_are_transfers(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Japan donates two maritime surveillance aircraft to Vietnam")
+    assert "arms-deals" in flagged(matcher, "Customs finds rifles bound for cartel gunmen in a Texas truck")
+
+
+@pytest.mark.parametrize(("title", "lead", "watchlist"), [
+    ("Qantas expands its long-haul fleet", "The carrier ordered 20 A350 jets for routes to Europe.", "arms-deals"),
+    ("Navy ordered the foreign patrol vessel to leave the bay", "", "arms-deals"),
+    ("Seoul's Defense Acquisition Program Administration unveils new missile test site", "", "arms-deals"),
+    ("Energy firm gets a licence for a block near the frigate's base", "", "arms-deals"),
+    ("Navy intercepts a dhow with missile parts in the Arabian Sea", "", "maritime-disputes"),
+])
+def test_airliners_commands_agencies_oil_blocks_and_dhows_are_not_the_topics(
+    matcher: Matcher, title: str, lead: str, watchlist: str
+) -> None:
+    assert watchlist not in flagged(matcher, title, lead)

@@ -64,6 +64,7 @@ LABEL_SETS = [
     ("written2026", BENCH / "labels" / "written2026.jsonl", 400, "0.993", "1.000"),
     ("written2026b", BENCH / "labels" / "written2026b.jsonl", 400, "0.993", "1.000"),
     ("written2026c", BENCH / "labels" / "written2026c.jsonl", 400, "0.993", "1.000"),
+    ("written2026d", BENCH / "labels" / "written2026d.jsonl", 400, "0.980", "0.970"),
     ("writtendev2026", BENCH / "labels" / "writtendev2026.jsonl", 400, "0.993", "1.000"),
     ("dev2023b", BENCH / "labels" / "dev2023b.jsonl", 400, "1.000", "1.000"),
     ("writtendev2026b", BENCH / "labels" / "writtendev2026b.jsonl", 400, "0.985", "0.992"),
@@ -74,6 +75,7 @@ LABEL_SETS = [
     ("writtendev2026g", BENCH / "labels" / "writtendev2026g.jsonl", 400, "0.988", "0.991"),
     ("writtendev2026h", BENCH / "labels" / "writtendev2026h.jsonl", 400, "0.906", "0.935"),
     ("writtendev2026i", BENCH / "labels" / "writtendev2026i.jsonl", 400, "0.976", "0.982"),
+    ("writtendev2026j", BENCH / "labels" / "writtendev2026j.jsonl", 400, "0.973", "0.992"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

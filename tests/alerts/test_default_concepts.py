@@ -256,3 +256,10 @@ def test_airliners_commands_agencies_oil_blocks_and_dhows_are_not_the_topics(
     matcher: Matcher, title: str, lead: str, watchlist: str
 ) -> None:
     assert watchlist not in flagged(matcher, title, lead)
+
+
+def test_a_new_ship_handed_over_to_its_own_navy_is_not_a_transfer(matcher: Matcher) -> None:
+    lead_own = "The yard said the frigate, armed with anti-ship missiles, will be handed over to the navy in May."
+    assert "arms-deals" not in flagged(matcher, "Shipyard floats out new frigate", lead_own)
+    lead_buyer = "The frigate, armed with anti-ship missiles, will be handed over to the Philippine Navy in May."
+    assert "arms-deals" in flagged(matcher, "Korean yard floats out frigate for Manila", lead_buyer)

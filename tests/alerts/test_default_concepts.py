@@ -249,7 +249,7 @@ def test_surveillance_aircraft_and_rifles_bound_for_gangs_are_transfers(matcher:
     ("Qantas expands its long-haul fleet", "The carrier ordered 20 A350 jets for routes to Europe.", "arms-deals"),
     ("Navy ordered the foreign patrol vessel to leave the bay", "", "arms-deals"),
     ("Seoul's Defense Acquisition Program Administration unveils new missile test site", "", "arms-deals"),
-    ("Energy firm gets a licence for a block near the frigate's base", "", "arms-deals"),
+    ("Energy firm is awarded a licence for a block near the frigate base", "", "arms-deals"),
     ("Navy intercepts a dhow with missile parts in the Arabian Sea", "", "maritime-disputes"),
 ])
 def test_airliners_commands_agencies_oil_blocks_and_dhows_are_not_the_topics(
@@ -263,3 +263,26 @@ def test_a_new_ship_handed_over_to_its_own_navy_is_not_a_transfer(matcher: Match
     assert "arms-deals" not in flagged(matcher, "Shipyard floats out new frigate", lead_own)
     lead_buyer = "The frigate, armed with anti-ship missiles, will be handed over to the Philippine Navy in May."
     assert "arms-deals" in flagged(matcher, "Korean yard floats out frigate for Manila", lead_buyer)
+
+
+@pytest.mark.parametrize("title", [
+    "Australia grants Tonga a new Guardian-class patrol boat",
+    "Vietnam's navy to get the first of six new offshore patrol vessels",
+])
+def test_granting_and_getting_platforms_are_transfers(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize(("title", "lead", "watchlist"), [
+    ("Navy sends ships after the cyclone", "Patrol vessels delivered food and fuel to island villages.", "arms-deals"),
+    ("Defence group Hanwha wins order for commuter trains", "The deal covers 90 railcars for the metro.", "arms-deals"),
+    ("Thales reports record orders as Europe rearms", "", "arms-deals"),
+    ("Japan tracks Chinese destroyers near Okinawa",
+     "The ministry said the ships passed through the contiguous zone but did not enter territorial waters.",
+     "maritime-disputes"),
+    ("Navy rescues crew of a burning freighter off the Paracel Islands", "", "maritime-disputes"),
+])
+def test_relief_civil_products_order_books_no_entry_and_rescues_are_not_the_topics(
+    matcher: Matcher, title: str, lead: str, watchlist: str
+) -> None:
+    assert watchlist not in flagged(matcher, title, lead)

@@ -456,14 +456,8 @@ def apply_exclusions(
                     cancelled.append(h)
                 else:
                     kept.append(h)
-            if len(kept) == len(out[pid]):
-                continue
-            if out is hits:
-                out = dict(hits)
-            if kept:
-                out[pid] = kept
-            else:
-                del out[pid]
+            if len(kept) < len(out[pid]):
+                out = _with_hits(out, hits, pid, kept)
         if cancelled:
             out = _drop_within(out, cancelled, ctx)
     return out
@@ -491,14 +485,24 @@ def _drop_within(hits: dict[int, list[_Hit]], cancelled: list[_Hit], ctx: _Doc) 
     out = hits
     for pid, found in hits.items():
         kept = [h for h in found if not any(f == h.field and s <= h.start and h.end <= e for f, s, e in spans)]
-        if len(kept) == len(found):
-            continue
-        if out is hits:
-            out = dict(hits)
-        if kept:
-            out[pid] = kept
-        else:
-            del out[pid]
+        if len(kept) < len(found):
+            out = _with_hits(out, hits, pid, kept)
+    return out
+
+
+def _with_hits(out: dict[int, list[_Hit]], original: dict[int, list[_Hit]], pid: int,
+               kept: list[_Hit]) -> dict[int, list[_Hit]]:
+    """``out`` with ``pid``'s hits replaced by ``kept`` (the pattern dropped when none is left).
+
+    ``out`` is copied first while it is still the caller's ``original``: one document's hits are shared
+    by every watchlist's verdict, so what one watchlist's exclusions drop must not vanish for the next.
+    """
+    if out is original:
+        out = dict(original)
+    if kept:
+        out[pid] = kept
+    else:
+        del out[pid]
     return out
 
 

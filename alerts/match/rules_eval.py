@@ -250,6 +250,26 @@ class _Doc:
         # Per field: positions whose sentence start is known (sorted), and those starts.
         self._sentences: dict[int, tuple[list[int], list[int]]] = {}
         self._sentence_texts: dict[tuple[int, int], tuple[int, str]] = {}
+        self._by_start: dict[int, tuple[list[int], list[_Hit]]] | None = None
+
+    def hits_by_start(self, field: int) -> tuple[list[int], list[_Hit]]:
+        """The field's hits (all of them, before exclusions) sorted by start: their starts, and the hits.
+
+        Built on first use, once per document (every watchlist's exclusions share it), so finding the
+        hits inside a few cancelled words is a bisection, not a pass over every hit.
+        """
+        if self._by_start is None:
+            pairs: dict[int, list[tuple[int, int, _Hit]]] = {}
+            n = 0
+            for found in self.hits.values():
+                for h in found:
+                    pairs.setdefault(h.field, []).append((h.start, n, h))
+                    n += 1
+            self._by_start = {}
+            for f, got in pairs.items():
+                got.sort()
+                self._by_start[f] = ([start for start, _, _ in got], [h for _, _, h in got])
+        return self._by_start.get(field, ([], []))
 
     def word(self, hit: _Hit) -> int:
         if hit.word >= 0:
@@ -474,19 +494,27 @@ def _drop_within(hits: dict[int, list[_Hit]], cancelled: list[_Hit], ctx: _Doc) 
     overlapping the cancelled words ("China" is within "South China Sea"; "South China Sea" is not
     within "China"), stays.
     """
-    spans: list[tuple[int, int, int]] = []
+    within: set[_Hit] = set()
     for h in cancelled:
         folded = ctx.texts[h.field].folded
         end = h.end
         if end > h.start and is_word_char(folded[end - 1]):
             while end < len(folded) and is_word_char(folded[end]):
                 end += 1
-        spans.append((h.field, h.start, end))
+        starts, by_start = ctx.hits_by_start(h.field)
+        i = bisect_left(starts, h.start)
+        while i < len(starts) and starts[i] < end:
+            other = by_start[i]
+            if other.end <= end:
+                within.add(other)
+            i += 1
     out = hits
-    for pid, found in hits.items():
-        kept = [h for h in found if not any(f == h.field and s <= h.start and h.end <= e for f, s, e in spans)]
-        if len(kept) < len(found):
-            out = _with_hits(out, hits, pid, kept)
+    for pid in {h.pid for h in within}:
+        found = hits.get(pid)
+        if found:
+            kept = [h for h in found if h not in within]
+            if len(kept) < len(found):
+                out = _with_hits(out, hits, pid, kept)
     return out
 
 

@@ -47,6 +47,7 @@ Settings read: none (watchlists and gazetteer are passed in by the scheduler).
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -60,6 +61,7 @@ from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.match.normalize import NormalizedText, is_cjk, is_word_char, normalize, normalize_term
 from alerts.match.rules_eval import (
     ExclusionIndex,
+    WithinMap,
     _Bag,
     _Doc,
     _Exclusion,
@@ -136,6 +138,7 @@ class Matcher:
         ascii_entries: Sequence[tuple[_AsciiEntry, ...]],
         watchlists: Sequence[_Watchlist],
         entity_exclusions: Sequence[_Exclusion],
+        within: WithinMap,
     ) -> None:
         self._patterns = tuple(patterns)
         self._labels = tuple(p.label for p in self._patterns)
@@ -146,6 +149,7 @@ class Matcher:
         self._watchlists = tuple(watchlists)
         self._entity_exclusions = tuple(entity_exclusions)
         self._entity_index = exclusion_index(self._entity_exclusions)
+        self._within = within  # exclusion target -> the patterns that can lie within its words
 
     @property
     def watchlist_names(self) -> tuple[str, ...]:
@@ -170,7 +174,7 @@ class Matcher:
         hits = self._find(texts)
         ctx = _Doc(texts, hits)
         if self._entity_exclusions and hits:
-            hits = apply_exclusions(hits, self._entity_exclusions, self._entity_index, ctx)
+            hits = apply_exclusions(hits, self._entity_exclusions, self._entity_index, self._within, ctx)
         return [self._verdict(w, hits, ctx) for w in self._watchlists]
 
     def _find(self, texts: Sequence[NormalizedText]) -> dict[int, list[_Hit]]:
@@ -254,7 +258,7 @@ class Matcher:
     def _verdict(self, w: _Watchlist, hits: dict[int, list[_Hit]], ctx: _Doc) -> WatchlistMatch:
         spec = w.spec
         if w.exclusions and hits:
-            hits = apply_exclusions(hits, w.exclusions, w.exclusion_index, ctx)
+            hits = apply_exclusions(hits, w.exclusions, w.exclusion_index, self._within, ctx)
         live = _Live(hits, w.bags, w.always, w.slots)
         weights = spec.field_weights
         memo: dict[int, _Found | None] = {}
@@ -463,15 +467,64 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
         "compiled %d watchlists: %d patterns (matcher build: %s)", len(compiled), len(compiler.patterns), BUILD
     )
     ascii_keys, ascii_entries = _ascii_keys(compiler.patterns)
+    automaton = _automaton(list(by_key))
+    entries = [tuple(e) for e in by_key.values()]
+    targets = {pid for ex in entity_exclusions for pid in ex.targets}
+    targets.update(pid for w in compiled for ex in w.exclusions for pid in ex.targets)
     return Matcher(
         compiler.patterns,
-        _automaton(list(by_key)),
-        [tuple(e) for e in by_key.values()],
+        automaton,
+        entries,
         _ascii_automaton(ascii_keys),
         ascii_entries + [()] * len(_NO_PREFILTER),
         compiled,
         entity_exclusions,
+        _within_map(compiler.patterns, targets, automaton, list(by_key), entries),
     )
+
+
+def _within_map(
+    patterns: Sequence[_Pattern],
+    targets: set[int],
+    automaton: ahocorasick_rs.AhoCorasick | None,
+    keys: list[str],
+    entries: Sequence[tuple[_Entry, ...]],
+) -> WithinMap:
+    """For each exclusion target, the patterns whose hits can lie within the words it finds.
+
+    An exclusion cancels the words its target found, and every rule hit within them
+    (``rules_eval._drop_within``). A hit's text is its pattern's key, so a hit within a target's hit is
+    an occurrence of its key inside the target's key (the automaton finds those), or, for a prefix
+    target, whose words are widened to the end of the word, a key that begins where a word of the
+    target's key does, runs to its end and goes on in word characters ("ordered" within "order*").
+    Boundaries and case are not checked: a pattern listed that cannot be there costs one lookup. Worked
+    out here once rather than per cancellation by looking through every hit of the document, which was
+    about a tenth of the matcher's time on dense articles.
+    """
+    within: WithinMap = {}
+    if automaton is None:
+        return within
+    ordered = sorted(range(len(keys)), key=keys.__getitem__)
+    sorted_keys = [keys[i] for i in ordered]
+    for target in targets:
+        key = patterns[target].key
+        found: set[int] = {target}
+        for index, _, _ in automaton.find_matches_as_indexes(key, overlapping=True):
+            found.update(entry[0] for entry in entries[index])
+        if patterns[target].prefix and is_word_char(key[-1]):
+            for i in range(len(key)):
+                # A key with a boundary before begins after a non-word character; one without begins
+                # with a non-word character.
+                if i and is_word_char(key[i - 1]) and is_word_char(key[i]):
+                    continue
+                tail = key[i:]
+                j = bisect_left(sorted_keys, tail)
+                while j < len(sorted_keys) and sorted_keys[j].startswith(tail):
+                    if all(is_word_char(c) for c in sorted_keys[j][len(tail):]):
+                        found.update(entry[0] for entry in entries[ordered[j]])
+                    j += 1
+        within[target] = tuple(sorted(found))
+    return within
 
 
 def _ascii_keys(patterns: Sequence[_Pattern]) -> tuple[list[bytes], list[tuple[_AsciiEntry, ...]]]:

@@ -110,6 +110,9 @@ class _Exclusion:
 
 # Pattern id -> (the exclusions it is a target of, those it is context of), by index: one lookup a hit.
 ExclusionIndex = dict[int, tuple[tuple[int, ...], tuple[int, ...]]]
+# Exclusion target pattern id -> the pattern ids whose hits can lie within the words it finds (itself
+# included); built with the matcher (``alerts.match.matcher``), read by ``_drop_within``.
+WithinMap = dict[int, tuple[int, ...]]
 _Found = list[tuple[_Hit, _Leaf]]
 _Memo = dict[int, "_Found | None"]
 
@@ -250,26 +253,6 @@ class _Doc:
         # Per field: positions whose sentence start is known (sorted), and those starts.
         self._sentences: dict[int, tuple[list[int], list[int]]] = {}
         self._sentence_texts: dict[tuple[int, int], tuple[int, str]] = {}
-        self._by_start: dict[int, tuple[list[int], list[_Hit]]] | None = None
-
-    def hits_by_start(self, field: int) -> tuple[list[int], list[_Hit]]:
-        """The field's hits (all of them, before exclusions) sorted by start: their starts, and the hits.
-
-        Built on first use, once per document (every watchlist's exclusions share it), so finding the
-        hits inside a few cancelled words is a bisection, not a pass over every hit.
-        """
-        if self._by_start is None:
-            pairs: dict[int, list[tuple[int, int, _Hit]]] = {}
-            n = 0
-            for found in self.hits.values():
-                for h in found:
-                    pairs.setdefault(h.field, []).append((h.start, n, h))
-                    n += 1
-            self._by_start = {}
-            for f, got in pairs.items():
-                got.sort()
-                self._by_start[f] = ([start for start, _, _ in got], [h for _, _, h in got])
-        return self._by_start.get(field, ([], []))
 
     def word(self, hit: _Hit) -> int:
         if hit.word >= 0:
@@ -423,14 +406,16 @@ class _KnownSentences:
 
 
 def apply_exclusions(
-    hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], index: ExclusionIndex, ctx: _Doc
+    hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], index: ExclusionIndex, within: WithinMap,
+    ctx: _Doc,
 ) -> dict[int, list[_Hit]]:
     """``hits`` less those cancelled by ``exclusions`` (a new dict when any hit is dropped).
 
     ``index`` (``exclusion_index``): pattern id -> the exclusions it is a target of, and those it is
     context of. One pass over the document's hit pattern ids gives each exclusion its targets and
     context present, so an exclusion over a concept list (hundreds of targets) costs what the document
-    holds of it.
+    holds of it. ``within`` (built with the matcher): target pattern id -> the pattern ids that can lie
+    within the words it finds, see ``_drop_within``.
     """
     # Exclusion (by its index) -> its target, and its context, pattern ids with hits: lists, not dicts,
     # as an exclusion's index is a small number.
@@ -479,11 +464,13 @@ def apply_exclusions(
             if len(kept) < len(out[pid]):
                 out = _with_hits(out, hits, pid, kept)
         if cancelled:
-            out = _drop_within(out, cancelled, ctx)
+            out = _drop_within(out, cancelled, within, ctx)
     return out
 
 
-def _drop_within(hits: dict[int, list[_Hit]], cancelled: list[_Hit], ctx: _Doc) -> dict[int, list[_Hit]]:
+def _drop_within(
+    hits: dict[int, list[_Hit]], cancelled: list[_Hit], within: WithinMap, ctx: _Doc
+) -> dict[int, list[_Hit]]:
     """``hits`` less every hit lying within the words of a ``cancelled`` one.
 
     An exclusion cancels the words its target found, not one spelling of them: an exclusion of
@@ -493,26 +480,24 @@ def _drop_within(hits: dict[int, list[_Hit]], cancelled: list[_Hit], ctx: _Doc) 
     escaped the exclusions written for the old one. A hit of another part of the story, or one only
     overlapping the cancelled words ("China" is within "South China Sea"; "South China Sea" is not
     within "China"), stays.
+
+    Which patterns can lie within a target's words is known when the matcher is built (``within``), so
+    a cancellation looks up those few pattern ids in the hits, not every hit of the document.
     """
-    within: set[_Hit] = set()
+    out = hits
     for h in cancelled:
         folded = ctx.texts[h.field].folded
         end = h.end
         if end > h.start and is_word_char(folded[end - 1]):
             while end < len(folded) and is_word_char(folded[end]):
                 end += 1
-        starts, by_start = ctx.hits_by_start(h.field)
-        i = bisect_left(starts, h.start)
-        while i < len(starts) and starts[i] < end:
-            other = by_start[i]
-            if other.end <= end:
-                within.add(other)
-            i += 1
-    out = hits
-    for pid in {h.pid for h in within}:
-        found = hits.get(pid)
-        if found:
-            kept = [h for h in found if h not in within]
+        field = h.field
+        start = h.start
+        for pid in within.get(h.pid, ()):
+            found = out.get(pid)
+            if not found:
+                continue
+            kept = [x for x in found if x.field != field or x.start < start or x.end > end]
             if len(kept) < len(found):
                 out = _with_hits(out, hits, pid, kept)
     return out

@@ -151,6 +151,18 @@ def test_a_cancelled_phrase_takes_the_terms_inside_it_but_not_the_words_around_i
     assert _m(narrow, "Coral reefs of the South China Sea are bleaching").matched
 
 
+def test_a_cancelled_prefix_takes_a_term_that_begins_inside_it_and_runs_on_to_the_end_of_its_word() -> None:
+    # "coast guard*" found "Coast guardsmen": the rule's "guardsmen" begins at its second word and runs on
+    # past the prefix, to the end of the word the exclusion cancelled.
+    m = _matcher(
+        [{"any": ["guardsmen"]}],
+        exclude=[{"terms": ["coast guard*"], "context": ["parade"], "near": "sentence"}],
+    )
+    assert _m(m, "Coast guardsmen marched in the national day parade").matched is False
+    assert _m(m, "Guardsmen marched beside the coast guard band in the parade").matched
+    assert _m(m, "Coast guardsmen boarded the trawler at dawn").matched
+
+
 def test_entity_exclusion_cancels_joe_scarborough() -> None:
     m = _matcher([{"any": ["@scarborough-shoal"]}])
     assert _m(m, "Joe Scarborough said on Morning Joe").matched is False

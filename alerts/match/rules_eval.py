@@ -452,7 +452,7 @@ def apply_exclusions(
         around = [h for pid in context_pids if pid in out for h in out[pid]]
         if not present or not around:
             continue
-        canceller = _Canceller(around, exclusions[i].near, ctx)
+        canceller = _Canceller(around, [h for pid in present for h in out[pid]], exclusions[i].near, ctx)
         cancelled: list[_Hit] = []
         for pid in present:
             kept: list[_Hit] = []
@@ -540,7 +540,7 @@ class _Canceller:
 
     __slots__ = ("ctx", "known", "mode", "near", "same", "spans", "words")
 
-    def __init__(self, context: list[_Hit], near: int | str | None, ctx: _Doc) -> None:
+    def __init__(self, context: list[_Hit], targets: list[_Hit], near: int | str | None, ctx: _Doc) -> None:
         self.ctx = ctx
         self.near = 0
         self.spans: dict[int, list[_Hit]] = {}  # overlap: the context's hits by field
@@ -551,8 +551,18 @@ class _Canceller:
             self.mode = 0
             for c in context:
                 self.spans.setdefault(c.field, []).append(c)
+        elif near == "sentence" and len(targets) < len(context):
+            # Fewer targets than context hits (a rare word beside a list of common ones): the targets'
+            # sentences are found and each context hit is placed among them (see ``_KnownSentences``),
+            # which is a bisection a hit, not a search back through the text.
+            self.mode = 3
+            known = _KnownSentences(targets, ctx)
+            for c in context:
+                start = known.place(c)
+                if start >= 0:
+                    self.same.setdefault((c.field, start), []).append(c)
         elif near == "sentence":
-            # The context's sentences are found; a target is placed among them (see ``_KnownSentences``).
+            # The context's sentences are found; a target is placed among them.
             self.mode = 1
             self.known = _KnownSentences(context, ctx)
             for c in context:
@@ -567,6 +577,9 @@ class _Canceller:
         if self.mode == 0:
             s, e = hit.start, hit.end
             return any(c is not hit and c.start < e and s < c.end for c in self.spans.get(hit.field, ()))
+        if self.mode == 3:  # the targets' sentences are known (``hit.sentence`` is set)
+            same = self.same.get((hit.field, hit.sentence))
+            return same is not None and any(c is not hit for c in same)
         if self.mode == 1:
             assert self.known is not None
             start = self.known.place(hit)

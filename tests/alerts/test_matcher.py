@@ -135,6 +135,9 @@ def test_exclusion_cancels_the_words_it_found_whatever_term_a_rule_spells_them_w
     # "disputes" is not the exact "dispute" the exclusion names, so it stays.
     assert _m(m, "Pay disputes aside, the navy ordered ships to the sea").matched
     assert _m(m, "Profit rose as the navy ordered ships for the sea dispute").matched is False
+    # More context hits than targets: the targets' sentences are found first, the context placed in them.
+    assert _m(m, "Profit and profits rose as the navy ordered ships for the sea dispute").matched is False
+    assert _m(m, "Profit rose. Profits grew. The navy ordered ships for the sea dispute").matched
 
 
 def test_a_cancelled_phrase_takes_the_terms_inside_it_but_not_the_words_around_it() -> None:

@@ -19,6 +19,14 @@ It prints each round's articles per CPU second on both sides and the after/befor
 median ratio. The number of matched (article, watchlist) pairs is printed per side and must not vary
 between rounds (an error otherwise): different watchlists may match differently, the same one may not.
 
+With ``--instructions`` it counts instead of timing: each side matches the articles once under
+valgrind's callgrind, which counts the machine instructions executed inside ``Matcher.match`` (the
+compiled function, so both sides need the mypyc build; ``apt-get install valgrind``). Why: on a shared
+VM the timed ratio of one pair of builds ranged 0.62-1.04 within one run, while an instruction count is
+the same on every run (hash seed fixed). It is not time: a bigger automaton or working set can cost
+cache misses that instructions do not show (callgrind's cache model found no last-level misses here,
+but the timed ratio stayed below the instruction ratio), so report both. One side takes a few minutes.
+
 Settings read: ``watchlists`` and ``gazetteer`` of each side's ``config.yaml`` (or ``--before-config``
 and ``--config``).
 """
@@ -27,6 +35,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -35,6 +46,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+WARM_UP = 50  # articles matched before the measured passes
+# The compiled ``Matcher.match`` (mypyc names a method CPyDef_<module>___<class>___<method>).
+MATCH_SYMBOL = "CPyDef_matcher___Matcher___match"
 
 
 def child(root: Path, config: Path, docs_file: Path, passes: int) -> int:
@@ -59,25 +73,54 @@ def child(root: Path, config: Path, docs_file: Path, passes: int) -> int:
     matcher = compile_matcher(parse_watchlists(raw.get("watchlists") or []), load_gazetteer(raw.get("gazetteer") or []))
     rows = json.loads(docs_file.read_text(encoding="utf-8"))
     docs = [Document(title=r[0], lead=r[1], body=r[2]) for r in rows]
-    sum(m.matched for d in docs[:50] for m in matcher.match(d))  # warm caches outside the timed passes
+    warm = docs[:WARM_UP]
+    sum(m.matched for d in warm for m in matcher.match(d))  # warm caches outside the timed passes
     start = time.process_time()
     counts = {sum(m.matched for d in docs for m in matcher.match(d)) for _ in range(passes)}
     cpu = time.process_time() - start
     if len(counts) != 1:
         raise SystemExit(f"different match counts on repeated passes: {sorted(counts)}")
-    print(json.dumps({"cpu": cpu, "articles": len(docs) * passes, "matches": counts.pop(), "build": compiled.BUILD}))
+    print(json.dumps({"cpu": cpu, "articles": len(docs) * passes, "warm": len(warm), "matches": counts.pop(),
+                      "build": compiled.BUILD}))
     return 0
 
 
-def run_side(python: Path, root: Path, config: Path, docs_file: Path, passes: int) -> dict[str, Any]:
-    """One child measurement; its JSON report."""
+def run_side(python: Path, root: Path, config: Path, docs_file: Path, passes: int,
+             count: bool = False) -> dict[str, Any]:
+    """One child measurement; its JSON report (with ``count``, run under callgrind: plus ``instructions``)."""
     cmd = [str(python), __file__, "--child", str(root), "--config", str(config), "--docs", str(docs_file),
            "--passes", str(passes)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root)
+    env = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if count:
+            cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/callgrind.out",
+                   f"--toggle-collect={MATCH_SYMBOL}", *cmd]
+            env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same sets in the same order on every run
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root, env=env)
     if done.returncode != 0:
-        raise SystemExit(f"the measurement in {root} failed:\n{done.stderr.strip()}")
+        raise SystemExit(f"the measurement in {root} failed:\n{done.stderr.strip()[-3000:]}")
     report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if count:
+        found = re.search(r"Collected : (\d+)", done.stderr)
+        if found is None or int(found.group(1)) == 0:
+            raise SystemExit(f"callgrind counted nothing in {MATCH_SYMBOL} for {root}: is its build compiled?")
+        report["instructions"] = int(found.group(1))
     return report
+
+
+def count_instructions(sides: list[tuple[str, Path, Path, Path]], docs_file: Path) -> int:
+    """Instructions per article inside ``Matcher.match`` on each side, once each; print them and the ratio."""
+    if shutil.which("valgrind") is None:
+        print("--instructions needs valgrind (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    per_article = []
+    for name, python, root, config in sides:
+        report = run_side(python, root, config, docs_file, 1, count=True)
+        per_article.append(report["instructions"] / (report["articles"] + report["warm"]))
+        print(f"  {name:6}  {per_article[-1]:12,.0f} instructions/article  matches {report['matches']}  "
+              f"build {report['build']}  ({root}, config {config})")
+    print(f"after/before: articles per instruction {per_article[0] / per_article[1]:.3f}")
+    return 0
 
 
 def write_docs(real_pages: bool, articles: int, folder: Path) -> Path:
@@ -107,6 +150,9 @@ def compare(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         docs_file = write_docs(args.real_pages, args.articles, Path(tmp))
         what = "real article pages" if args.real_pages else "dense 5 KB articles"
+        if args.instructions:
+            print(f"{what}, one pass per side under callgrind, instructions inside Matcher.match")
+            return count_instructions(sides, docs_file)
         print(f"{what}, {args.passes} passes per measurement, {args.rounds} alternating rounds, CPU time")
         ratios: list[float] = []
         counts: list[set[int]] = [set(), set()]
@@ -146,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--real-pages", action="store_true", help="the corpus's real article pages instead")
     parser.add_argument("--passes", type=int, default=2, help="matching passes per measurement")
     parser.add_argument("--rounds", type=int, default=7, help="alternating rounds")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per article under valgrind instead of timing (deterministic)")
     args = parser.parse_args(argv)
     if args.child is not None:
         return child(args.child, args.config, args.docs, args.passes)

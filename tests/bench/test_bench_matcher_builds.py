@@ -4,7 +4,9 @@ parent alternates them, and a missing side is named rather than crashing."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +69,27 @@ def test_compare_alternates_two_configs_and_prints_the_ratio(tmp_path: Path) -> 
     sides = dict(re.findall(r"^  (before|after) .*matches \[(\d+)\]$", done.stdout, flags=re.M))
     assert set(sides) == {"before", "after"}
     assert "median ratio" in done.stdout
+
+
+@pytest.mark.skipif(not NEWS.exists(), reason=f"the shared news corpus is not at {NEWS}")
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed (apt-get install valgrind)")
+@pytest.mark.skipif(os.environ.get("NEWSWATCH_VALGRIND_TESTS") != "1",
+                    reason="about three minutes under valgrind; set NEWSWATCH_VALGRIND_TESTS=1 to run it")
+@pytest.mark.slow
+def test_instruction_counts_are_the_same_for_the_same_build_and_config(tmp_path: Path) -> None:
+    from alerts.match import compiled
+
+    if compiled.BUILD != "compiled (mypyc)":
+        pytest.skip("instruction counts are taken in the compiled Matcher.match; this build is pure Python")
+    config = tmp_path / "config.yaml"
+    config.write_text(TOY_CONFIG, encoding="utf-8")
+    # Both sides are this checkout with one config, in two processes: a count that varied between runs
+    # (as a timed ratio on a shared machine does) would show here as two figures.
+    done = _run("--before", str(ROOT), "--before-python", sys.executable, "--before-config", str(config),
+                "--config", str(config), "--articles", "10", "--instructions")
+    assert done.returncode == 0, done.stderr
+    counts = dict(re.findall(r"^  (before|after) +([\d,]+) instructions/article", done.stdout, flags=re.M))
+    assert set(counts) == {"before", "after"}
+    assert int(counts["before"].replace(",", "")) > 0
+    assert counts["before"] == counts["after"]
+    assert "articles per instruction 1.000" in done.stdout

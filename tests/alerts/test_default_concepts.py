@@ -286,3 +286,20 @@ def test_relief_civil_products_order_books_no_entry_and_rescues_are_not_the_topi
     matcher: Matcher, title: str, lead: str, watchlist: str
 ) -> None:
     assert watchlist not in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Chinese frigates sail past Yonaguni island",
+     "Japan's defence ministry said there were no violations of its territorial waters."),
+    ("Veterans honour sailors lost in the 1974 Paracel Islands battle",
+     "Families laid wreaths at a memorial in Da Nang."),
+])
+def test_no_violation_reported_and_remembrance_at_a_disputed_place_are_not_the_dispute(
+    matcher: Matcher, title: str, lead: str
+) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title, lead)
+
+
+def test_violations_at_a_disputed_place_still_alert(matcher: Matcher) -> None:
+    title = "Chinese ships violate Japan's territorial waters near the Senkaku Islands"
+    assert "maritime-disputes" in flagged(matcher, title)

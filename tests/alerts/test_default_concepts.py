@@ -303,3 +303,23 @@ def test_no_violation_reported_and_remembrance_at_a_disputed_place_are_not_the_d
 def test_violations_at_a_disputed_place_still_alert(matcher: Matcher) -> None:
     title = "Chinese ships violate Japan's territorial waters near the Senkaku Islands"
     assert "maritime-disputes" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Jakarta urges Beijing to respect the arbitral ruling",
+    "Moscow moves to make the Sea of Azov Russian internal waters",
+    "Norway and Iceland in row over fishing licences",
+])
+def test_rulings_internal_waters_and_fishing_licence_rows_are_the_dispute_s_law_and_rights(
+    matcher: Matcher, title: str
+) -> None:
+    assert "maritime-disputes" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Council raises fishing licence fees for anglers",
+    "Port pilots needed in internal waters of the Elbe, says authority",
+    "Arbitration ruling ends shipping firms' dispute over charter fees",
+])
+def test_licence_fees_port_rules_and_commercial_arbitration_are_not_the_dispute(matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title)

@@ -323,3 +323,17 @@ def test_rulings_internal_waters_and_fishing_licence_rows_are_the_dispute_s_law_
 ])
 def test_licence_fees_port_rules_and_commercial_arbitration_are_not_the_dispute(matcher: Matcher, title: str) -> None:
     assert "maritime-disputes" not in flagged(matcher, title)
+
+
+def test_aircraft_crossing_the_median_line_are_air_pressure_not_a_contest_at_sea(matcher: Matcher) -> None:
+    title = "Taiwan says 30 Chinese aircraft crossed the median line on Tuesday"
+    assert "maritime-disputes" not in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Beijing says there is no median line in the Taiwan Strait",
+    "Chinese coast guard ships cross the median line and shadow Taiwanese patrol boats",
+    "Taiwan reports Chinese warplanes and warships crossing the median line",
+])
+def test_the_median_line_itself_and_ships_crossing_it_still_alert(matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" in flagged(matcher, title)

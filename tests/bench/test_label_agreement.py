@@ -80,6 +80,7 @@ LABEL_SETS = [
     ("writtendev2026l", BENCH / "labels" / "writtendev2026l.jsonl", 400, "0.971", "0.991"),
     ("writtendev2026m", BENCH / "labels" / "writtendev2026m.jsonl", 400, "0.993", "0.982"),
     ("writtendev2026n", BENCH / "labels" / "writtendev2026n.jsonl", 400, "0.955", "0.981"),
+    ("writtendev2026o", BENCH / "labels" / "writtendev2026o.jsonl", 400, "0.988", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -172,7 +172,7 @@ class Matcher:
         """
         texts = [normalize(doc.title), normalize(doc.lead), normalize(doc.body)]
         hits = self._find(texts)
-        ctx = _Doc(texts, hits)
+        ctx = _Doc(texts)
         if self._entity_exclusions and hits:
             hits = apply_exclusions(hits, self._entity_exclusions, self._entity_index, self._within, ctx)
         return [self._verdict(w, hits, ctx) for w in self._watchlists]
@@ -467,7 +467,8 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
         "compiled %d watchlists: %d patterns (matcher build: %s)", len(compiled), len(compiler.patterns), BUILD
     )
     ascii_keys, ascii_entries = _ascii_keys(compiler.patterns)
-    automaton = _automaton(list(by_key))
+    keys = list(by_key)
+    automaton = _automaton(keys)
     entries = [tuple(e) for e in by_key.values()]
     targets = {pid for ex in entity_exclusions for pid in ex.targets}
     targets.update(pid for w in compiled for ex in w.exclusions for pid in ex.targets)
@@ -479,7 +480,7 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
         ascii_entries + [()] * len(_NO_PREFILTER),
         compiled,
         entity_exclusions,
-        _within_map(compiler.patterns, targets, automaton, list(by_key), entries),
+        _within_map(compiler.patterns, targets, automaton, keys, entries),
     )
 
 

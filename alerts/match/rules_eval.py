@@ -242,9 +242,8 @@ def _sentence_end(text: str, pos: int) -> int:
 class _Doc:
     """One document being matched: normalised fields and lazily computed word and sentence positions."""
 
-    def __init__(self, texts: Sequence[NormalizedText], hits: dict[int, list[_Hit]]) -> None:
+    def __init__(self, texts: Sequence[NormalizedText]) -> None:
         self.texts = texts
-        self.hits = hits  # every hit found, before exclusions
         self._tokens: dict[int, list[int] | None] = {}
         # Space-separated fields: positions whose word index is known, and those indices, so each
         # new position only counts the separators between it and the nearest known one.

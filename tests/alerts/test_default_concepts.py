@@ -337,3 +337,47 @@ def test_aircraft_crossing_the_median_line_are_air_pressure_not_a_contest_at_sea
 ])
 def test_the_median_line_itself_and_ships_crossing_it_still_alert(matcher: Matcher, title: str) -> None:
     assert "maritime-disputes" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("First second-hand Norwegian F-16s touch down in Romania", ""),
+    ("Two ex-Dutch minehunters arrive in Gdynia from Den Helder", ""),
+    ("Coastal missile launchers from India arrive in Manila", "They are the first of three batteries bought in 2022."),
+])
+def test_equipment_arriving_from_a_seller_is_a_delivery(matcher: Matcher, title: str, lead: str) -> None:
+    assert "arms-deals" in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("US destroyers arrive in Yokosuka for a port visit", ""),
+    ("Chinese warships arrive at Ream base for joint drills", ""),
+    ("Houston Rockets arrive in Shanghai for their first preseason game", ""),
+    ("Ship carrying the wreckage of a crashed helicopter arrives from the crash site", ""),
+])
+def test_a_visit_a_drill_a_team_or_wreckage_arriving_is_not(matcher: Matcher, title: str, lead: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize("title", [
+    "Madrid suspends export licences to Riyadh over the war in Yemen",
+    "Ottawa freezes new export permits to Ankara",
+])
+def test_export_licences_suspended_or_frozen_are_arms_export_control(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Washington revokes export licences for chip sales to Huawei",
+    "Canberra suspends export permits for live cattle to Jakarta",
+])
+def test_export_licences_for_civilian_goods_are_not(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Nigeria orders six M-346 trainers",
+    "Yerevan signs for more Pinaka",
+    "Cairo signs for HQ-9B",
+])
+def test_trainers_rocket_artillery_and_air_defence_are_named_systems(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" in flagged(matcher, title)

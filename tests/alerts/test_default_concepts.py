@@ -381,3 +381,35 @@ def test_export_licences_for_civilian_goods_are_not(matcher: Matcher, title: str
 ])
 def test_trainers_rocket_artillery_and_air_defence_are_named_systems(matcher: Matcher, title: str) -> None:
     assert "arms-deals" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Athens rejects the Libya-Turkey maritime memorandum as void",
+    "Tripoli's parliament moves to ratify the maritime deal with Ankara",
+    "EU and Norway fail to agree mackerel quotas for next year",
+    "Manila condemns China's dangerous manoeuvres against Philippine vessels",
+    "Hanoi's new baseline breaks international law, Beijing says",
+    "Moscow freezes the kelp deal for Japanese boats near Kaigara Island",
+])
+def test_maritime_deals_fishing_quotas_vessels_and_baselines_contested_by_states(
+    matcher: Matcher, title: str
+) -> None:
+    assert "maritime-disputes" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Ferry operators sign maritime agreement on crew training",
+    "Mackerel prices rise as the fishing season opens",
+    "Two navy helicopters collide off the Izu islands, killing four",
+    "Chinese and Philippine vessels join the rescue of a stranded crew",
+    "Economists revise the baseline forecast for China and Vietnam",
+])
+def test_crew_deals_fish_prices_fatal_accidents_rescues_and_forecasts_are_not(matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title)
+
+
+def test_a_first_jet_landing_for_its_buyer_is_a_delivery_but_carrier_landings_are_not(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "First Gripen E lands in Bangkok")
+    assert "arms-deals" in flagged(matcher, "Warsaw signs for a second tranche of K2 tanks")
+    lead = "Fighter jets took off and landed from the carrier south of Miyako, the first such drills this year."
+    assert "arms-deals" not in flagged(matcher, "Chinese carrier drills near Okinawa", lead)

@@ -413,3 +413,26 @@ def test_a_first_jet_landing_for_its_buyer_is_a_delivery_but_carrier_landings_ar
     assert "arms-deals" in flagged(matcher, "Warsaw signs for a second tranche of K2 tanks")
     lead = "Fighter jets took off and landed from the carrier south of Miyako, the first such drills this year."
     assert "arms-deals" not in flagged(matcher, "Chinese carrier drills near Okinawa", lead)
+
+
+@pytest.mark.parametrize("title", [
+    "ASEAN leaders call for a binding code of conduct",
+    "Jakarta's new baseline rattles Kuala Lumpur",
+    "Chinese survey ship lingers near Tu Chinh",
+    "China protests Philippine upgrades on Thitu Island",
+])
+def test_the_code_of_conduct_a_rattled_neighbour_and_tu_chinh_are_the_dispute(matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Bank adopts a new code of conduct for traders",
+    "Coast guard evacuates a sick crewman from Thitu Island",
+    "Pilgrims flock to the Katchatheevu church festival",
+    "Tanker and cargo ship collide off Pedra Branca",
+    "Pag-asa Island gets faster internet",
+])
+def test_codes_for_traders_and_evacuations_festivals_accidents_at_disputed_places_are_not(
+    matcher: Matcher, title: str
+) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title)

@@ -82,6 +82,8 @@ LABEL_SETS = [
     ("writtendev2026n", BENCH / "labels" / "writtendev2026n.jsonl", 400, "0.955", "0.981"),
     ("writtendev2026o", BENCH / "labels" / "writtendev2026o.jsonl", 400, "0.988", "1.000"),
     ("writtendev2026p", BENCH / "labels" / "writtendev2026p.jsonl", 400, "1.000", "0.981"),
+    ("writtendev2026q", BENCH / "labels" / "writtendev2026q.jsonl", 400, "0.983", "0.985"),
+    ("writtendev2026r", BENCH / "labels" / "writtendev2026r.jsonl", 400, "0.993", "1.000"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),

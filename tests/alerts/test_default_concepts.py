@@ -436,3 +436,23 @@ def test_codes_for_traders_and_evacuations_festivals_accidents_at_disputed_place
     matcher: Matcher, title: str
 ) -> None:
     assert "maritime-disputes" not in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Canberra finalises Tomahawk purchase",
+    "Oslo to donate two surveillance aircraft to Kyiv",
+    "Seoul and Ankara settle the cost share of the KAAN programme",
+    "Tokyo could allow fighter exports to third countries",
+])
+def test_systems_by_short_name_surveillance_aircraft_cost_shares_and_fighter_exports(
+    matcher: Matcher, title: str
+) -> None:
+    assert "arms-deals" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Union and carmaker agree on cost sharing for new plant",
+    "Surveillance aircraft tracks a storm over the Pacific",
+])
+def test_cost_sharing_without_equipment_and_a_weather_flight_are_not(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title)

@@ -84,6 +84,8 @@ LABEL_SETS = [
     ("writtendev2026p", BENCH / "labels" / "writtendev2026p.jsonl", 400, "1.000", "0.981"),
     ("writtendev2026q", BENCH / "labels" / "writtendev2026q.jsonl", 400, "0.983", "0.985"),
     ("writtendev2026r", BENCH / "labels" / "writtendev2026r.jsonl", 400, "0.993", "1.000"),
+    ("writtendev2026s", BENCH / "labels" / "writtendev2026s.jsonl", 400, "0.973", "0.988"),
+    ("writtendev2026t", BENCH / "labels" / "writtendev2026t.jsonl", 400, "1.000", "0.975"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),

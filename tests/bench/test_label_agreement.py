@@ -87,6 +87,7 @@ LABEL_SETS = [
     ("writtendev2026s", BENCH / "labels" / "writtendev2026s.jsonl", 400, "0.973", "0.988"),
     ("writtendev2026t", BENCH / "labels" / "writtendev2026t.jsonl", 400, "1.000", "0.975"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
+    ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -456,3 +456,9 @@ def test_systems_by_short_name_surveillance_aircraft_cost_shares_and_fighter_exp
 ])
 def test_cost_sharing_without_equipment_and_a_weather_flight_are_not(matcher: Matcher, title: str) -> None:
     assert "arms-deals" not in flagged(matcher, title)
+
+
+def test_china_s_structures_in_the_yellow_sea_and_the_hague_ruling_are_the_dispute(matcher: Matcher) -> None:
+    assert "maritime-disputes" in flagged(matcher, "Seoul alarmed as Chinese platforms multiply in the Yellow Sea")
+    assert "maritime-disputes" in flagged(matcher, "Manila marks the Hague ruling's anniversary")
+    assert "maritime-disputes" not in flagged(matcher, "Korean firm builds wind platform in the Yellow Sea")

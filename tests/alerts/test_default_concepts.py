@@ -462,3 +462,35 @@ def test_china_s_structures_in_the_yellow_sea_and_the_hague_ruling_are_the_dispu
     assert "maritime-disputes" in flagged(matcher, "Seoul alarmed as Chinese platforms multiply in the Yellow Sea")
     assert "maritime-disputes" in flagged(matcher, "Manila marks the Hague ruling's anniversary")
     assert "maritime-disputes" not in flagged(matcher, "Korean firm builds wind platform in the Yellow Sea")
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Air force inducts first Hurjet trainers from Turkey", ""),
+    ("Navy takes possession of ex-Italian corvette at La Spezia", ""),
+    ("Coast guard seizes boat carrying AK-47s off the coast", ""),
+    ("Customs intercept consignment of grenades hidden in machine parts", ""),
+    ("Pentagon notifies Congress of $300m radar package for Manila", ""),
+    ("Defence Acquisition Council clears 40 helicopters", ""),
+    ("Cairo in talks with Paris over more Rafale jets", ""),
+    ("Lagos buys two gunships and mine-protected vehicles from Ankara", ""),
+])
+def test_inductions_seizures_notifications_and_clearances_are_arms_deals(
+        matcher: Matcher, title: str, lead: str) -> None:
+    assert "arms-deals" in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Shipbuilder's net profit rises on frigate and submarine sales", ""),
+    ("Defence group lifts full-year guidance as order backlog hits record", "Sales of munitions rose 30%."),
+    ("Missile maker plans share sale to fund new ammunition plants abroad", ""),
+    ("Coast guard crew seizes rifles from soldiers during boarding at disputed reef", ""),
+    ("Hall of fame inducts former navy pilot who flew the first jets", ""),
+])
+def test_results_share_sales_rifles_taken_in_a_boarding_and_a_hall_of_fame_are_not(
+        matcher: Matcher, title: str, lead: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title, lead)
+
+
+def test_windfall_profits_that_pay_for_shells_are_still_aid(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "EU to buy artillery shells for Kyiv with windfall profits",
+                                   "The package is paid for by profits on frozen assets.")

@@ -86,6 +86,8 @@ LABEL_SETS = [
     ("writtendev2026r", BENCH / "labels" / "writtendev2026r.jsonl", 400, "0.993", "1.000"),
     ("writtendev2026s", BENCH / "labels" / "writtendev2026s.jsonl", 400, "0.973", "0.988"),
     ("writtendev2026t", BENCH / "labels" / "writtendev2026t.jsonl", 400, "1.000", "0.975"),
+    ("writtendev2026u", BENCH / "labels" / "writtendev2026u.jsonl", 400, "1.000", "1.000"),
+    ("writtendev2026v", BENCH / "labels" / "writtendev2026v.jsonl", 400, "0.970", "0.981"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),

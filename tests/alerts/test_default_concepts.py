@@ -494,3 +494,25 @@ def test_results_share_sales_rifles_taken_in_a_boarding_and_a_hall_of_fame_are_n
 def test_windfall_profits_that_pay_for_shells_are_still_aid(matcher: Matcher) -> None:
     assert "arms-deals" in flagged(matcher, "EU to buy artillery shells for Kyiv with windfall profits",
                                    "The package is paid for by profits on frozen assets.")
+
+
+@pytest.mark.parametrize("title", [
+    "Foreign research vessel surveyed the seabed off Palawan without permission, Manila says",
+    "Iran shuts Strait of Hormuz to Western tankers",
+    "Turkish fighter jets overfly Farmakonisi again",
+    "Hanoi and Beijing open delimitation talks on the Gulf of Tonkin",
+    "Phnom Penh and Bangkok to resume talks on the overlapping claims area",
+])
+def test_surveys_without_consent_shut_straits_overflights_and_delimitation_at_sea(
+        matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Research vessel docks in Cebu after a survey approved by the government",
+    "Forty migrants land on Agathonisi overnight",
+    "Bhutan and China hold border delimitation talks in Thimphu",
+    "Tourists return to Fournoi as ferry links resume",
+])
+def test_an_approved_survey_migrants_a_land_border_and_tourists_are_not(matcher: Matcher, title: str) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title)

@@ -516,3 +516,42 @@ def test_surveys_without_consent_shut_straits_overflights_and_delimitation_at_se
 ])
 def test_an_approved_survey_migrants_a_land_border_and_tourists_are_not(matcher: Matcher, title: str) -> None:
     assert "maritime-disputes" not in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "Seoul extends $300m defence credit line to Manila for patrol vessels",
+    "Congress notified of $600m package of radars for Hanoi",
+    "Dassault pitches Rafale to Jakarta with offsets and local assembly",
+    "Malaysia eyes two landing docks from a Korean yard",
+])
+def test_credit_lines_notifications_offsets_and_landing_docks_are_arms_deals(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Drone makers crowd the Dubai Airshow",
+     "Visitors saw the new jets and drones, but no export deals were announced."),
+    ("Navy budget grows by a tenth", "It funds missiles and frigates, without detailing specific contracts."),
+    ("Helicopter maker opens final assembly line", "The plant will deliver civilian helicopters from next year."),
+    ("City police buy two bomb-disposal robots", ""),
+    ("Arms Trade Treaty conference opens in Geneva", ""),
+    ("Defence ministry signs R&D deal for laser interceptors", ""),
+])
+def test_transfers_said_not_to_happen_civil_helicopters_robots_treaty_talks_and_r_and_d_are_not(
+        matcher: Matcher, title: str, lead: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("title", "lead"), [
+    ("Navy intercepts arms shipment in the Gulf of Aden", "The dhow was carrying rifles from Iran to the Houthis."),
+    ("Fishing boat lost in a gale near the Spratlys", ""),
+    ("New school opens on Woody Island", ""),
+])
+def test_arms_interdiction_a_gale_and_a_school_at_disputed_places_are_not_the_dispute(
+        matcher: Matcher, title: str, lead: str) -> None:
+    assert "maritime-disputes" not in flagged(matcher, title, lead)
+
+
+def test_a_seizure_in_the_dispute_still_alerts_beside_the_interdiction_exclusion(matcher: Matcher) -> None:
+    title = "China coast guard intercepts Philippine supply boat at Ayungin Shoal"
+    assert "maritime-disputes" in flagged(matcher, title)

@@ -90,9 +90,12 @@ LABEL_SETS = [
     ("writtendev2026v", BENCH / "labels" / "writtendev2026v.jsonl", 400, "0.970", "0.981"),
     ("writtendev2026w", BENCH / "labels" / "writtendev2026w.jsonl", 400, "0.971", "0.989"),
     ("writtendev2026x", BENCH / "labels" / "writtendev2026x.jsonl", 400, "0.987", "0.966"),
+    ("writtendev2026y", BENCH / "labels" / "writtendev2026y.jsonl", 400, "1.000", "0.989"),
+    ("writtendev2026z", BENCH / "labels" / "writtendev2026z.jsonl", 400, "0.993", "0.986"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),
+    ("written2026h", BENCH / "labels" / "written2026h.jsonl", 400, "0.986", "0.993"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

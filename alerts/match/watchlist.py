@@ -264,7 +264,7 @@ class _Parser:
         self._keep.append(group)  # ids stay unique while the parser lives
         return group
 
-    def items(self, raw: Any, path: Loc) -> list[Term | Group]:
+    def items(self, raw: Any, path: Loc, splice: bool = False) -> list[Term | Group]:
         if isinstance(raw, str | Mapping):
             raw = [raw]
         if not isinstance(raw, list) or not raw:
@@ -279,7 +279,10 @@ class _Parser:
                     raise WatchlistError(
                         f"unknown set {item!r}; define it under 'sets' (known: {known})", ipath
                     )
-                out.append(self._made(Group("any", self.sets[name]), ipath))
+                if splice:
+                    out.extend(self.sets[name])
+                else:
+                    out.append(self._made(Group("any", self.sets[name]), ipath))
             elif isinstance(item, Mapping) and any(op in item for op in _OPS):
                 out.append(self.group(item, ipath, _GROUP_KEYS))
             else:
@@ -294,7 +297,9 @@ class _Parser:
                 "needs exactly one of any, all, none" + (f" (found {', '.join(ops)})" if ops else ""), path
             )
         op = ops[0]
-        items = tuple(self.items(raw[op], (*path, op)))
+        # In an ``any`` that counts (``min``), a set's members are the group's items: "two different
+        # states" is ``any: [$coastal-state], min: 2``, and the list of states is written once.
+        items = tuple(self.items(raw[op], (*path, op), splice=op == "any" and "min" in raw))
         near: Near = None
         if "near" in raw:
             value = raw["near"]

@@ -311,3 +311,13 @@ def test_matcher_is_safe_to_share_between_threads() -> None:
         t.join()
     assert len(results) == 200 and all(r == expected for r in results)
     assert expected[0].matched
+
+
+def test_any_min_counts_the_members_of_a_set() -> None:
+    m = _matcher([{"any": ["$state"], "min": 2}], sets={"state": ["@china", "@vietnam", "@philippines"]})
+    assert _m(m, "China said Chinese ships stayed; Beijing agreed.").matched is False  # one member, three names
+    got = _m(m, "Beijing protested after Hanoi spoke.")
+    assert got.matched
+    assert [e.entity for e in got.evidence] == ["china", "vietnam"]
+    with pytest.raises(WatchlistError, match="min must be a whole number from 1 to 3"):
+        _matcher([{"any": ["$state"], "min": 4}], sets={"state": ["@china", "@vietnam", "@philippines"]})

@@ -96,6 +96,8 @@ LABEL_SETS = [
     ("writtendev2026ab", BENCH / "labels" / "writtendev2026ab.jsonl", 400, "0.982", "0.994"),
     ("writtendev2026ac", BENCH / "labels" / "writtendev2026ac.jsonl", 400, "0.994", "0.988"),
     ("writtendev2026ad", BENCH / "labels" / "writtendev2026ad.jsonl", 400, "0.993", "0.986"),
+    ("writtendev2026ae", BENCH / "labels" / "writtendev2026ae.jsonl", 400, "1.000", "1.000"),
+    ("writtendev2026af", BENCH / "labels" / "writtendev2026af.jsonl", 400, "0.964", "0.958"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),

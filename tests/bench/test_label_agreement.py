@@ -102,6 +102,7 @@ LABEL_SETS = [
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),
     ("written2026h", BENCH / "labels" / "written2026h.jsonl", 400, "0.986", "0.993"),
+    ("written2026i", BENCH / "labels" / "written2026i.jsonl", 400, "1.000", "0.993"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

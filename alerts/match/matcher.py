@@ -78,7 +78,7 @@ from alerts.match.rules_eval import (
     exclusion_index,
     may_hold_empty,
 )
-from alerts.match.watchlist import Exclusion, Group, Term, WatchlistSpec
+from alerts.match.watchlist import Exclusion, Group, Term, WatchlistSpec, entity_type
 
 logger = logging.getLogger(__name__)
 
@@ -341,8 +341,19 @@ class _Compiler:
         body = phrase[:-1].rstrip() if prefix else phrase
         return self.pattern(body, prefix, False, phrase, ("gazetteer", entity_id, "exclude"))
 
+    def of_type(self, reference: str, path: Loc) -> list[str]:
+        """The ids of the gazetteer entities an ``@type:NAME`` reference names, in gazetteer order."""
+        kind = entity_type(reference)
+        ids = [e.id for e in self.gazetteer.entities.values() if e.type == kind]
+        if not ids:
+            raise WatchlistError(f"@{reference}: no gazetteer entity has type {kind!r}", path)
+        return ids
+
     def entity(self, entity_id: str, path: Loc) -> tuple[int, ...]:
         pids = self.entity_pids.get(entity_id)
+        if pids is None and entity_type(entity_id) is not None:
+            pids = tuple(dict.fromkeys(pid for e in self.of_type(entity_id, path) for pid in self.entity(e, path)))
+            self.entity_pids[entity_id] = pids
         if pids is None:
             entity = self.gazetteer.get(entity_id)
             if entity is None:
@@ -362,6 +373,9 @@ class _Compiler:
         return _Leaf((pid,), term.weight, term.text + ("*" if term.prefix else ""), None, self.nid())
 
     def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Tally | _Node:
+        if isinstance(item, Term) and item.entity and entity_type(item.entity) is not None:
+            # Each entity of the type is a leaf of its own, so evidence names the state found.
+            item = Group("any", tuple(Term(e, item.weight, entity=e) for e in self.of_type(item.entity, path)))
         if isinstance(item, Term):
             return self.term(item, path)
         children = tuple(self.node(child, path) for child in item.items)

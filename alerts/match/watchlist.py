@@ -50,6 +50,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from alerts.errors import Loc, WatchlistError
+from alerts.match.gazetteer import ENTITY_TYPES
 from alerts.match.normalize import normalize_term
 from alerts.match.watchlist_model import (
     _NAME,
@@ -65,13 +66,16 @@ from alerts.match.watchlist_model import (
 logger = logging.getLogger(__name__)
 
 # FIELDS and DEFAULT_FIELD_WEIGHTS are declared with the watchlist model; rules_eval and the matcher read them here.
-__all__ = ["DEFAULT_FIELD_WEIGHTS", "FIELDS", "MAX_RULE_DEPTH", "Exclusion", "Group", "Near", "Rule", "Term",
-           "WatchlistSpec", "entity_references", "parse_term", "parse_watchlist", "parse_watchlists"]
+__all__ = ["DEFAULT_FIELD_WEIGHTS", "FIELDS", "MAX_RULE_DEPTH", "TYPE_REFERENCE", "Exclusion", "Group", "Near",
+           "Rule", "Term", "WatchlistSpec", "entity_references", "entity_type", "parse_term", "parse_watchlist",
+           "parse_watchlists"]
 
 Near = int | Literal["sentence"] | None
 
 _WEIGHT = re.compile(r"\^(-?\d+(?:\.\d+)?)$")
 _ENTITY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# ``@type:state``: every gazetteer entity of a type (see ``entity_type``).
+TYPE_REFERENCE = "type:"
 _RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min")
 _GROUP_KEYS = ("any", "all", "none", "near", "min")
 _EXCLUDE_KEYS = ("terms", "context", "near")
@@ -88,7 +92,7 @@ class Term:
         weight: multiplies the field weight of a hit of this term.
         prefix: ``text*`` form: the last word may continue (``militar*`` finds "military").
         case_sensitive: matched in exact case (default for terms written in capitals only).
-        entity: gazetteer id for ``@id`` terms; ``text`` is then the id.
+        entity: gazetteer id for ``@id`` terms, ``type:NAME`` for ``@type:NAME``; ``text`` is then the same.
     """
 
     text: str
@@ -180,11 +184,21 @@ def _check_keys(raw: Mapping[str, Any], allowed: Sequence[str], path: Loc, what:
             )
 
 
+def entity_type(entity: str) -> str | None:
+    """The type named by an ``@type:NAME`` reference (``entity`` without the ``@``), or None for an id.
+
+    Why: "any state" is a concept the rules need ("to build drones in Italy"), and listing a hundred
+    ``@id`` terms in every watchlist that needs it would copy the gazetteer into the config; a state
+    added to the gazetteer then joins every rule that names the type.
+    """
+    return entity[len(TYPE_REFERENCE):] if entity.startswith(TYPE_REFERENCE) else None
+
+
 def parse_term(raw: Any, path: Loc) -> Term:
     """Parse one term: a string in the term syntax or a ``{term, weight, case}`` mapping.
 
     Args:
-        raw: ``"water cannon^2"``, ``"militar*"``, ``"PLA"``, ``"@senkaku"`` or a mapping.
+        raw: ``"water cannon^2"``, ``"militar*"``, ``"PLA"``, ``"@senkaku"``, ``"@type:state"`` or a mapping.
         path: config path for error messages.
 
     Returns:
@@ -218,6 +232,13 @@ def parse_term(raw: Any, path: Loc) -> Term:
         text = text[: m.start()].strip()
     if text.startswith("@"):
         entity = text[1:]
+        kind = entity_type(entity)
+        if kind is not None:
+            if kind not in ENTITY_TYPES:
+                raise WatchlistError(
+                    f"{text!r}: no entity type {kind!r}; the types are {', '.join(sorted(ENTITY_TYPES))}", path
+                )
+            return Term(entity, weight, entity=entity)
         if not _ENTITY.match(entity):
             raise WatchlistError(
                 f"{text!r} is not an entity reference; write @ followed by a gazetteer id such as @senkaku",

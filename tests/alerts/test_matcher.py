@@ -321,3 +321,23 @@ def test_any_min_counts_the_members_of_a_set() -> None:
     assert [e.entity for e in got.evidence] == ["china", "vietnam"]
     with pytest.raises(WatchlistError, match="min must be a whole number from 1 to 3"):
         _matcher([{"any": ["$state"], "min": 4}], sets={"state": ["@china", "@vietnam", "@philippines"]})
+
+
+def test_a_type_reference_names_every_entity_of_that_type() -> None:
+    m = _matcher([{"all": ["build*", {"all": ["in", "@type:state"], "near": 1}], "near": 4}])
+    got = _m(m, "Baykar to build drones in Italy with Leonardo.")
+    assert got.matched
+    assert "italy" in [e.entity for e in got.evidence]  # evidence names the state, not the type
+    assert _m(m, "Baykar to build drones in Izmir.").matched is False  # a city the gazetteer does not hold
+    # A state added to the gazetteer joins the type, and so every rule that names it.
+    more = load_gazetteer([{"id": "hungary", "type": "state", "name": "Hungary", "aliases": ["Hungary"]}])
+    spec = parse_watchlists([{"name": "w", "targets": [], "threshold": 1, "rules": [{"any": ["@type:state"]}]}])
+    assert compile_matcher(spec, more).match(Document(title="Rheinmetall plant in Hungary"))[0].matched
+    with pytest.raises(WatchlistError, match="no entity type 'states'; the types are"):
+        _matcher([{"any": ["@type:states"]}])
+
+
+def test_a_type_reference_in_an_exclusion_cancels_on_any_entity_of_the_type() -> None:
+    m = _matcher([{"any": ["drone*"]}], exclude=[{"terms": ["drone*"], "context": ["@type:state"], "near": 1}])
+    assert _m(m, "Vietnam drones seen").matched is False
+    assert _m(m, "Hobby drones seen").matched

@@ -366,7 +366,28 @@ class _Compiler:
             self.entity_pids[entity_id] = pids
         return pids
 
+    def phrases(self, before: str, after: str, entity_id: str, path: Loc) -> tuple[int, ...]:
+        """Each alias of an entity (or of a type's entities) between ``before`` and ``after``: a pattern each."""
+        ids = self.of_type(entity_id, path) if entity_type(entity_id) is not None else [entity_id]
+        pids: list[int] = []
+        for e in ids:
+            entity = self.gazetteer.get(e)
+            if entity is None:
+                self.entity(e, path)  # raises the unknown-entity error, with similar ids
+                continue
+            for alias in entity.aliases:
+                prefix = alias.endswith("*") and not after
+                body = alias.rstrip("*").rstrip()
+                letters = [c for c in body if c.isalpha()]
+                case = len(letters) >= 2 and all(c.isupper() for c in letters) and not any(is_cjk(c) for c in body)
+                phrase = " ".join(w for w in (before, body, after) if w)
+                pids.append(self.pattern(phrase, prefix, case, phrase, path))
+        return tuple(dict.fromkeys(pids))
+
     def term(self, term: Term, path: Loc) -> _Leaf:
+        if term.entity and (term.before or term.after):
+            pids = self.phrases(term.before, term.after, term.entity, path)
+            return _Leaf(pids, term.weight, None, term.entity, self.nid())
         if term.entity:
             return _Leaf(self.entity(term.entity, path), term.weight, None, term.entity, self.nid())
         pid = self.pattern(term.text, term.prefix, term.case_sensitive, term.text, path)
@@ -375,7 +396,8 @@ class _Compiler:
     def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Tally | _Node:
         if isinstance(item, Term) and item.entity and entity_type(item.entity) is not None:
             # Each entity of the type is a leaf of its own, so evidence names the state found.
-            item = Group("any", tuple(Term(e, item.weight, entity=e) for e in self.of_type(item.entity, path)))
+            item = Group("any", tuple(Term(e, item.weight, entity=e, before=item.before, after=item.after)
+                                      for e in self.of_type(item.entity, path)))
         if isinstance(item, Term):
             return self.term(item, path)
         children = tuple(self.node(child, path) for child in item.items)

@@ -14,7 +14,7 @@ from alerts.match.explain import format_matches
 from alerts.match.gazetteer import load_gazetteer
 from alerts.match.matcher import Matcher, compile_matcher
 from alerts.match.models import Document, WatchlistMatch
-from alerts.match.watchlist import parse_watchlists
+from alerts.match.watchlist import entity_references, parse_watchlists
 from tests.conftest import SEED, need
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -341,3 +341,23 @@ def test_a_type_reference_in_an_exclusion_cancels_on_any_entity_of_the_type() ->
     m = _matcher([{"any": ["drone*"]}], exclude=[{"terms": ["drone*"], "context": ["@type:state"], "near": 1}])
     assert _m(m, "Vietnam drones seen").matched is False
     assert _m(m, "Hobby drones seen").matched
+
+
+def test_words_beside_an_entity_are_one_phrase_per_alias() -> None:
+    m = _matcher([{"all": ["build*", "in @type:state"], "near": 4}])
+    got = _m(m, "Baykar to build drones in Italy with Leonardo.")
+    assert got.matched
+    assert [(e.term, e.entity) for e in got.evidence if e.entity] == [("in Italy", "italy")]
+    assert _m(m, "Baykar to build drones in Izmir for Italy.").matched is False  # "in" is not beside the state
+    assert _m(m, "Italy in talks to build drones.").matched is False  # the words come before the state, not after
+    after = _matcher([{"any": ["@china designed"]}])
+    assert _m(after, "A factory will turn out Chinese-designed drones.").matched
+    assert _m(after, "China designs drones.").matched is False
+    # An unknown entity after the words is reported as the plain @id is.
+    with pytest.raises(WatchlistError, match="unknown entity @atlantis"):
+        _matcher([{"any": ["in @atlantis"]}])
+    with pytest.raises(WatchlistError, match="write plain words before or after one entity"):
+        _matcher([{"any": ["in* @china"]}])
+    # Config checking finds the entity inside the phrase, as it finds a plain @id.
+    raw = [{"rules": [{"any": ["in @atlantis", "@china designed^2", "@type:state"]}]}]
+    assert [entity for _, entity in entity_references(raw)] == ["atlantis", "china"]

@@ -555,3 +555,30 @@ def test_arms_interdiction_a_gale_and_a_school_at_disputed_places_are_not_the_di
 def test_a_seizure_in_the_dispute_still_alerts_beside_the_interdiction_exclusion(matcher: Matcher) -> None:
     title = "China coast guard intercepts Philippine supply boat at Ayungin Shoal"
     assert "maritime-disputes" in flagged(matcher, title)
+
+
+def test_production_moved_abroad_is_an_arms_deal_and_production_at_home_is_not(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Drone maker to build its attack drones in Italy with a local partner")
+    assert "arms-deals" in flagged(matcher, "Factory in Riyadh to assemble Chinese-designed drones")
+    assert "arms-deals" not in flagged(matcher, "Ministry says domestic firms must build more drones in Taiwan")
+    assert "arms-deals" not in flagged(matcher, "Missiles hit drone factory in Ukraine overnight")
+
+
+@pytest.mark.parametrize("title", [
+    "Back-to-back typhoons disrupt supply of rice in Luzon",
+    "Typhoons delay delivery of relief goods to northern islands",
+])
+def test_storms_are_not_eurofighters(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title)
+
+
+def test_eurofighter_typhoons_bought_are_an_arms_deal(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Gulf state orders 24 more Typhoons from BAE")
+
+
+def test_ships_declared_targets_and_a_blocked_medevac_are_maritime_disputes(matcher: Matcher) -> None:
+    assert "maritime-disputes" in flagged(
+        matcher, "Moscow says vessels bound for Ukrainian ports will be treated as military targets")
+    assert "maritime-disputes" in flagged(
+        matcher, "Chinese coast guard ships blocked a medical evacuation near a Philippine outpost")
+    assert "maritime-disputes" not in flagged(matcher, "Ships bound for Rotterdam delayed by fog")

@@ -105,6 +105,8 @@ LABEL_SETS = [
     ("writtendev2026ak", BENCH / "labels" / "writtendev2026ak.jsonl", 400, "0.990", "0.987"),
     ("writtendev2026al", BENCH / "labels" / "writtendev2026al.jsonl", 400, "0.974", "0.993"),
     ("writtendev2026am", BENCH / "labels" / "writtendev2026am.jsonl", 400, "0.981", "0.994"),
+    ("writtendev2026an", BENCH / "labels" / "writtendev2026an.jsonl", 400, "1.000", "0.979"),
+    ("writtendev2026ao", BENCH / "labels" / "writtendev2026ao.jsonl", 400, "1.000", "1.000"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),

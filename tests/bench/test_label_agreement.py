@@ -112,6 +112,8 @@ LABEL_SETS = [
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),
     ("written2026h", BENCH / "labels" / "written2026h.jsonl", 400, "0.986", "0.993"),
     ("written2026i", BENCH / "labels" / "written2026i.jsonl", 400, "1.000", "0.993"),
+    ("written2026j", BENCH / "labels" / "written2026j.jsonl", 400, "0.986", "0.986"),
+    ("written2026k", BENCH / "labels" / "written2026k.jsonl", 400, "0.979", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

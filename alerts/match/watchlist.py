@@ -285,7 +285,11 @@ def _phrase_with_entity(text: str, weight: float, path: Loc) -> Term:
         )
     kind = entity_type(reference)
     if (kind is None and not _ENTITY.match(reference)) or (kind is not None and kind not in ENTITY_TYPES):
-        raise WatchlistError(f"{text!r}: the entity is one reference, @id or @type:NAME", path)
+        raise WatchlistError(
+            f"{text!r} is not an entity reference; write @ followed by a gazetteer id such as @senkaku "
+            "(or @type:NAME), with plain words before or after it if needed, as in \"in @type:state\"",
+            path,
+        )
     return Term(text, weight, entity=reference, before=before, after=after)
 
 

@@ -327,12 +327,14 @@ class _Compiler:
             self.index[key] = pid
         return pid
 
-    def alias(self, alias: str, path: Loc) -> int:
+    def alias(self, alias: str, path: Loc, before: str = "", after: str = "") -> int:
+        """An entity alias as a pattern: capitals only is exact case; ``before``/``after`` words make a phrase."""
         prefix = alias.endswith("*")
         body = alias[:-1].rstrip() if prefix else alias
         letters = [c for c in body if c.isalpha()]
         case = len(letters) >= 2 and all(c.isupper() for c in letters) and not any(is_cjk(c) for c in body)
-        return self.pattern(body, prefix, case, body, path)
+        phrase = " ".join(w for w in (before, body, after) if w)
+        return self.pattern(phrase, prefix and not after, case, phrase, path)
 
     def exclude_phrase(self, phrase: str, entity_id: str) -> int:
         """An entity's exclude phrase: case-blind, and a trailing ``*`` is a prefix as in watchlist terms
@@ -349,11 +351,15 @@ class _Compiler:
             raise WatchlistError(f"@{reference}: no gazetteer entity has type {kind!r}", path)
         return ids
 
-    def entity(self, entity_id: str, path: Loc) -> tuple[int, ...]:
-        pids = self.entity_pids.get(entity_id)
+    def entity(self, entity_id: str, path: Loc, before: str = "", after: str = "") -> tuple[int, ...]:
+        """The patterns of an entity's aliases (of every entity of a type), with any words beside them."""
+        # keyed by id (``entity_exclusions`` reads the plain ids); a phrase form apart from them
+        key = f"{before}\x00{entity_id}\x00{after}" if before or after else entity_id
+        pids = self.entity_pids.get(key)
         if pids is None and entity_type(entity_id) is not None:
-            pids = tuple(dict.fromkeys(pid for e in self.of_type(entity_id, path) for pid in self.entity(e, path)))
-            self.entity_pids[entity_id] = pids
+            pids = tuple(dict.fromkeys(pid for e in self.of_type(entity_id, path)
+                                       for pid in self.entity(e, path, before, after)))
+            self.entity_pids[key] = pids
         if pids is None:
             entity = self.gazetteer.get(entity_id)
             if entity is None:
@@ -362,34 +368,14 @@ class _Compiler:
                 raise WatchlistError(
                     f"unknown entity @{entity_id}; add it to the gazetteer or fix the id{hint}", path
                 )
-            pids = tuple(dict.fromkeys(self.alias(a, path) for a in entity.aliases))
-            self.entity_pids[entity_id] = pids
+            pids = tuple(dict.fromkeys(self.alias(a, path, before, after) for a in entity.aliases))
+            self.entity_pids[key] = pids
         return pids
 
-    def phrases(self, before: str, after: str, entity_id: str, path: Loc) -> tuple[int, ...]:
-        """Each alias of an entity (or of a type's entities) between ``before`` and ``after``: a pattern each."""
-        ids = self.of_type(entity_id, path) if entity_type(entity_id) is not None else [entity_id]
-        pids: list[int] = []
-        for e in ids:
-            entity = self.gazetteer.get(e)
-            if entity is None:
-                self.entity(e, path)  # raises the unknown-entity error, with similar ids
-                continue
-            for alias in entity.aliases:
-                prefix = alias.endswith("*") and not after
-                body = alias.rstrip("*").rstrip()
-                letters = [c for c in body if c.isalpha()]
-                case = len(letters) >= 2 and all(c.isupper() for c in letters) and not any(is_cjk(c) for c in body)
-                phrase = " ".join(w for w in (before, body, after) if w)
-                pids.append(self.pattern(phrase, prefix, case, phrase, path))
-        return tuple(dict.fromkeys(pids))
-
     def term(self, term: Term, path: Loc) -> _Leaf:
-        if term.entity and (term.before or term.after):
-            pids = self.phrases(term.before, term.after, term.entity, path)
-            return _Leaf(pids, term.weight, None, term.entity, self.nid())
         if term.entity:
-            return _Leaf(self.entity(term.entity, path), term.weight, None, term.entity, self.nid())
+            pids = self.entity(term.entity, path, term.before, term.after)
+            return _Leaf(pids, term.weight, None, term.entity, self.nid())
         pid = self.pattern(term.text, term.prefix, term.case_sensitive, term.text, path)
         return _Leaf((pid,), term.weight, term.text + ("*" if term.prefix else ""), None, self.nid())
 

@@ -236,22 +236,11 @@ def parse_term(raw: Any, path: Loc) -> Term:
     if m:
         weight = _number(float(m.group(1)), path, f"weight of {text!r}")
         text = text[: m.start()].strip()
-    if (" @" in text and not text.startswith(("@", "$"))) or (text.startswith("@") and " " in text):
-        return _phrase_with_entity(text, weight, path)
+    split = _split_phrase(text)
+    if split is not None:
+        return _phrase_with_entity(text, split, weight, path)
     if text.startswith("@"):
-        entity = text[1:]
-        kind = entity_type(entity)
-        if kind is not None:
-            if kind not in ENTITY_TYPES:
-                raise WatchlistError(
-                    f"{text!r}: no entity type {kind!r}; the types are {', '.join(sorted(ENTITY_TYPES))}", path
-                )
-            return Term(entity, weight, entity=entity)
-        if not _ENTITY.match(entity):
-            raise WatchlistError(
-                f"{text!r} is not an entity reference; write @ followed by a gazetteer id such as @senkaku",
-                path,
-            )
+        entity = _checked_reference(text, text[1:], path, "")
         return Term(entity, weight, entity=entity)
     if text.startswith("$"):
         raise WatchlistError(f"set reference {text!r} is not allowed here; list the terms", path)
@@ -266,30 +255,45 @@ def parse_term(raw: Any, path: Loc) -> Term:
     return Term(body, weight, prefix, auto_case if case is None else case)
 
 
-def _phrase_with_entity(text: str, weight: float, path: Loc) -> Term:
+def _split_phrase(text: str) -> tuple[str, str, str] | None:
+    """``words @id`` or ``@id words`` as (words before, reference, words after); None for other terms."""
+    if text.startswith("@") and " " in text:
+        reference, _, after = text[1:].partition(" ")
+        return "", reference, after.strip()
+    if " @" in text and not text.startswith("$"):
+        before, _, reference = text.partition(" @")
+        return before.strip(), reference, ""
+    return None
+
+
+def _checked_reference(text: str, reference: str, path: Loc, hint: str) -> str:
+    """``reference`` (an entity id or ``type:NAME``, without the ``@``) if well formed; else a clear error."""
+    kind = entity_type(reference)
+    if kind is not None and kind not in ENTITY_TYPES:
+        types = ", ".join(sorted(ENTITY_TYPES))
+        raise WatchlistError(f"{text!r}: no entity type {kind!r}; the types are {types}", path)
+    if kind is None and not _ENTITY.match(reference):
+        raise WatchlistError(
+            f"{text!r} is not an entity reference; write @ followed by a gazetteer id such as @senkaku{hint}", path
+        )
+    return reference
+
+
+def _phrase_with_entity(text: str, split: tuple[str, str, str], weight: float, path: Loc) -> Term:
     """``words @id`` or ``@id words`` (``@type:NAME`` too): words right before or after any alias of it.
 
     Why: "to build drones in Italy" needs "in" right before a state. As two terms, "in" would be a hit
     in every sentence of every article, each one costing the matcher a hit to keep and a word position
     to work out; as phrases ("in Italy", "in Italian"...) the automaton finds only the few that occur.
     """
-    if text.startswith("@"):
-        reference, _, after = text[1:].partition(" ")
-        before, words = "", after.strip()
-    else:
-        before, _, reference = text.partition(" @")
-        before, after, words = before.strip(), "", before.strip()
+    before, reference, after = split
+    words = before or after
     if any(c in words for c in "*$@") or not normalize_term(words):
         raise WatchlistError(
             f"{text!r}: write plain words before or after one entity, as in \"in @type:state\"", path
         )
-    kind = entity_type(reference)
-    if (kind is None and not _ENTITY.match(reference)) or (kind is not None and kind not in ENTITY_TYPES):
-        raise WatchlistError(
-            f"{text!r} is not an entity reference; write @ followed by a gazetteer id such as @senkaku "
-            "(or @type:NAME), with plain words before or after it if needed, as in \"in @type:state\"",
-            path,
-        )
+    hint = " (or @type:NAME), with plain words before or after it if needed, as in \"in @type:state\""
+    _checked_reference(text, reference, path, hint)
     return Term(text, weight, entity=reference, before=before, after=after)
 
 
@@ -579,9 +583,9 @@ def entity_references(raw: Any, path: Loc = ("watchlists",)) -> list[tuple[Loc, 
         value, where = stack.pop()
         if isinstance(value, str):
             text = _WEIGHT.sub("", value.strip()).strip()
-            if " @" in text and not text.startswith(("@", "$")):
-                text = "@" + text.partition(" @")[2]  # ``words @id``: the entity it names
-            text = text.partition(" ")[0] if text.startswith("@") else text  # ``@id words``
+            split = _split_phrase(text)
+            if split is not None:
+                text = "@" + split[1]  # ``words @id`` or ``@id words``: the entity it names
             if text.startswith("@") and _ENTITY.match(text[1:]):
                 found.append((where, text[1:]))
         elif isinstance(value, Mapping):

@@ -12,10 +12,10 @@ gives each bag its terms present and each exclusion its targets and context pres
 ``apply_exclusions``); a rule or subtree without a hit below it is skipped unwalked. Word and sentence
 positions are computed once per hit, only for the hits a proximity check, an exclusion or evidence needs
 (a hit outside the anchors' fields or span of sentences is skipped), and proximity checks compare plain
-integers. A sentence is found by searching back from its hit for the nearest boundary, not by splitting
-the whole field (a 5 KB body with a few hits costs a few short searches), and its identity is where it
-starts; a hit between a known start and a hit of that sentence takes that start without a search. A
-word index counts separators from the nearest position already counted, before or after.
+integers. A field's sentence starts are found in one scan by an Aho-Corasick automaton the first time
+one of its hits needs its sentence (see ``sentence_starts``); a sentence's identity is where it starts,
+and a hit's sentence is a bisection over the starts. A word index counts separators from the nearest
+position already counted, before or after.
 
 Settings read: none.
 """
@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import logging
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
+
+import ahocorasick_rs
 
 from alerts.match.models import Evidence
 from alerts.match.normalize import NormalizedText, is_word_char
@@ -199,23 +201,33 @@ def may_hold_empty(node: _Leaf | _Bag | _Tally | _Node) -> bool:
     return isinstance(node, _Node) and node.op == "all" and not node.required
 
 
-# Sentence boundaries, found around a hit rather than over the whole field. A sentence starts at 0,
-# after 。！？ or a line break, or after the space that follows a run of closing marks (.!?"')]) holding a
-# . ! or ? that does not end an initial or an abbreviation (a capital with no letter before it: "U.S.",
-# "J. Smith"). Every condition looks only at the few characters before the start, so the nearest start
-# before a hit (and after it) is found by searching from the hit: a sentence needs no scan of the field.
+# Sentence boundaries. A sentence starts at 0, after 。！？ or a line break, or after the space that follows a
+# run of closing marks (.!?"')]) holding a . ! or ? that does not end an initial or an abbreviation (a
+# capital with no letter before it: "U.S.", "J. Smith"). A field's starts are found all at once, the first
+# time one of its hits needs its sentence: an Aho-Corasick automaton (the Rust crate, as for the terms)
+# finds every candidate (a hard end, or a space right after a closing mark) and ``_soft_end`` keeps the
+# spaces that end a sentence. Each hit's sentence is then a bisection over the starts.
+#
+# Before, each hit's sentence was found by searching back from it with a regular expression, and each
+# sentence's end by searching forward: no scan of the whole field, but ``re`` costs tens of instructions a
+# character, and the searches of a dense article added up to about a sixth of ``Matcher.match``'s
+# instructions. The automaton scans a 5 KB body in a few microseconds, so scanning the whole field once is
+# cheaper than searching around each hit, even for a long page with few hits (see the speed table in
+# docs/evaluation.md). The starts are the same as the searches found (every field of the labelled items,
+# the bench's dense articles and real pages; a test checks the rules on hand-made cases).
 _CLOSING: Final = frozenset(".!?\"')]")
 _STOPS: Final = frozenset(".!?")
-# Candidates: a hard end, or a space after a closing mark; ``_BACK`` runs on the reversed field. Each
-# pattern opens with one character class (a space or a hard end, the space then checked by a lookaround)
-# rather than an alternation, so ``re`` skips to the next space or end instead of trying a match at every
-# position: the same matches (checked on 25,731 corpus texts), a tenth (back) to a third less time.
-_FORWARD: Final = re.compile(r"[。！？\n ](?:(?<! )|(?<=[.!?\"')\]] ))")
-_BACK: Final = re.compile(r"[。！？\n ](?:(?<! )|(?=[\"')\]]*[.!?]))")
+_SOFT_ENDS: Final = [mark + " " for mark in ".!?\"')]"]  # a space after a closing mark: checked
+_HARD_ENDS: Final = ["\n", "。", "！", "？"]  # always end a sentence
+# ASCII fields (most) are scanned as bytes, sparing the crate's byte-to-character offsets; there the only
+# hard end is the line break, after the soft ends (its index tells the two apart).
+_ASCII_ENDS: Final = ahocorasick_rs.BytesAhoCorasick([p.encode() for p in [*_SOFT_ENDS, "\n"]])
+_ENDS: Final = ahocorasick_rs.AhoCorasick([*_SOFT_ENDS, *_HARD_ENDS])
+_FIRST_HARD: Final = len(_SOFT_ENDS)
 
 
 def _soft_end(text: str, space: int) -> bool:
-    """Whether the space at ``space`` (after a closing mark) ends a sentence (see ``_FORWARD``)."""
+    """Whether the space at ``space`` (after a closing mark) ends a sentence."""
     i = space - 1
     while i >= 0 and text[i] in _CLOSING:
         if text[i] in _STOPS and not (
@@ -226,17 +238,18 @@ def _soft_end(text: str, space: int) -> bool:
     return False
 
 
-def _sentence_end(text: str, pos: int) -> int:
-    """Where the next sentence after ``pos`` starts (the first start after it), or the text's length."""
-    search = _FORWARD.search
-    while True:
-        m = search(text, pos)
-        if m is None:
-            return len(text)
-        s = m.start()
-        if text[s] != " " or _soft_end(text, s):
-            return s + 1
-        pos = s + 1
+def sentence_starts(text: str) -> list[int]:
+    """Where each sentence of ``text`` starts, in order: 0 first (see the rules above)."""
+    # (pattern index, start, end) of each candidate; annotated for mypyc (see ``Matcher._find_in``).
+    if text.isascii():
+        found: list[tuple[int, int, int]] = _ASCII_ENDS.find_matches_as_indexes(text.encode())
+    else:
+        found = _ENDS.find_matches_as_indexes(text)
+    starts = [0]
+    for kind, _, end in found:
+        if kind >= _FIRST_HARD or _soft_end(text, end - 1):
+            starts.append(end)
+    return starts
 
 
 class _Doc:
@@ -245,12 +258,10 @@ class _Doc:
     def __init__(self, texts: Sequence[NormalizedText]) -> None:
         self.texts = texts
         self._tokens: dict[int, list[int] | None] = {}
-        # Space-separated fields: positions whose word index is known, and those indices, so each
-        # new position only counts the separators between it and the nearest known one.
-        self._counted: dict[int, tuple[list[int], list[int]]] = {}
-        self._reversed: dict[int, str] = {}  # fields reversed, to search back from a hit
-        # Per field: positions whose sentence start is known (sorted), and those starts.
-        self._sentences: dict[int, tuple[list[int], list[int]]] = {}
+        # Space-separated fields: positions whose word index is known, those indices (so each new
+        # position only counts the separators between it and the nearest known one), and the field.
+        self._counted: dict[int, tuple[list[int], list[int], str]] = {}
+        self._starts: dict[int, list[int]] = {}  # per field: where its sentences start (sorted)
         self._sentence_texts: dict[tuple[int, int], tuple[int, str]] = {}
 
     def word(self, hit: _Hit) -> int:
@@ -273,66 +284,44 @@ class _Doc:
         """Spaces and line breaks before ``pos`` in the folded field."""
         counted = self._counted.get(field)
         if counted is None:
-            counted = self._counted[field] = ([0], [0])
-        known, counts = counted
+            folded = self.texts[field].folded
+            # Line breaks made spaces, so one count finds both separators (most fields hold none).
+            spaced = folded.replace("\n", " ") if "\n" in folded else folded
+            counted = self._counted[field] = ([0], [0], spaced)
+        known, counts, text = counted
         i = bisect_right(known, pos)
-        folded = self.texts[field].folded
         # Count from the nearer known position, before or after: hits come in any order.
         if i < len(known) and known[i] - pos < pos - known[i - 1]:
-            above = known[i]
-            count = counts[i] - folded.count(" ", pos, above) - folded.count("\n", pos, above)
+            count = counts[i] - text.count(" ", pos, known[i])
         else:
-            base = known[i - 1]
-            count = counts[i - 1] + folded.count(" ", base, pos) + folded.count("\n", base, pos)
+            count = counts[i - 1] + text.count(" ", known[i - 1], pos)
         known.insert(i, pos)
         counts.insert(i, count)
         return count
 
+    def starts(self, field: int) -> list[int]:
+        """Where the sentences of ``field`` start, in order (found the first time they are needed)."""
+        starts = self._starts.get(field)
+        if starts is None:
+            starts = self._starts[field] = sentence_starts(self.texts[field].cased)
+        return starts
+
     def sentence(self, hit: _Hit) -> int:
         """Where the sentence holding ``hit`` starts in its field: a sentence's identity.
 
-        Callers read ``hit.sentence`` once it is set. Found by searching back from the hit (see
-        ``_BACK``), so a document with few hits never splits its whole body.
+        Also kept as ``hit.sentence``, which callers read once it is set.
         """
         start = hit.sentence
-        if start >= 0:
-            return start
-        field = hit.field
-        pos = hit.start
-        # A position between a known sentence start and a hit of that sentence shares the sentence.
-        spans = self._sentences.get(field)
-        if spans is None:
-            spans = self._sentences[field] = ([], [])
-        positions, starts = spans
-        i = bisect_left(positions, pos)
-        if i < len(positions) and starts[i] <= pos:
-            hit.sentence = starts[i]
-            return starts[i]
-        reverse = self._reversed.get(field)
-        if reverse is None:
-            reverse = self._reversed[field] = self.texts[field].cased[::-1]
-        # Search the reversed field from the hit for the nearest candidate end before it.
-        n = len(reverse)
-        r = n - hit.start
-        search = _BACK.search
-        while True:
-            m = search(reverse, r)
-            if m is None:
-                start = 0
-                break
-            r = m.start()
-            if reverse[r] != " " or _soft_end(self.texts[field].cased, n - r - 1):
-                start = n - r
-                break
-            r += 1
-        positions.insert(i, pos)
-        starts.insert(i, start)
-        hit.sentence = start
+        if start < 0:
+            starts = self.starts(hit.field)
+            start = hit.sentence = starts[bisect_right(starts, hit.start) - 1]
         return start
 
     def sentence_end(self, field: int, pos: int) -> int:
         """Where the sentence holding ``pos`` ends: the next sentence's start, or the field's end."""
-        return _sentence_end(self.texts[field].cased, pos)
+        starts = self.starts(field)
+        i = bisect_right(starts, pos)
+        return starts[i] if i < len(starts) else len(self.texts[field].cased)
 
     def sentence_text(self, hit: _Hit) -> str:
         """The sentence holding ``hit``, as written, trimmed to about 300 characters around the hit."""
@@ -343,7 +332,7 @@ class _Doc:
         text = self.texts[hit.field]
         if cached is None:
             lo = hit.sentence
-            hi = _sentence_end(text.cased, hit.start)
+            hi = self.sentence_end(hit.field, hit.start)
             o_lo = text.to_original(lo)
             sentence = text.original[o_lo : text.to_original(hi)].strip()
             if len(sentence) <= _MAX_SENTENCE:
@@ -361,47 +350,20 @@ class _Doc:
 class _KnownSentences:
     """The sentences a few hits stand in, and which other hits stand in one of them.
 
-    Proximity by sentence compares a few hits (a rare word, a context phrase) with many (a common
-    word). The few are placed by searching back for their sentence's start (``_Doc.sentence``); each of
-    the many is placed by a bisection over those starts and, when it lies after one, one forward search
-    for that sentence's end (kept): in a long article a common word then costs a bisection, not a search.
+    Proximity by sentence compares a few hits (a rare word, a context phrase) with many (a common word):
+    the few hits' sentences are the known ones, and each of the many is in one of them or in none.
     """
 
-    __slots__ = ("ctx", "ends", "starts")
+    __slots__ = ("ctx", "known")
 
     def __init__(self, hits: Sequence[_Hit], ctx: _Doc) -> None:
         self.ctx = ctx
-        self.starts: dict[int, list[int]] = {}  # field -> sorted starts of the known sentences
-        self.ends: dict[tuple[int, int], int] = {}  # (field, start) -> where that sentence ends
-        for h in hits:
-            start = h.sentence if h.sentence >= 0 else ctx.sentence(h)
-            starts = self.starts.get(h.field)
-            if starts is None:
-                self.starts[h.field] = [start]
-            elif start not in starts:
-                starts.append(start)
-        for starts in self.starts.values():
-            starts.sort()
+        self.known: set[tuple[int, int]] = {(h.field, ctx.sentence(h)) for h in hits}  # (field, start)
 
     def place(self, h: _Hit) -> int:
-        """The start of the known sentence holding ``h`` (then kept as ``h.sentence``), or -1."""
-        starts = self.starts.get(h.field)
-        if starts is None:
-            return -1
-        i = bisect_right(starts, h.start) - 1
-        if i < 0:
-            return -1
-        start = starts[i]
-        if h.sentence >= 0:
-            return start if h.sentence == start else -1
-        key = (h.field, start)
-        end = self.ends.get(key)
-        if end is None:
-            end = self.ends[key] = self.ctx.sentence_end(h.field, start)
-        if h.start < end:
-            h.sentence = start
-            return start
-        return -1
+        """The start of the known sentence holding ``h``, or -1 when it stands in none of them."""
+        start = self.ctx.sentence(h)
+        return start if (h.field, start) in self.known else -1
 
 
 def apply_exclusions(
@@ -451,7 +413,7 @@ def apply_exclusions(
         around = [h for pid in context_pids if pid in out for h in out[pid]]
         if not present or not around:
             continue
-        canceller = _Canceller(around, [h for pid in present for h in out[pid]], exclusions[i].near, ctx)
+        canceller = _Canceller(around, exclusions[i].near, ctx)
         cancelled: list[_Hit] = []
         for pid in present:
             kept: list[_Hit] = []
@@ -537,35 +499,22 @@ class _Canceller:
     (or a bound method kept in a variable) a generic Python call, several times slower per hit.
     """
 
-    __slots__ = ("ctx", "known", "mode", "near", "same", "spans", "words")
+    __slots__ = ("ctx", "mode", "near", "same", "spans", "words")
 
-    def __init__(self, context: list[_Hit], targets: list[_Hit], near: int | str | None, ctx: _Doc) -> None:
+    def __init__(self, context: list[_Hit], near: int | str | None, ctx: _Doc) -> None:
         self.ctx = ctx
         self.near = 0
         self.spans: dict[int, list[_Hit]] = {}  # overlap: the context's hits by field
         self.same: dict[tuple[int, int], list[_Hit]] = {}  # sentence: the context's hits by sentence
         self.words: dict[int, list[tuple[int, _Hit]]] = {}  # words: the context's (word, hit) by field
-        self.known: _KnownSentences | None = None
         if near is None:
             self.mode = 0
             for c in context:
                 self.spans.setdefault(c.field, []).append(c)
-        elif near == "sentence" and len(targets) < len(context):
-            # Fewer targets than context hits (a rare word beside a list of common ones): the targets'
-            # sentences are found and each context hit is placed among them (see ``_KnownSentences``),
-            # which is a bisection a hit, not a search back through the text.
-            self.mode = 3
-            known = _KnownSentences(targets, ctx)
-            for c in context:
-                start = known.place(c)
-                if start >= 0:
-                    self.same.setdefault((c.field, start), []).append(c)
         elif near == "sentence":
-            # The context's sentences are found; a target is placed among them.
             self.mode = 1
-            self.known = _KnownSentences(context, ctx)
             for c in context:
-                self.same.setdefault((c.field, c.sentence), []).append(c)
+                self.same.setdefault((c.field, ctx.sentence(c)), []).append(c)
         else:
             self.mode = 2
             self.near = int(near)
@@ -576,15 +525,8 @@ class _Canceller:
         if self.mode == 0:
             s, e = hit.start, hit.end
             return any(c is not hit and c.start < e and s < c.end for c in self.spans.get(hit.field, ()))
-        if self.mode == 3:  # the targets' sentences are known (``hit.sentence`` is set)
-            same = self.same.get((hit.field, hit.sentence))
-            return same is not None and any(c is not hit for c in same)
         if self.mode == 1:
-            assert self.known is not None
-            start = self.known.place(hit)
-            if start < 0:
-                return False
-            same = self.same.get((hit.field, start))
+            same = self.same.get((hit.field, self.ctx.sentence(hit)))
             return same is not None and any(c is not hit for c in same)
         others = self.words.get(hit.field)
         if not others:

@@ -105,6 +105,35 @@ def test_near_words_and_sentence() -> None:
     assert _m(sentence, title="Arms", body="sales").matched is False
 
 
+def test_sentence_boundaries_of_every_kind() -> None:
+    # A sentence ends at . ! or ? (also inside closing quotes or brackets), a line break or 。！？, in
+    # ASCII fields and in fields with other scripts alike; an initial or an abbreviation does not end it.
+    sentence = _matcher([{"all": ["arms", "sale*"], "near": "sentence"}])
+    apart = [
+        'Arms were shown." Sales began.',
+        "Arms were shown!) Sales began.",
+        "Arms were shown?' Sales began.",
+        "Arms were shown.\nsales began",
+        "Arms were shown\nsales began",
+        "Arms were shown in Hà Nội. Sales began.",
+        "Arms in Hà Nội\nsales began",
+        "arms 展示。sales",
+        "arms 展示！ sales",
+    ]
+    for body in apart:
+        assert _m(sentence, body).matched is False, body
+    together = [
+        "J. Smith said arms sales rose.",
+        "The U.S.) arms sales rose.",
+        "Arms in Hà Nội, sales in Manila.",
+        "Hà Nội. Arms sales rose. Rain.",
+    ]
+    for body in together:
+        assert _m(sentence, body).matched, body
+    got = _m(sentence, 'Café owners met. "Arms sales to Manila rose!" Then rain.\nMore arms\nno sales')
+    assert {e.sentence for e in got.evidence} == {'"Arms sales to Manila rose!"'}
+
+
 def test_none_inside_near_group_only_looks_at_the_window() -> None:
     m = _matcher([{"all": ["arms", "sale*", {"none": ["leg*"]}], "near": 3}])
     assert _m(m, "arms sales. Much later she broke her legs in a fall.").matched

@@ -249,11 +249,13 @@ def normalize(text: str) -> NormalizedText:
             text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
         )
         changes = {}
+        resized = []  # characters that expand or vanish: they move every offset after them
         caseless = True  # no non-ASCII character of the result has a case (see ``_lower``)
         for ch in others:
             mapped = _CACHE.get(ch) or _map(ch)
             if len(mapped) != 1:
-                return _normalize_slow(text)
+                resized.append(ch)
+                continue
             if mapped != ch:
                 changes[ch] = mapped
             if caseless and not mapped.isascii() and mapped.lower() != mapped:
@@ -264,8 +266,11 @@ def normalize(text: str) -> NormalizedText:
                 cased = cased.replace(ch, mapped)
         else:  # a replacement would be replaced again: map each character once
             parts = _NON_ASCII_SPLIT.split(text)
-            parts[1::2] = [_CACHE[ch] for ch in parts[1::2]]
+            parts[1::2] = [changes.get(ch, ch) for ch in parts[1::2]]
             cased = "".join(parts)
+        if resized:
+            # The one-for-one changes are made (every offset kept); the rest goes one event at a time.
+            return _normalize_slow(text, cased, resized)
     # The same order as the character table: non-ASCII first, then \r, then ASCII space-likes.
     cased = cased.replace("\r", "\n").replace("-", " ")  # replace() returns the same str when absent
     if "\t" in cased or "\x0b" in cased or "\x0c" in cased:
@@ -346,19 +351,28 @@ class _Builder:
         self.prev_space = text[end - 1] == " "
 
 
-def _normalize_slow(text: str) -> NormalizedText:
-    """For the rare texts where a character expands or vanishes: events one by one, plain runs whole."""
+def _normalize_slow(text: str, mapped: str, resized: list[str]) -> NormalizedText:
+    """For the texts where a character expands or vanishes: events one by one, plain runs whole.
+
+    ``mapped``: ``text`` with its one-for-one changes made (same length); ``resized``: the characters
+    that expand or vanish. Only those, the ASCII characters the table changes and runs of space-likes
+    are events, so a page in another script costs its few odd characters, not a call per character.
+    Before, every non-ASCII character was an event: a Cyrillic or Vietnamese page with one soft hyphen
+    cost a Python call per letter, two thirds of ``Matcher.match``'s instructions on the bench's real
+    pages. The result is the same (every field of the labelled items and real pages compared).
+    """
     b = _Builder()
     last = 0
-    for m in _SLOW_EVENT.finditer(text):
+    events = re.compile(f"[{re.escape(''.join(sorted(resized)))}]|{_ASCII_EVENT}")  # cached by ``re``
+    for m in events.finditer(mapped):
         i, j = m.span()
         if i > last:
-            b.run(text, last, i)
+            b.run(mapped, last, i)
         for k in range(i, j):
             b.char(k, _map(text[k]))
         last = j
-    if last < len(text):
-        b.run(text, last, len(text))
+    if last < len(mapped):
+        b.run(mapped, last, len(mapped))
     cased = "".join(b.out)
     return NormalizedText(text, cased, _lower(cased), tuple(b.breaks), tuple(b.deltas))
 
@@ -366,9 +380,9 @@ def _normalize_slow(text: str) -> NormalizedText:
 # ASCII characters the table changes (line and space variants, hyphen), and those that become a space.
 _ASCII_CHANGED = "".join(c for c in map(chr, range(128)) if _fold_char(c) != c)
 _ASCII_SPACES = "".join(c for c in map(chr, range(128)) if _fold_char(c) == " ")
-# What the slow path must look at one character at a time: non-ASCII characters, changed ASCII
-# characters and runs of characters that become spaces; everything else is copied as it is.
-_SLOW_EVENT = re.compile(f"[^\\x00-\\x7f]|[{re.escape(_ASCII_SPACES)}]{{2,}}|[{re.escape(_ASCII_CHANGED)}]")
+# What the slow path must look at one character at a time, besides the characters that expand or
+# vanish: runs of characters that become spaces, and changed ASCII characters; the rest is copied.
+_ASCII_EVENT = f"[{re.escape(_ASCII_SPACES)}]{{2,}}|[{re.escape(_ASCII_CHANGED)}]"
 
 
 def normalize_term(term: str) -> str:

@@ -53,6 +53,18 @@ def test_offsets_find_the_original_word_after_collapsed_spaces() -> None:
     assert text[n.to_original(start) : n.to_original(end)] == "Senkaku Islands"
 
 
+def test_words_after_a_character_that_expands_map_back_in_a_page_of_another_script() -> None:
+    # A ligature (two letters from one) and a decomposed accent (a mark that vanishes) in Cyrillic and
+    # Vietnamese text whose other letters change one for one: every word after them still maps back.
+    text = "Біля ﬁ острова — кораблі «Trường Sa»  і  釣魚臺; Tre\u0302\u0300n ＰＬＡ Спратлі"
+    n = normalize(text)
+    for word in ("Trường Sa", "釣魚臺", "ＰＬＡ", "Спратлі", "кораблі"):
+        folded = normalize(word).folded
+        start = n.folded.index(folded)
+        assert text[n.to_original(start) : n.to_original(start + len(folded))] == word
+    assert "fi" in n.folded and "tren" in n.folded
+
+
 def test_line_breaks_are_kept_as_sentence_boundaries() -> None:
     assert "\n" in normalize("one\r\ntwo").cased
 

@@ -15,7 +15,13 @@ order (checked on 22,110 texts), but the DFA scans a 5 KB article in about 28 us
 72-97 us with the default watchlists (whose trie is walked child by child), and 65 against 120 us with
 10,000 terms. With the concept watchlists (2,027 keys) the DFA scans the bench's dense articles in 86-93
 us, the crate's contiguous NFA in 100-102 and its noncontiguous NFA in 126-128 (two runs, each the three
-in one process, best of 5), so the DFA stays.
+in one process, best of 5), so the DFA stayed. With 5,289 keys (the ninth session) the contiguous NFA is
+the faster one inside ``match``, though not alone: the DFA (about 1 KB a key) is pushed out of the cache by
+the rest of the matching and the NFA is a fraction of its size. Alone, the ASCII scan takes 43 us an
+article with the DFA and 49 with the contiguous NFA; matching whole dense articles with both automata
+contiguous NFAs took 401 us against 421 (best of 7 alternating rounds, one process, the same results),
+and real pages 230 against 238. So both automata are contiguous NFAs (``_IMPLEMENTATION``); they execute
+more instructions than the DFA, which ``bench_matcher_builds.py --instructions`` counts and time does not.
 With one automaton over every key (2,406) scanning every field as it is, a dense 5 KB article took about
 62 us to scan and 94-102 us to find its hits (``_find``), about a fifth of ``match``. The marked form
 keeps the automaton out of key states inside words and rejects "aid" in "said" or "us" in "business"
@@ -109,9 +115,8 @@ _Entry = tuple[int, bool, bool, bool, str]
 # (pattern id, start shift, needs a boundary before, needs one after, case-sensitive, cased spelling,
 # key to compare with the text or "" when the marked match is the key itself).
 _AsciiEntry = tuple[int, int, bool, bool, bool, str, str]
-# A DFA is the fastest automaton to scan with; above this many keys its memory (about 1 KB a key) is
-# left to the crate's own choice of automaton instead.
-_DFA_MAX_KEYS = 50_000
+# The automaton kind for both scans (see the module docstring): small enough to stay in the cache.
+_IMPLEMENTATION: Final = ahocorasick_rs.Implementation.ContiguousNFA
 
 
 @dataclass(frozen=True, slots=True)
@@ -587,8 +592,7 @@ def _automaton(keys: list[str]) -> ahocorasick_rs.AhoCorasick | None:
     """One automaton over ``keys`` (reporting key indices), or None without keys."""
     if not keys:
         return None
-    dfa = ahocorasick_rs.Implementation.DFA if len(keys) <= _DFA_MAX_KEYS else None
-    return ahocorasick_rs.AhoCorasick(keys, implementation=dfa)
+    return ahocorasick_rs.AhoCorasick(keys, implementation=_IMPLEMENTATION)
 
 
 def _ascii_automaton(keys: list[bytes]) -> ahocorasick_rs.BytesAhoCorasick | None:
@@ -604,5 +608,4 @@ def _ascii_automaton(keys: list[bytes]) -> ahocorasick_rs.BytesAhoCorasick | Non
     """
     if not keys:
         return None
-    dfa = ahocorasick_rs.Implementation.DFA if len(keys) + len(_NO_PREFILTER) <= _DFA_MAX_KEYS else None
-    return ahocorasick_rs.BytesAhoCorasick(keys + list(_NO_PREFILTER), implementation=dfa)
+    return ahocorasick_rs.BytesAhoCorasick(keys + list(_NO_PREFILTER), implementation=_IMPLEMENTATION)

@@ -66,6 +66,7 @@ from alerts.match.gazetteer import Gazetteer
 from alerts.match.models import Document, Evidence, WatchlistMatch
 from alerts.match.normalize import NormalizedText, is_cjk, is_word_char, normalize, normalize_term
 from alerts.match.rules_eval import (
+    BagIndex,
     ExclusionIndex,
     WithinMap,
     _Bag,
@@ -125,7 +126,7 @@ class _Watchlist:
     rules: tuple[tuple[str, float, _Bag | _Tally | _Node], ...]
     exclusions: tuple[_Exclusion, ...]
     veto: tuple[_Bag | _Tally | _Node, ...]
-    bags: dict[int, tuple[int, ...]]  # pattern id -> slots of the bags and tallies holding it (see ``_Live``)
+    bags: BagIndex  # pattern id -> slots of the bags and tallies holding it (see ``_Live``)
     always: frozenset[int]  # nodes that may hold without hits: always evaluated
     slots: int  # bag and tally slots given when it was compiled (its own are below)
     exclusion_index: ExclusionIndex
@@ -153,7 +154,11 @@ class Matcher:
         self._ascii_entries = tuple(ascii_entries)  # its pattern index -> the patterns it may be
         self._watchlists = tuple(watchlists)
         self._entity_exclusions = tuple(entity_exclusions)
-        self._entity_index = exclusion_index(self._entity_exclusions)
+        size = len(self._patterns)
+        for w in self._watchlists:  # tables built before later watchlists added patterns: pad them
+            w.bags.extend([None] * (size - len(w.bags)))
+            w.exclusion_index.extend([None] * (size - len(w.exclusion_index)))
+        self._entity_index = exclusion_index(self._entity_exclusions, size)
         self._within = within  # exclusion target -> the patterns that can lie within its words
 
     @property
@@ -437,10 +442,10 @@ class _Compiler:
             rules,  # type: ignore[arg-type]  # a group compiles to a bag, a tally or a node
             exclusions,
             veto,  # type: ignore[arg-type]
-            bag_index(roots),
+            bag_index(roots, len(self.patterns)),
             frozenset(always),
             self.slots,
-            exclusion_index(exclusions),
+            exclusion_index(exclusions, len(self.patterns)),
         )
 
     def entity_exclusions(self) -> list[_Exclusion]:

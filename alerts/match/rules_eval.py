@@ -110,8 +110,14 @@ class _Exclusion:
     near: int | str | None
 
 
-# Pattern id -> (the exclusions it is a target of, those it is context of), by index: one lookup a hit.
-ExclusionIndex = dict[int, tuple[tuple[int, ...], tuple[int, ...]]]
+# Tables indexed by pattern id, None for a pattern without a role there: a document's hit pattern ids are
+# looked up in them for every watchlist, and a list index costs less than a dictionary lookup (no hash, one
+# memory access, which matters once the tables outgrow the cache: thousands of patterns). Sized to every
+# pattern of the matcher (``Matcher`` pads those built before the last watchlist was compiled).
+# Pattern id -> (the exclusions it is a target of, those it is context of), by index.
+ExclusionIndex = list[tuple[tuple[int, ...], tuple[int, ...]] | None]
+# Pattern id -> slots of the bags and tallies holding it (what ``_Live`` reads).
+BagIndex = list[tuple[int, ...] | None]
 # Exclusion target pattern id -> the pattern ids whose hits can lie within the words it finds (itself
 # included); built with the matcher (``alerts.match.matcher``), read by ``_drop_within``.
 WithinMap = dict[int, tuple[int, ...]]
@@ -134,9 +140,7 @@ class _Live:
 
     __slots__ = ("always", "common", "hits", "known")
 
-    def __init__(
-        self, hits: dict[int, list[_Hit]], bags: dict[int, tuple[int, ...]], always: frozenset[int], slots: int
-    ) -> None:
+    def __init__(self, hits: dict[int, list[_Hit]], bags: BagIndex, always: frozenset[int], slots: int) -> None:
         self.hits = hits
         self.always = always  # ids of the nodes that may hold without hits
         self.known: dict[int, bool] = {}  # node id -> whether a hit lies below it
@@ -144,7 +148,7 @@ class _Live:
         # dict: slots are small consecutive numbers, and an index costs less than a hash lookup.
         common: list[list[int] | None] = [None] * slots
         for pid in hits:
-            got_slots = bags.get(pid)
+            got_slots = bags[pid]
             if got_slots is not None:
                 for slot in got_slots:
                     got = common[slot]
@@ -176,8 +180,8 @@ class _Live:
         return got
 
 
-def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node]) -> dict[int, tuple[int, ...]]:
-    """Pattern id -> slots of the bags and tallies below ``roots`` that hold it (what ``_Live`` reads)."""
+def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node], size: int) -> BagIndex:
+    """Pattern id (below ``size``) -> slots of the bags and tallies below ``roots`` that hold it, or None."""
     out: dict[int, list[int]] = {}
     seen: set[int] = set()
     stack = list(roots)
@@ -193,7 +197,10 @@ def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node]) -> dict[int, tuple
             seen.add(node.slot)
             for pid in node.places:
                 out.setdefault(pid, []).append(node.slot)
-    return {pid: tuple(sorted(nids)) for pid, nids in out.items()}
+    table: BagIndex = [None] * size
+    for pid, nids in out.items():
+        table[pid] = tuple(sorted(nids))
+    return table
 
 
 def may_hold_empty(node: _Leaf | _Bag | _Tally | _Node) -> bool:
@@ -389,7 +396,7 @@ def apply_exclusions(
     context: list[list[int] | None] = [None] * n
     any_context = False
     for pid in hits:
-        roles = index.get(pid)
+        roles = index[pid]
         if roles is not None:
             for i in roles[0]:
                 got = targets[i]
@@ -484,8 +491,9 @@ def _with_hits(out: dict[int, list[_Hit]], original: dict[int, list[_Hit]], pid:
     return out
 
 
-def exclusion_index(exclusions: Sequence[_Exclusion]) -> ExclusionIndex:
-    """Pattern id -> indices of the exclusions it is a target of, and of those it is context of."""
+def exclusion_index(exclusions: Sequence[_Exclusion], size: int) -> ExclusionIndex:
+    """Pattern id (below ``size``) -> indices of the exclusions it is a target of and of those it is context
+    of, or None."""
     targets: dict[int, list[int]] = {}
     context: dict[int, list[int]] = {}
     for i, ex in enumerate(exclusions):
@@ -493,7 +501,10 @@ def exclusion_index(exclusions: Sequence[_Exclusion]) -> ExclusionIndex:
             targets.setdefault(pid, []).append(i)
         for pid in ex.context:
             context.setdefault(pid, []).append(i)
-    return {pid: (tuple(targets.get(pid, ())), tuple(context.get(pid, ()))) for pid in targets.keys() | context}
+    table: ExclusionIndex = [None] * size
+    for pid in targets.keys() | context:
+        table[pid] = (tuple(targets.get(pid, ())), tuple(context.get(pid, ())))
+    return table
 
 
 class _Canceller:

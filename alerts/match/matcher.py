@@ -9,8 +9,9 @@ hits that respect word boundaries (Latin script) and exact case (acronyms), drop
 exclusions, and evaluates each watchlist's rules on the hits (``alerts.match.rules_eval``; nodes without a
 hit below them are skipped unwalked).
 
-The automaton is ahocorasick_rs (Python bindings to the Rust ``aho-corasick`` crate) built as a DFA,
-rather than pyahocorasick, which DESIGN.md names. Both report the same overlapping matches in the same
+The automaton is ahocorasick_rs (Python bindings to the Rust ``aho-corasick`` crate), built as a DFA
+until the ninth session of 2026-12-04 and as a contiguous NFA since (see below), rather than
+pyahocorasick, which DESIGN.md names. Both report the same overlapping matches in the same
 order (checked on 22,110 texts), but the DFA scans a 5 KB article in about 28 us against pyahocorasick's
 72-97 us with the default watchlists (whose trie is walked child by child), and 65 against 120 us with
 10,000 terms. With the concept watchlists (2,027 keys) the DFA scans the bench's dense articles in 86-93

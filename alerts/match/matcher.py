@@ -155,11 +155,7 @@ class Matcher:
         self._ascii_entries = tuple(ascii_entries)  # its pattern index -> the patterns it may be
         self._watchlists = tuple(watchlists)
         self._entity_exclusions = tuple(entity_exclusions)
-        size = len(self._patterns)
-        for w in self._watchlists:  # tables built before later watchlists added patterns: pad them
-            w.bags.extend([None] * (size - len(w.bags)))
-            w.exclusion_index.extend([None] * (size - len(w.exclusion_index)))
-        self._entity_index = exclusion_index(self._entity_exclusions, size)
+        self._entity_index = exclusion_index(self._entity_exclusions, len(self._patterns))
         self._within = within  # exclusion target -> the patterns that can lie within its words
 
     @property
@@ -493,6 +489,10 @@ def compile_matcher(watchlists: Sequence[WatchlistSpec], gazetteer: Gazetteer) -
     compiler = _Compiler(gazetteer)
     compiled = [compiler.watchlist(spec) for spec in watchlists]
     entity_exclusions = compiler.entity_exclusions()
+    size = len(compiler.patterns)  # every pattern now: pad the tables built before later ones were added
+    for w in compiled:
+        w.bags.extend([None] * (size - len(w.bags)))
+        w.exclusion_index.extend([None] * (size - len(w.exclusion_index)))
     by_key: dict[str, list[_Entry]] = {}
     for pid, p in enumerate(compiler.patterns):
         by_key.setdefault(p.key, []).append((pid, p.left, p.right, p.case_sensitive, p.cased))

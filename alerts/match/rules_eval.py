@@ -113,7 +113,7 @@ class _Exclusion:
 # Tables indexed by pattern id, None for a pattern without a role there: a document's hit pattern ids are
 # looked up in them for every watchlist, and a list index costs less than a dictionary lookup (no hash, one
 # memory access, which matters once the tables outgrow the cache: thousands of patterns). Sized to every
-# pattern of the matcher (``Matcher`` pads those built before the last watchlist was compiled).
+# pattern of the matcher (``compile_matcher`` pads those built before the last pattern was added).
 # Pattern id -> (the exclusions it is a target of, those it is context of), by index.
 ExclusionIndex = list[tuple[tuple[int, ...], tuple[int, ...]] | None]
 # Pattern id -> slots of the bags and tallies holding it (what ``_Live`` reads).
@@ -357,25 +357,6 @@ class _Doc:
         start = max(0, min(mid - _MAX_SENTENCE // 2, len(sentence) - _MAX_SENTENCE))
         sentence = ("…" if start else "") + sentence[start : start + _MAX_SENTENCE].strip() + "…"
         return " ".join(sentence.split())
-
-
-class _KnownSentences:
-    """The sentences a few hits stand in, and which other hits stand in one of them.
-
-    Proximity by sentence compares a few hits (a rare word, a context phrase) with many (a common word):
-    the few hits' sentences are the known ones, and each of the many is in one of them or in none.
-    """
-
-    __slots__ = ("ctx", "known")
-
-    def __init__(self, hits: Sequence[_Hit], ctx: _Doc) -> None:
-        self.ctx = ctx
-        self.known: set[tuple[int, int]] = {(h.field, ctx.sentence(h)) for h in hits}  # (field, start)
-
-    def place(self, h: _Hit) -> int:
-        """The start of the known sentence holding ``h``, or -1 when it stands in none of them."""
-        start = self.ctx.sentence(h)
-        return start if (h.field, start) in self.known else -1
 
 
 def apply_exclusions(
@@ -670,15 +651,15 @@ def _near_words(parts: list[_Found], negatives: list[_Found], near: int, ctx: _D
 def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _Found | None:
     """``near: sentence``: each anchor (a hit of the first part) with the other parts' hits in its sentence.
 
-    Only the smallest part's sentences can hold every part, so they are the known sentences
-    (``_KnownSentences``) among which every other hit is placed. The pairs come out in the order they
-    always did: anchor by anchor, each followed by the other parts' hits of its sentence, part by part.
+    Only the smallest part's sentences (the pivot's) can hold every part, so the other hits are kept only
+    when they stand in one of those. The pairs come out in the order they always did: anchor by anchor,
+    each followed by the other parts' hits of its sentence, part by part.
     """
     pivot = 0
     for i in range(1, len(parts)):
         if len(parts[i]) < len(parts[pivot]):
             pivot = i
-    known = _KnownSentences([h for h, _ in parts[pivot]], ctx)
+    known = {(h.field, ctx.sentence(h)) for h, _ in parts[pivot]}  # (field, sentence start)
 
     # Each part's pairs by the pivot sentence they stand in; a sentence stays live while every part has one.
     groups: list[dict[tuple[int, int], _Found]] = []
@@ -687,15 +668,13 @@ def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _
         group: dict[tuple[int, int], _Found] = {}
         for pair in part:
             h = pair[0]
-            start = known.place(h)
-            if start >= 0:
-                key = (h.field, start)
-                if live is None or key in live:
-                    got = group.get(key)
-                    if got is None:
-                        group[key] = [pair]
-                    else:
-                        got.append(pair)
+            key = (h.field, ctx.sentence(h))
+            if key in (known if live is None else live):
+                got = group.get(key)
+                if got is None:
+                    group[key] = [pair]
+                else:
+                    got.append(pair)
         live = set(group) if live is None else live & group.keys()
         if not live:
             return None
@@ -703,17 +682,13 @@ def _near_sentence(parts: list[_Found], negatives: list[_Found], ctx: _Doc) -> _
     assert live is not None
     for neg in negatives:
         for n, _ in neg:
-            start = known.place(n)
-            if start >= 0:
-                live.discard((n.field, start))
+            live.discard((n.field, ctx.sentence(n)))
     if not live:
         return None
     out: _Found = []
     for anchor in parts[0]:
         a = anchor[0]
-        if a.sentence < 0:
-            continue  # not in a pivot sentence (the pivot's own hits all have theirs)
-        key = (a.field, a.sentence)
+        key = (a.field, a.sentence)  # set for every hit of the parts above
         if key not in live:  # live sentences are among the first part's
             continue
         out.append(anchor)

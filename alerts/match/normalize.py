@@ -357,9 +357,10 @@ def _normalize_slow(text: str, mapped: str, resized: list[str]) -> NormalizedTex
     ``mapped``: ``text`` with its one-for-one changes made (same length); ``resized``: the characters
     that expand or vanish. Only those, the ASCII characters the table changes and runs of space-likes
     are events, so a page in another script costs its few odd characters, not a call per character.
-    Before, every non-ASCII character was an event: a Cyrillic or Vietnamese page with one soft hyphen
+    Before, every non-ASCII character was an event: a Cyrillic or Vietnamese page with one ligature
     cost a Python call per letter, two thirds of ``Matcher.match``'s instructions on the bench's real
-    pages. The result is the same (every field of the labelled items and real pages compared).
+    pages. The result is the same (text, offsets and breaks of 87,308 texts compared: the labelled
+    items, the bench's articles and pages, the corpus files and 20,000 made-up mixtures).
     """
     b = _Builder()
     last = 0

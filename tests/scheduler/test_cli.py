@@ -46,7 +46,7 @@ def test_match_jsonl_writes_one_line_per_input_with_the_watchlists() -> None:
     stdin = "\n".join(json.dumps(item) for item in lines) + "\n"
     result = CliRunner().invoke(main, ["match", "--jsonl", "-", "--config", DEFAULT], input=stdin)
     assert result.exit_code == 0, result.output
-    out = [json.loads(line) for line in result.output.splitlines()]
+    out = [json.loads(line) for line in result.stdout.splitlines()]  # stdout: JSON only
     assert [o["id"] for o in out] == ["a", "b", "c"]
     assert out[0]["watchlists"] == ["maritime-disputes"]
     assert out[1]["watchlists"] == ["arms-deals"]
@@ -108,7 +108,7 @@ def test_extract_prints_json_lines(tmp_path: Path) -> None:
     page.write_text(article_page(CALM_TITLE, CALM_TEXT), encoding="utf-8")
     result = CliRunner().invoke(main, ["extract", str(page), "--url", "https://news.example/ramen", "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # stdout only: a stray stderr line from another thread is not JSON
     assert data["title"] == CALM_TITLE
     assert "Komazawa Olympic Park" in data["text"] and "Privacy policy" not in data["text"]
     assert set(data) >= {"file", "title", "text", "date", "authors", "language", "url"}

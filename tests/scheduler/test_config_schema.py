@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def schema() -> dict[str, Any]:
     result = CliRunner().invoke(main, ["config", "schema", "--config", str(ROOT / "config.yaml")])
     assert result.exit_code == 0, result.output
-    printed: dict[str, Any] = json.loads(result.output)
+    printed: dict[str, Any] = json.loads(result.stdout)
     jsonschema.Draft202012Validator.check_schema(printed)
     return printed
 
@@ -63,7 +63,7 @@ def test_the_config_files_target_names_are_offered_for_completion(schema: dict[s
 def test_without_a_config_file_the_schema_is_the_generic_one(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["config", "schema", "--config", str(tmp_path / "none.yaml")])
     assert result.exit_code == 0 and "slack-analysts" not in result.output
-    assert json.loads(result.output)["title"] == "newswatch configuration"
+    assert json.loads(result.stdout)["title"] == "newswatch configuration"
 
 
 @pytest.mark.parametrize(("change", "where"), [

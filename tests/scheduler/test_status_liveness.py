@@ -84,7 +84,7 @@ def test_a_sigkilled_daemon_is_reported_not_running(site: LoopbackHTTPServer, tm
     try:
         def status() -> dict[str, object]:
             result = CliRunner().invoke(main, ["status", "--json", "--config", str(config)])
-            return json.loads(result.output) if result.exit_code == 0 else {}
+            return json.loads(result.stdout) if result.exit_code == 0 else {}
 
         def crawled_and_scheduled() -> bool:
             sources = status().get("sources") or []

@@ -170,7 +170,8 @@ def test_the_baseline_records_what_was_seen_and_floors_every_scope() -> None:
                                                  "writtendev2026ak", "writtendev2026al", "writtendev2026am",
                                                  "writtendev2026an", "writtendev2026ao", "writtendev2026ap",
                                                  "writtendev2026aq", "writtendev2026ar", "writtendev2026as",
-                                                 "writtendev2026at", "writtendev2026au"}
+                                                 "writtendev2026at", "writtendev2026au", "writtendev2026av",
+                                                 "writtendev2026aw"}
     assert set(ev.floors(baseline)) == {"labels-dev", "dev2023", "writtendev2026", "dev2023b", "writtendev2026b",
                                         "writtendev2026c", "writtendev2026d", "writtendev2026e", "writtendev2026f",
                                         "writtendev2026g", "writtendev2026h", "writtendev2026i", "writtendev2026j",
@@ -181,7 +182,8 @@ def test_the_baseline_records_what_was_seen_and_floors_every_scope() -> None:
                                         "writtendev2026aa", "writtendev2026ab", "writtendev2026ac", "writtendev2026ad",
                                         "writtendev2026ae", "writtendev2026af", "writtendev2026ag",
                                         "writtendev2026ap", "writtendev2026aq", "writtendev2026ar", "writtendev2026as",
-                                        "writtendev2026at", "writtendev2026au", "writtendev2026ah", "writtendev2026ai",
+                                        "writtendev2026at", "writtendev2026au", "writtendev2026av", "writtendev2026aw",
+                                        "writtendev2026ah", "writtendev2026ai",
                                         "writtendev2026aj", "writtendev2026ak",
                                         "writtendev2026al", "writtendev2026am", "writtendev2026an", "writtendev2026ao",
                                         "rss2024",

@@ -113,6 +113,8 @@ LABEL_SETS = [
     ("writtendev2026ar", BENCH / "labels" / "writtendev2026ar.jsonl", 400, "0.985", "0.989"),
     ("writtendev2026at", BENCH / "labels" / "writtendev2026at.jsonl", 400, "0.958", "0.991"),
     ("writtendev2026au", BENCH / "labels" / "writtendev2026au.jsonl", 400, "1.000", "0.995"),
+    ("writtendev2026aw", BENCH / "labels" / "writtendev2026aw.jsonl", 400, "1.000", "1.000"),
+    ("writtendev2026av", BENCH / "labels" / "writtendev2026av.jsonl", 400, "0.993", "1.000"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),

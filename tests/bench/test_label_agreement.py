@@ -122,6 +122,7 @@ LABEL_SETS = [
     ("written2026i", BENCH / "labels" / "written2026i.jsonl", 400, "1.000", "0.993"),
     ("written2026j", BENCH / "labels" / "written2026j.jsonl", 400, "0.986", "0.986"),
     ("written2026k", BENCH / "labels" / "written2026k.jsonl", 400, "0.979", "1.000"),
+    ("written2026l", BENCH / "labels" / "written2026l.jsonl", 400, "0.980", "0.986"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -582,3 +582,55 @@ def test_ships_declared_targets_and_a_blocked_medevac_are_maritime_disputes(matc
     assert "maritime-disputes" in flagged(
         matcher, "Chinese coast guard ships blocked a medical evacuation near a Philippine outpost")
     assert "maritime-disputes" not in flagged(matcher, "Ships bound for Rotterdam delayed by fog")
+
+
+@pytest.mark.parametrize("title", [
+    "Bangladesh Navy takes delivery of BNS Sangram from Chinese yard",
+    "KRI Bung Karno arrives in Surabaya from Italian builder",
+])
+def test_a_navys_ship_named_by_its_prefix_handed_over_or_arriving_from_its_builder(
+    matcher: Matcher, title: str
+) -> None:
+    assert "arms-deals" in flagged(matcher, title)
+
+
+@pytest.mark.parametrize("title", [
+    "USS Boxer arrives in Manila for a port visit",
+    "Former sailor on USS Essex sold secrets to China, court told",
+])
+def test_a_named_ship_on_a_visit_or_a_sailor_aboard_is_no_transfer(matcher: Matcher, title: str) -> None:
+    assert "arms-deals" not in flagged(matcher, title)
+
+
+def test_the_first_units_rolled_out_for_a_buyer_but_not_a_prototype(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "First K2 tank for Poland rolls out at Changwon")
+    assert "arms-deals" not in flagged(matcher, "Korea rolls out first KF-21 prototype")
+
+
+def test_weapons_sent_beside_rocket_launchers_are_not_a_launch(matcher: Matcher) -> None:
+    # the launch exclusion once named launch* as its context, which also matched "launchers"
+    sent = "Pyongyang sent artillery shells and rocket launchers to Russia, Seoul says"
+    assert "arms-deals" in flagged(matcher, sent)
+    assert "arms-deals" not in flagged(matcher, "North Korea sent missiles into the sea in a test launch")
+
+
+def test_the_sea_lion_oil_field_is_not_wildlife(matcher: Matcher) -> None:
+    field = "Argentina protests approval of Sea Lion oil field off the Falklands"
+    assert "maritime-disputes" in flagged(matcher, field)
+    assert "maritime-disputes" not in flagged(matcher, "Sea lions return to Falklands beaches as tourists flock")
+
+
+def test_weapons_reaching_an_armed_group_but_not_missiles_reaching_a_city(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "UN monitors say rifles reached rebels through a lake port")
+    assert "arms-deals" not in flagged(matcher, "Missiles reached Kharkiv overnight, killing three")
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Patriot batteries for Ukraine due next month, Berlin says", True),
+    ("Estonia adds six more K9 howitzers", True),
+    # a platform "for" a state is often its own navy's; a coast guard's fleet is civilian
+    ("New frigate for Japan's navy floated out in Nagasaki", False),
+    ("Japan Coast Guard to add eight large patrol ships", False),
+])
+def test_equipment_bound_for_a_state_or_added_in_numbers(matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title)) is alerts

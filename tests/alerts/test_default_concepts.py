@@ -634,3 +634,28 @@ def test_weapons_reaching_an_armed_group_but_not_missiles_reaching_a_city(matche
 ])
 def test_equipment_bound_for_a_state_or_added_in_numbers(matcher: Matcher, title: str, alerts: bool) -> None:
     assert ("arms-deals" in flagged(matcher, title)) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Jakarta confirms 20 attack drones from Turkish maker", True),
+    ("Lima takes 44 tanks from KNDS", True),
+    ("Japanese shipyard to build two frigates for Indonesian navy", True),
+    # makers at a fair, and missiles "from" where they were fired
+    ("Turkish firms show new drones at Istanbul fair", False),
+    ("Missiles from Yemen hit Eilat port", False),
+])
+def test_equipment_named_with_its_maker_but_not_a_fair_or_a_launch_site(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title)) is alerts
+
+
+def test_a_buyers_first_jets_landing_at_an_air_base_but_not_jets_there_for_drills(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "First Kazakh Rafales touch down at Taldykorgan air base")
+    assert "arms-deals" not in flagged(matcher, "US jets land at Kadena air base for drills")
+
+
+def test_a_pact_for_ships_and_an_order_won_by_a_named_maker(matcher: Matcher) -> None:
+    assert "arms-deals" in flagged(matcher, "Manila, Seoul sign pact for two more corvettes")
+    assert "arms-deals" not in flagged(matcher, "Manila, Seoul sign pact for fisheries cooperation")
+    assert "arms-deals" in flagged(matcher, "Hensoldt wins Slovak order")
+    assert "arms-deals" not in flagged(matcher, "Hensoldt wins railway signalling order in Bavaria")

@@ -16,6 +16,10 @@ An entry::
       exclude: [Joe Scarborough]       # optional: phrases that cancel an alias found inside them
                                        # (case-blind; a trailing * is a prefix: Scarborough gas*)
 
+A weapon system may name the state that makes it, ``made_in: china`` (a state's id): a rule whose group says
+``other-than-maker`` then tells "Egypt fields the HQ-9B" (a system in another state's hands: an export)
+from "China shows its HQ-9B" (its own).
+
 Aliases follow the watchlist term syntax: an alias in capitals only (``PLA``) matches only in
 capitals; ``name*`` matches any word beginning with ``name``.
 
@@ -59,7 +63,7 @@ ENTITY_TYPES = frozenset(
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-_KEYS = frozenset({"id", "type", "name", "aliases", "exclude"})
+_KEYS = frozenset({"id", "type", "name", "aliases", "exclude", "made_in"})
 EntityType = Literal["state", "disputed_feature", "sea", "navy", "coast_guard", "maritime_militia", "weapon_system",
                      "defence_company", "defence_agency", "minister"]
 _STRINGS_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
@@ -81,6 +85,8 @@ class EntityModel(BaseModel):
         default=None, description="every spelling: a list, or a mapping language -> list")
     exclude: Annotated[Any, WithJsonSchema(_STRINGS_SCHEMA)] = Field(
         default=None, description="phrases that cancel an alias found inside them")
+    made_in: str | None = Field(default=None, pattern=_ID.pattern,
+                                description="for a weapon system: the id of the state that makes it")
 
     @field_validator("id", mode="before")
     @classmethod
@@ -115,6 +121,7 @@ class Entity:
         name: display name.
         aliases: every spelling, as written (normalisation happens when the matcher compiles).
         exclude: phrases that cancel an alias hit lying inside them.
+        made_in: for a weapon system, the id of the state that makes it (see ``other-than-maker``).
     """
 
     id: str
@@ -122,6 +129,7 @@ class Entity:
     name: str
     aliases: tuple[str, ...]
     exclude: tuple[str, ...] = ()
+    made_in: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +219,14 @@ def _parse_entry(raw: Any, path: Loc, known: Mapping[str, Entity]) -> Entity:
         exclude = list(old.exclude) + [e for e in exclude if e not in old.exclude]
     if not aliases:
         raise WatchlistError(f"entity {entity_id!r} has no aliases", (*path, "aliases"))
-    return Entity(entity_id, etype, name.strip(), tuple(aliases), tuple(exclude))
+    made_in = model.made_in if model.made_in is not None else old.made_in if old else None
+    if made_in is not None and etype != "weapon_system":
+        raise WatchlistError(f"made_in names a weapon system's maker; {entity_id!r} is a {etype}",
+                             (*path, "made_in"))
+    if made_in is not None and (known.get(made_in) is None or known[made_in].type != "state"):
+        raise WatchlistError(f"made_in {made_in!r} of {entity_id!r} is not a state of the gazetteer; "
+                             "name a state entity listed before it", (*path, "made_in"))
+    return Entity(entity_id, etype, name.strip(), tuple(aliases), tuple(exclude), made_in)
 
 
 def parse_gazetteer(raw: Sequence[Any], base: Gazetteer | None = None, label: str = "gazetteer",

@@ -387,6 +387,8 @@ class _Compiler:
         return _Leaf((pid,), term.weight, term.text + ("*" if term.prefix else ""), None, self.nid())
 
     def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Tally | _Node:
+        if isinstance(item, Group) and item.other_than_maker:
+            item = self.maker_branches(item, path)
         if isinstance(item, Term) and item.entity and entity_type(item.entity) is not None:
             # Each entity of the type is a leaf of its own, so evidence names the state found.
             item = Group("any", tuple(Term(e, item.weight, entity=e, before=item.before, after=item.after)
@@ -421,6 +423,34 @@ class _Compiler:
         required = tuple(c for c in children if not (isinstance(c, _Node) and c.op == "none"))
         return _Node(item.op, children, item.near, item.min, self.nid(), required if item.op == "all" else ())
 
+    def maker_branches(self, group: Group, path: Loc) -> Group:
+        """An ``other-than-maker`` group as plain groups: one branch per maker, each with the systems it makes
+        and, for its states, every state but the maker.
+
+        "Egypt fields Chinese HQ-9B" holds in China's branch through Egypt; "China shows its HQ-9B" holds in
+        no branch. Written out when compiled, the branches are ordinary bags and nodes, so evaluation needs
+        nothing new; the first item's systems without a ``made_in`` take no part.
+        """
+        by_maker: dict[str, list[Term]] = {}
+        for term in _terms(group.items[0]):
+            if not term.entity:
+                continue
+            kind = entity_type(term.entity)
+            for entity_id in self.of_type(term.entity, path) if kind is not None else [term.entity]:
+                entity = self.gazetteer.get(entity_id)
+                if entity is not None and entity.made_in:
+                    by_maker.setdefault(entity.made_in, []).append(Term(entity_id, term.weight, entity=entity_id))
+        if not by_maker:
+            raise WatchlistError("other-than-maker: the first item names no weapon system with a made_in "
+                                 "in the gazetteer", path)
+        states = [e.id for e in self.gazetteer.entities.values() if e.type == "state"]
+        branches = tuple(
+            Group("all", (Group("any", tuple(dict.fromkeys(terms))),
+                          *(_other_states(item, maker, states) for item in group.items[1:])), group.near)
+            for maker, terms in by_maker.items()
+        )
+        return Group("any", branches)
+
     def exclusion(self, ex: Exclusion) -> _Exclusion:
         targets = frozenset(pid for t in ex.terms for pid in self.term(t, ex.path).pids)
         context = tuple(dict.fromkeys(pid for t in ex.context for pid in self.term(t, ex.path).pids))
@@ -453,6 +483,24 @@ class _Compiler:
                 context = tuple(self.exclude_phrase(e, entity_id) for e in entity.exclude)
                 out.append(_Exclusion(frozenset(pids), context, None))
         return out
+
+
+def _terms(item: Term | Group) -> list[Term]:
+    """The terms of ``item`` and of the groups in it, in order."""
+    if isinstance(item, Term):
+        return [item]
+    return [term for child in item.items for term in _terms(child)]
+
+
+def _other_states(item: Term | Group, maker: str, states: Sequence[str]) -> Term | Group:
+    """``item`` with every state it names (``@type:state`` or a state's ``@id``) other than ``maker``."""
+    if isinstance(item, Group):
+        return Group(item.op, tuple(_other_states(child, maker, states) for child in item.items), item.near,
+                     item.min)
+    if item.entity == "type:state":
+        return Group("any", tuple(Term(s, item.weight, entity=s, before=item.before, after=item.after)
+                                  for s in states if s != maker))
+    return item
 
 
 def _always(node: _Leaf | _Bag | _Tally | _Node, always: set[int]) -> None:

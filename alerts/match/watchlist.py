@@ -76,8 +76,8 @@ _WEIGHT = re.compile(r"\^(-?\d+(?:\.\d+)?)$")
 _ENTITY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # ``@type:state``: every gazetteer entity of a type (see ``entity_type``).
 TYPE_REFERENCE = "type:"
-_RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min")
-_GROUP_KEYS = ("any", "all", "none", "near", "min")
+_RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min", "other-than-maker")
+_GROUP_KEYS = ("any", "all", "none", "near", "min", "other-than-maker")
 _EXCLUDE_KEYS = ("terms", "context", "near")
 _TERM_KEYS = ("term", "weight", "case")
 _OPS: tuple[Literal["any", "all", "none"], ...] = ("any", "all", "none")
@@ -117,12 +117,17 @@ class Group:
         items: terms and nested groups.
         near: for ``all``: every item within ``near`` words of the first item, or in the same sentence.
         min: for ``any``: how many different items must be found (default 1).
+        other_than_maker: for ``all``: the first item names weapon systems, and the states its other items
+            name count only when they are not the system's maker (the gazetteer's ``made_in``): "Egypt fields
+            Chinese HQ-9B" holds, "China shows its HQ-9B" does not. The maker is world knowledge a list of
+            words cannot hold, and who holds a system made elsewhere is what an arms transfer leaves behind.
     """
 
     op: Literal["any", "all", "none"]
     items: tuple[Term | Group, ...]
     near: Near = None
     min: int = 1
+    other_than_maker: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,7 +396,20 @@ class _Parser:
             minimum = value
         if op == "all" and all(isinstance(i, Group) and i.op == "none" for i in items):
             raise WatchlistError("an 'all' group needs at least one item that is not 'none'", (*path, "all"))
-        return self._made(Group(op, items, near, minimum), path)
+        other_than_maker = False
+        if "other-than-maker" in raw:
+            value = raw["other-than-maker"]
+            if op != "all":
+                raise WatchlistError(f"other-than-maker applies to 'all' groups, not '{op}'",
+                                     (*path, "other-than-maker"))
+            if not isinstance(value, bool):
+                raise WatchlistError(f"other-than-maker must be true or false, got {value!r}",
+                                     (*path, "other-than-maker"))
+            if value and (len(items) < 2 or (isinstance(items[0], Group) and items[0].op == "none")):
+                raise WatchlistError("other-than-maker needs weapon systems as the first item and states after it",
+                                     (*path, "all"))
+            other_than_maker = value
+        return self._made(Group(op, items, near, minimum, other_than_maker), path)
 
 
 def _parse_sets(raw: Any, path: Loc,

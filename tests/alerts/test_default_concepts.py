@@ -659,3 +659,18 @@ def test_a_pact_for_ships_and_an_order_won_by_a_named_maker(matcher: Matcher) ->
     assert "arms-deals" not in flagged(matcher, "Manila, Seoul sign pact for fisheries cooperation")
     assert "arms-deals" in flagged(matcher, "Hensoldt wins Slovak order")
     assert "arms-deals" not in flagged(matcher, "Hensoldt wins railway signalling order in Bavaria")
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Algerian Su-57s seen at Oum El Bouaghi for the first time", True),
+    ("Egypt's air defence command fields new Chinese HQ-9B batteries", True),
+    ("Arrow 3 declared operational in Germany", True),
+    # a state's own system, a system used against a state, one deployed or flying near another state
+    ("China shows its HQ-9B at Zhuhai air show", False),
+    ("Russian Iskander missiles hit Kharkiv", False),
+    ("US Typhon launcher to stay in the Philippines, Manila says", False),
+    ("Chinese J-16s fly near Taiwan's air defence zone", False),
+])
+def test_a_named_system_in_the_hands_of_a_state_that_did_not_make_it(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title)) is alerts

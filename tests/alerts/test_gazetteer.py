@@ -64,6 +64,12 @@ def test_config_adds_aliases_to_a_shipped_entity_and_new_entities() -> None:
             "unknown key",
         ),
         ([{"id": "senkaku", "type": "sea"}], "gazetteer[0].type", "already a disputed_feature"),
+        ([{"id": "x", "type": "weapon_system", "aliases": ["X-1"], "made_in": "atlantis"}],
+         "gazetteer[0].made_in", "not a state of the gazetteer"),
+        ([{"id": "x", "type": "weapon_system", "aliases": ["X-1"], "made_in": "senkaku"}],
+         "gazetteer[0].made_in", "not a state of the gazetteer"),
+        ([{"id": "x", "type": "sea", "aliases": ["X Sea"], "made_in": "china"}],
+         "gazetteer[0].made_in", "weapon system's maker"),
     ],
 )
 def test_invalid_entries_name_the_path_and_the_fix(extra: list[dict], path: str, words: str) -> None:
@@ -85,3 +91,21 @@ def test_error_path_counts_entries() -> None:
             ]
         )
     assert err.value.path == "gazetteer[3].aliases"
+
+
+def test_shipped_weapon_systems_name_their_maker() -> None:
+    g = load_gazetteer()
+    makers = {e.made_in for e in g.entities.values() if e.type == "weapon_system" and e.made_in}
+    assert {"united-states", "russia", "china", "south-korea", "france", "turkey", "israel"} <= makers
+    hq9 = [e for e in g.entities.values() if "HQ 9*" in e.aliases]
+    assert [e.made_in for e in hq9] == ["china"]
+    # a system several states build has no maker
+    assert [e.made_in for e in g.entities.values() if "Eurofighter*" in e.aliases] == [None]
+
+
+def test_config_can_add_a_system_under_its_maker() -> None:
+    g = load_gazetteer([{"id": "china-made-systems", "aliases": ["GJ 2 drone*"]},
+                        {"id": "atlantis-gun", "type": "weapon_system", "aliases": ["AG 1"], "made_in": "greece"}])
+    assert g.get("china-made-systems").made_in == "china"  # type: ignore[union-attr]
+    assert "GJ 2 drone*" in g.get("china-made-systems").aliases  # type: ignore[union-attr]
+    assert g.get("atlantis-gun").made_in == "greece"  # type: ignore[union-attr]

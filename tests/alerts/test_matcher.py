@@ -390,3 +390,35 @@ def test_words_beside_an_entity_are_one_phrase_per_alias() -> None:
     # Config checking finds the entity inside the phrase, as it finds a plain @id.
     raw = [{"rules": [{"any": ["in @atlantis", "@china designed^2", "@type:state"]}]}]
     assert [entity for _, entity in entity_references(raw)] == ["atlantis", "china"]
+
+
+def test_other_than_maker_needs_a_state_that_did_not_make_the_system() -> None:
+    m = _matcher([{"all": ["@type:weapon_system", "@type:state"], "near": "sentence", "other-than-maker": True}])
+    got = _m(m, title="Egypt fields HQ-9B batteries near Cairo")
+    assert got.matched
+    assert {e.entity for e in got.evidence} == {"china-made-systems", "egypt"}
+    assert not _m(m, title="China shows its HQ-9B batteries at Zhuhai").matched  # the maker's own
+    assert not _m(m, title="Egypt buys Eurofighter jets").matched  # several makers: no made_in, no part
+    # states in another sentence are not beside the system
+    assert not _m(m, title="New HQ-9B batteries seen. Egypt holds elections").matched
+    # an Algerian Su-57 is in Russia's branch, a Russian one in none
+    assert _m(m, title="Algerian Su-57s spotted near Oum El Bouaghi").matched
+    assert not _m(m, title="Russian Su-57s fly over Moscow").matched
+
+
+def test_other_than_maker_keeps_the_groups_around_its_states() -> None:
+    m = _matcher([{"all": ["@type:weapon_system", {"any": ["@type:state"]}, {"none": ["attack*"]}], "near": 8,
+                   "other-than-maker": True}])
+    assert _m(m, title="Algeria unveils Chinese HQ-9B batteries").matched
+    assert not _m(m, title="Ukraine says Russian Iskander attack hit Kyiv").matched  # the none group stays
+
+
+@pytest.mark.parametrize(("rule", "words"), [
+    ({"any": ["@type:weapon_system", "@type:state"], "other-than-maker": True}, "applies to 'all' groups"),
+    ({"all": ["@type:weapon_system", "@type:state"], "other-than-maker": "yes"}, "must be true or false"),
+    ({"all": [{"none": ["test*"]}, "@type:state"], "other-than-maker": True}, "weapon systems as the first item"),
+    ({"all": ["frigate*", "@type:state"], "other-than-maker": True}, "no weapon system with a made_in"),
+])
+def test_other_than_maker_says_what_is_wrong(rule: dict[str, Any], words: str) -> None:
+    with pytest.raises(WatchlistError, match=words):
+        _matcher([rule])

@@ -674,3 +674,16 @@ def test_a_pact_for_ships_and_an_order_won_by_a_named_maker(matcher: Matcher) ->
 def test_a_named_system_in_the_hands_of_a_state_that_did_not_make_it(
         matcher: Matcher, title: str, alerts: bool) -> None:
     assert ("arms-deals" in flagged(matcher, title)) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Third Hangor-class submarine launched at Wuchang for Pakistan", True),  # a buyer's ship launched at its yard
+    ("Mongolian army shows off Russian T-72 tanks", True),  # "shows off", and a state the maritime rules never name
+    ("Kazakh air force takes delivery of Turkish Anka drones", True),
+    ("Seoul to lend Warsaw 100,000 artillery shells", True),
+    ("Indian Army inducts first batch of women into artillery", False),
+    ("Algerian Su-30 skids off runway at Oum El Bouaghi", False),  # an accident
+])
+def test_a_ship_launched_for_its_buyer_and_states_that_border_no_contested_sea(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title)) is alerts

@@ -687,3 +687,16 @@ def test_a_named_system_in_the_hands_of_a_state_that_did_not_make_it(
 def test_a_ship_launched_for_its_buyer_and_states_that_border_no_contested_sea(
         matcher: Matcher, title: str, alerts: bool) -> None:
     assert ("arms-deals" in flagged(matcher, title)) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Jakarta will keep drilling off Natuna despite Beijing's objections", True),  # defiance is the contest
+    ("Hanoi and Manila urge Beijing to respect the 2016 award", True),
+    ("Seoul publishes Yellow Sea baseline, drawing Beijing rebuke", True),
+    ("Philippine mango exports to China hit record despite sea row", False),  # the dispute as background
+    ("Pirates hijack bulk carrier off Somalia, EU naval force says", False),
+    ("Hainan opens duty-free zone as goods enter the island tariff-free", False),
+])
+def test_defying_a_claimant_is_the_dispute_and_a_dispute_in_the_background_is_not(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("maritime-disputes" in flagged(matcher, title)) is alerts

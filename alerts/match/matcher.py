@@ -444,9 +444,10 @@ class _Compiler:
             raise WatchlistError("other-than-maker: the first item names no weapon system with a made_in "
                                  "in the gazetteer", path)
         states = [e.id for e in self.gazetteer.entities.values() if e.type == "state"]
+        makers = set(by_maker)
         branches = tuple(
             Group("all", (Group("any", tuple(dict.fromkeys(terms))),
-                          *(_other_states(item, maker, states) for item in group.items[1:])), group.near)
+                          *(_other_states(item, maker, states, makers) for item in group.items[1:])), group.near)
             for maker, terms in by_maker.items()
         )
         return Group("any", branches)
@@ -492,14 +493,24 @@ def _terms(item: Term | Group) -> list[Term]:
     return [term for child in item.items for term in _terms(child)]
 
 
-def _other_states(item: Term | Group, maker: str, states: Sequence[str]) -> Term | Group:
-    """``item`` with every state it names (``@type:state`` or a state's ``@id``) other than ``maker``."""
+def _other_states(item: Term | Group, maker: str, states: Sequence[str], makers: set[str]) -> Term | Group:
+    """``item`` with every state it names (``@type:state`` or a state's ``@id``) other than ``maker``.
+
+    The states that make no system are one bag, the same in every branch (so evaluated once a document); each
+    other maker is a group of its own, compiled to a node looked at only when the branch's systems are found.
+    A bag of every state but the maker in each branch cost about 7% of the matching time on dense articles:
+    a bag's terms are looked up for every hit of every document, states are among the most frequent hits,
+    and each would have sat in a bag per maker. Verdicts, scores and evidence are the same either way; only
+    evidence that ties (two aliases at one place, "Saudi" and "Saudi Arabia") may come in another order.
+    """
     if isinstance(item, Group):
-        return Group(item.op, tuple(_other_states(child, maker, states) for child in item.items), item.near,
-                     item.min)
+        return Group(item.op, tuple(_other_states(child, maker, states, makers) for child in item.items),
+                     item.near, item.min)
     if item.entity == "type:state":
-        return Group("any", tuple(Term(s, item.weight, entity=s, before=item.before, after=item.after)
-                                  for s in states if s != maker))
+        def term(state: str) -> Term:
+            return Term(state, item.weight, entity=state, before=item.before, after=item.after)
+        return Group("any", (Group("any", tuple(term(s) for s in states if s not in makers)),
+                             *(Group("all", (term(s),)) for s in states if s in makers and s != maker)))
     return item
 
 

@@ -132,10 +132,11 @@ class _Live:
     list: a document's hits touch several bags each.
 
     A node without a hit below it cannot hold (unless it is in ``always``: an ``all`` of ``none``
-    groups), so evaluation skips it unwalked. Worked out from the document's hits, not from the nodes'
-    pattern ids: concept lists make bags of hundreds of terms, of which a document holds a few. One pass
-    over the hit pattern ids gives each bag its terms present (``common``, in hits order); other nodes
-    are asked when evaluation reaches them, and the answer is kept.
+    groups), nor can an ``all`` one of whose required items cannot, so evaluation skips it unwalked.
+    Worked out from the document's hits, not from the nodes' pattern ids: concept lists make bags of
+    hundreds of terms, of which a document holds a few. One pass over the hit pattern ids gives each bag
+    its terms present (``common``, in hits order); other nodes are asked when evaluation reaches them,
+    and the answer is kept.
     """
 
     __slots__ = ("always", "common", "hits", "known")
@@ -175,7 +176,13 @@ class _Live:
         assert isinstance(node, _Node)
         got = self.known.get(node.nid)
         if got is None:
-            got = any(self._below(child) for child in node.children)
+            if node.required:
+                # An ``all`` holds only when each of its required items may: asking that here, item by item
+                # until one may not, spares walking into the other items (an ``other-than-maker`` rule's
+                # branches all share the frequent states, and only the branch whose systems are found lives).
+                got = all(self.holds(child) for child in node.required)
+            else:
+                got = any(self._below(child) for child in node.children)
             self.known[node.nid] = got
         return got
 

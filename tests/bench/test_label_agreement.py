@@ -126,6 +126,7 @@ LABEL_SETS = [
     ("written2026j", BENCH / "labels" / "written2026j.jsonl", 400, "0.986", "0.986"),
     ("written2026k", BENCH / "labels" / "written2026k.jsonl", 400, "0.979", "1.000"),
     ("written2026l", BENCH / "labels" / "written2026l.jsonl", 400, "0.980", "0.986"),
+    ("written2026m", BENCH / "labels" / "written2026m.jsonl", 400, "1.000", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -429,7 +429,7 @@ class _Compiler:
 
         "Egypt fields Chinese HQ-9B" holds in China's branch through Egypt; "China shows its HQ-9B" holds in
         no branch. Written out when compiled, the branches are ordinary bags and nodes, so evaluation needs
-        nothing new; the first item's systems without a ``made_in`` take no part.
+        nothing new; the first item's plain words, and its systems without a ``made_in``, take no part.
         """
         by_maker: dict[str, list[Term]] = {}
         for term in _terms(group.items[0]):
@@ -439,12 +439,13 @@ class _Compiler:
             for entity_id in self.of_type(term.entity, path) if kind is not None else [term.entity]:
                 entity = self.gazetteer.get(entity_id)
                 if entity is not None and entity.made_in:
-                    by_maker.setdefault(entity.made_in, []).append(Term(entity_id, term.weight, entity=entity_id))
+                    by_maker.setdefault(entity.made_in, []).append(
+                        Term(entity_id, term.weight, entity=entity_id, before=term.before, after=term.after))
         if not by_maker:
             raise WatchlistError("other-than-maker: the first item names no weapon system with a made_in "
                                  "in the gazetteer", path)
         states = [e.id for e in self.gazetteer.entities.values() if e.type == "state"]
-        makers = set(by_maker)
+        makers = set(by_maker)  # states that make a system in this rule
         branches = tuple(
             Group("all", (Group("any", tuple(dict.fromkeys(terms))),
                           *(_other_states(item, maker, states, makers) for item in group.items[1:])), group.near)
@@ -511,6 +512,8 @@ def _other_states(item: Term | Group, maker: str, states: Sequence[str], makers:
             return Term(state, item.weight, entity=state, before=item.before, after=item.after)
         return Group("any", (Group("any", tuple(term(s) for s in states if s not in makers)),
                              *(Group("all", (term(s),)) for s in states if s in makers and s != maker)))
+    if item.entity == maker:
+        return Group("any", ())  # the maker named on its own: never another state
     return item
 
 

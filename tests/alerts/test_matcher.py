@@ -422,3 +422,11 @@ def test_other_than_maker_keeps_the_groups_around_its_states() -> None:
 def test_other_than_maker_says_what_is_wrong(rule: dict[str, Any], words: str) -> None:
     with pytest.raises(WatchlistError, match=words):
         _matcher([rule])
+
+
+def test_other_than_maker_leaves_out_a_state_named_on_its_own_when_it_made_the_system() -> None:
+    m = _matcher([{"all": ["@type:weapon_system", {"any": ["@china", "@egypt"]}], "near": "sentence",
+                   "other-than-maker": True}])
+    assert _m(m, title="Egypt fields HQ-9B batteries").matched
+    assert not _m(m, title="China fields HQ-9B batteries").matched  # China made the HQ-9B
+    assert _m(m, title="China sells Egypt F-16 parts").matched  # China did not make the F-16

@@ -389,6 +389,8 @@ class _Compiler:
     def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Tally | _Node:
         if isinstance(item, Group) and item.other_than_maker:
             item = self.maker_branches(item, path)
+        elif isinstance(item, Group) and item.maker_only:
+            item = self.maker_only(item, path)
         if isinstance(item, Term) and item.entity and entity_type(item.entity) is not None:
             # Each entity of the type is a leaf of its own, so evidence names the state found.
             item = Group("any", tuple(Term(e, item.weight, entity=e, before=item.before, after=item.after)
@@ -423,7 +425,20 @@ class _Compiler:
         required = tuple(c for c in children if not (isinstance(c, _Node) and c.op == "none"))
         return _Node(item.op, children, item.near, item.min, self.nid(), required if item.op == "all" else ())
 
-    def maker_branches(self, group: Group, path: Loc) -> Group:
+    def maker_only(self, group: Group, path: Loc) -> Group:
+        """A ``maker-only`` group as plain groups: a system with a maker, and not ``other-than-maker``.
+
+        "Taigei-class submarine launched in Kobe" and "Japan's Taigei-class Jingei commissioned" hold (Japan
+        makes the Taigei; no other state is named); "Egypt fields Chinese HQ-9B" does not, nor does a
+        document with a Japanese system beside a state that made another system found. Written with the
+        branches of ``maker_branches`` under a ``none``, so it is their exact converse and needs nothing new.
+        """
+        others = self.maker_branches(group, path, "maker-only")
+        systems = tuple(term for branch in others.items if isinstance(branch, Group)
+                        for first in branch.items[:1] if isinstance(first, Group) for term in first.items)
+        return Group("all", (Group("any", systems), Group("none", (others,))))
+
+    def maker_branches(self, group: Group, path: Loc, key: str = "other-than-maker") -> Group:
         """An ``other-than-maker`` group as plain groups: one branch per maker, each with the systems it makes
         and, for its states, every state but the maker.
 
@@ -442,7 +457,7 @@ class _Compiler:
                     by_maker.setdefault(entity.made_in, []).append(
                         Term(entity_id, term.weight, entity=entity_id, before=term.before, after=term.after))
         if not by_maker:
-            raise WatchlistError("other-than-maker: the first item names no weapon system with a made_in "
+            raise WatchlistError(f"{key}: the first item names no weapon system with a made_in "
                                  "in the gazetteer", path)
         states = [e.id for e in self.gazetteer.entities.values() if e.type == "state"]
         makers = set(by_maker)  # states that make a system in this rule

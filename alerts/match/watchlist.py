@@ -76,8 +76,8 @@ _WEIGHT = re.compile(r"\^(-?\d+(?:\.\d+)?)$")
 _ENTITY = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # ``@type:state``: every gazetteer entity of a type (see ``entity_type``).
 TYPE_REFERENCE = "type:"
-_RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min", "other-than-maker")
-_GROUP_KEYS = ("any", "all", "none", "near", "min", "other-than-maker")
+_RULE_KEYS = ("name", "weight", "any", "all", "none", "near", "min", "other-than-maker", "maker-only")
+_GROUP_KEYS = ("any", "all", "none", "near", "min", "other-than-maker", "maker-only")
 _EXCLUDE_KEYS = ("terms", "context", "near")
 _TERM_KEYS = ("term", "weight", "case")
 _OPS: tuple[Literal["any", "all", "none"], ...] = ("any", "all", "none")
@@ -121,6 +121,10 @@ class Group:
             name count only when they are not the system's maker (the gazetteer's ``made_in``): "Egypt fields
             Chinese HQ-9B" holds, "China shows its HQ-9B" does not. The maker is world knowledge a list of
             words cannot hold, and who holds a system made elsewhere is what an arms transfer leaves behind.
+        maker_only: for ``all``, the converse: a system with a maker is found and no state the other items
+            name is another state than the maker of a system found ("Japan's Taigei-class Jingei
+            commissioned" holds, "Egypt fields Chinese HQ-9B" does not). A state's own system at home is
+            the news of its programme (a launch, a commissioning), which a transfer rule can set aside.
     """
 
     op: Literal["any", "all", "none"]
@@ -128,6 +132,7 @@ class Group:
     near: Near = None
     min: int = 1
     other_than_maker: bool = False
+    maker_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,20 +401,24 @@ class _Parser:
             minimum = value
         if op == "all" and all(isinstance(i, Group) and i.op == "none" for i in items):
             raise WatchlistError("an 'all' group needs at least one item that is not 'none'", (*path, "all"))
-        other_than_maker = False
-        if "other-than-maker" in raw:
-            value = raw["other-than-maker"]
-            if op != "all":
-                raise WatchlistError(f"other-than-maker applies to 'all' groups, not '{op}'",
-                                     (*path, "other-than-maker"))
-            if not isinstance(value, bool):
-                raise WatchlistError(f"other-than-maker must be true or false, got {value!r}",
-                                     (*path, "other-than-maker"))
-            if value and (len(items) < 2 or (isinstance(items[0], Group) and items[0].op == "none")):
-                raise WatchlistError("other-than-maker needs weapon systems as the first item and states after it",
-                                     (*path, "all"))
-            other_than_maker = value
-        return self._made(Group(op, items, near, minimum, other_than_maker), path)
+        maker = {key: self._maker_key(raw, key, op, items, path) for key in ("other-than-maker", "maker-only")}
+        if maker["other-than-maker"] and maker["maker-only"]:
+            raise WatchlistError("a group is either other-than-maker or maker-only, not both", (*path, "maker-only"))
+        return self._made(Group(op, items, near, minimum, maker["other-than-maker"], maker["maker-only"]), path)
+
+    @staticmethod
+    def _maker_key(raw: Mapping[str, Any], key: str, op: str, items: Sequence[Term | Group], path: Loc) -> bool:
+        """The value of ``other-than-maker`` or ``maker-only`` in ``raw`` (false when absent), checked."""
+        if key not in raw:
+            return False
+        value = raw[key]
+        if op != "all":
+            raise WatchlistError(f"{key} applies to 'all' groups, not '{op}'", (*path, key))
+        if not isinstance(value, bool):
+            raise WatchlistError(f"{key} must be true or false, got {value!r}", (*path, key))
+        if value and (len(items) < 2 or (isinstance(items[0], Group) and items[0].op == "none")):
+            raise WatchlistError(f"{key} needs weapon systems as the first item and states after it", (*path, "all"))
+        return value
 
 
 def _parse_sets(raw: Any, path: Loc,

@@ -63,11 +63,12 @@ _ITEMS_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "array"}, {"type": "string"}
                                  "description": "terms and nested {any|all|none: [...]} groups"}
 _RULE_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "a rule: name, weight and one of any/all/none (near: N|sentence, min: N, other-than-maker)",
+    "description": ("a rule: name, weight and one of any/all/none (near: N|sentence, min: N, other-than-maker, "
+                    "maker-only)"),
     "properties": {"name": {"type": "string"}, "weight": {"type": "number"}, "any": _ITEMS_SCHEMA,
                    "all": _ITEMS_SCHEMA, "none": _ITEMS_SCHEMA,
                    "near": {"anyOf": [{"type": "integer"}, {"const": "sentence"}]}, "min": {"type": "integer"},
-                   "other-than-maker": {"type": "boolean"}},
+                   "other-than-maker": {"type": "boolean"}, "maker-only": {"type": "boolean"}},
 }
 
 

@@ -700,3 +700,42 @@ def test_a_ship_launched_for_its_buyer_and_states_that_border_no_contested_sea(
 def test_defying_a_claimant_is_the_dispute_and_a_dispute_in_the_background_is_not(
         matcher: Matcher, title: str, alerts: bool) -> None:
     assert ("maritime-disputes" in flagged(matcher, title)) is alerts
+
+
+@pytest.mark.parametrize(("title", "lead", "alerts"), [
+    # a state's own system at a milestone of its programme
+    ("Taigei-class submarine Raigei launched in Kobe",
+     "The fifth submarine of its class will be delivered to the Maritime Self-Defense Force in 2027.", False),
+    ("PLA Navy commissions first Type 076 amphibious assault ship",
+     "The Sichuan, which can launch drones, was handed over in Shanghai, Xinhua reported.", False),
+    # the same milestone for a buyer abroad, and an order for a state's own system
+    ("Third Hangor-class submarine launched at Wuchang for Pakistan",
+     "The submarine will be delivered to the Pakistan Navy next year.", True),
+    ("Japan orders two more Taigei-class submarines",
+     "The defence ministry signed a contract with Mitsubishi Heavy Industries.", True),
+])
+def test_a_states_own_system_launched_or_commissioned_is_no_transfer_but_an_order_for_it_is(
+        matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title, lead)) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Washington lifts curb on offensive weapons for Riyadh", True),
+    ("President holds back 2,000-pound bombs over Rafah concerns", True),
+    ("Army holds back artillery fire as talks resume", False),  # fire held back is no supply
+    ("Treaty ban on cluster munitions turns fifteen", False),
+])
+def test_a_supply_held_back_or_let_go_is_an_arms_deal(matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title)) is alerts
+
+
+@pytest.mark.parametrize(("title", "lead", "alerts"), [
+    ("Beijing accuses Ottawa of provocation after frigate's strait passage", "", True),
+    ("Two allied frigates transit the strait; Eastern Theater says it 'monitored the entire process'", "", True),
+    ("Manila won't honour China's summer fishing ban", "", True),
+    ("Haze cuts visibility in Malacca Strait, ships warned", "", False),  # the weather warns ships too
+    ("Two navy helicopters collide during night training off Izu islands", "", False),
+])
+def test_a_strait_passage_answered_and_a_ban_not_honoured_are_maritime_disputes(
+        matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
+    assert ("maritime-disputes" in flagged(matcher, title, lead)) is alerts

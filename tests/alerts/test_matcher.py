@@ -413,7 +413,21 @@ def test_other_than_maker_keeps_the_groups_around_its_states() -> None:
     assert not _m(m, title="Ukraine says Russian Iskander attack hit Kyiv").matched  # the none group stays
 
 
+def test_maker_only_needs_a_system_with_no_state_but_its_maker() -> None:
+    m = _matcher([{"all": ["@type:weapon_system", "@type:state"], "maker-only": True}])
+    assert _m(m, title="China shows its HQ-9B batteries at Zhuhai").matched  # the maker's own
+    assert _m(m, title="New HQ-9B batteries seen at Zhuhai").matched  # no state at all
+    assert not _m(m, title="Egypt fields HQ-9B batteries near Cairo").matched  # another state holds it
+    # one state beside two systems it did not both make: the other maker's system is in its hands
+    assert not _m(m, title="China shows HQ-9B batteries. It also flies Su-35 jets").matched
+    assert not _m(m, title="Egypt buys Eurofighter jets").matched  # no system with a maker
+
+
 @pytest.mark.parametrize(("rule", "words"), [
+    ({"all": ["@type:weapon_system", "@type:state"], "other-than-maker": True, "maker-only": True},
+     "either other-than-maker or maker-only"),
+    ({"any": ["@type:weapon_system", "@type:state"], "maker-only": True}, "maker-only applies to 'all' groups"),
+    ({"all": ["frigate*", "@type:state"], "maker-only": True}, "maker-only: the first item names no weapon system"),
     ({"any": ["@type:weapon_system", "@type:state"], "other-than-maker": True}, "applies to 'all' groups"),
     ({"all": ["@type:weapon_system", "@type:state"], "other-than-maker": "yes"}, "must be true or false"),
     ({"all": [{"none": ["test*"]}, "@type:state"], "other-than-maker": True}, "weapon systems as the first item"),

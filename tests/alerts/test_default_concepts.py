@@ -739,3 +739,15 @@ def test_a_supply_held_back_or_let_go_is_an_arms_deal(matcher: Matcher, title: s
 def test_a_strait_passage_answered_and_a_ban_not_honoured_are_maritime_disputes(
         matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
     assert ("maritime-disputes" in flagged(matcher, title, lead)) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Hanoi will keep drilling off its coast despite Chinese warning", True),  # defying the claimant
+    ("China Coast Guard personnel rammed and boarded two navy boats, the army chief said", True),
+    ("US Navy P-8 flies through Taiwan Strait; PLA scrambles jets", True),
+    ("Shell will keep drilling in the North Sea despite low oil prices", False),  # no other claimant
+    ("China's new carrier sails through Taiwan Strait before commissioning", False),  # no answer to it
+])
+def test_defying_a_claimant_and_the_china_coast_guards_hard_incidents_are_disputes(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("maritime-disputes" in flagged(matcher, title)) is alerts

@@ -751,3 +751,42 @@ def test_a_strait_passage_answered_and_a_ban_not_honoured_are_maritime_disputes(
 def test_defying_a_claimant_and_the_china_coast_guards_hard_incidents_are_disputes(
         matcher: Matcher, title: str, alerts: bool) -> None:
     assert ("maritime-disputes" in flagged(matcher, title)) is alerts
+
+
+@pytest.mark.parametrize(("watchlist", "title", "alerts"), [
+    ("arms-deals", "Panel says Gulf state flew weapons to militia in Sudan via Chad", True),
+    ("arms-deals", "Rail cars carrying munitions to Russia seen at border, images show", True),
+    ("arms-deals", "Radar issue forces plane carrying princess to Peru to return", False),  # people carried
+    ("arms-deals", "Air force backs Gripen over F-16 for its next fighter", True),
+    ("maritime-disputes", "Sri Lanka navy arrests 22 Indian fishermen for poaching in its waters", True),
+    ("maritime-disputes", "Sri Lanka releases Indian fishermen on humanitarian grounds", False),
+])
+def test_equipment_carried_to_a_state_a_system_preferred_and_the_palk_bay_arrests(
+        matcher: Matcher, watchlist: str, title: str, alerts: bool) -> None:
+    assert (watchlist in flagged(matcher, title)) is alerts
+
+
+@pytest.mark.parametrize(("watchlist", "title", "lead", "alerts"), [
+    ("maritime-disputes", "CCG cutters shadow Petronas drillship off Sarawak for third week", "", True),
+    ("maritime-disputes", "Beijing warns Manila over joint patrols with Japan", "", True),
+    ("maritime-disputes", "Beijing says it let Sierra Madre resupply go ahead after 'on-site verification'", "", True),
+    ("arms-deals", "PLA says it tracked US destroyer sailing through Taiwan Strait",
+     "Beijing accused Washington of hyping the passage, the first by an American warship since Lai took office.",
+     False),  # "took office" is no delivery
+    ("arms-deals", "Study on US Patriot missile failures in Ukraine published by Chinese scientists", "", False),
+])
+def test_the_coast_guards_incidents_a_warning_over_patrols_and_what_is_no_transfer(
+        matcher: Matcher, watchlist: str, title: str, lead: str, alerts: bool) -> None:
+    assert (watchlist in flagged(matcher, title, lead)) is alerts
+
+
+@pytest.mark.parametrize(("title", "lead", "alerts"), [
+    ("French defence budget to reach 64 billion euros by 2030",
+     "The plan includes more money for ammunition and drones but did not specify new procurement programmes.", False),
+    ("Special defence budget set aside for US weapons and drones",
+     "The cabinet approved purchases of US-made precision missiles and air defence systems.", True),
+    ("Budget committee clears Patriot missile purchase", "", True),  # a named system is a specific purchase
+])
+def test_a_budget_with_no_specific_purchase_is_no_arms_deal(
+        matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title, lead)) is alerts

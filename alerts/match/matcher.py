@@ -388,7 +388,7 @@ class _Compiler:
 
     def node(self, item: Term | Group, path: Loc) -> _Leaf | _Bag | _Tally | _Node:
         if isinstance(item, Group) and item.other_than_maker:
-            item = self.maker_branches(item, path)
+            item = self.maker_branches(item, self.systems_by_maker(item, path, "other-than-maker"))
         elif isinstance(item, Group) and item.maker_only:
             item = self.maker_only(item, path)
         if isinstance(item, Term) and item.entity and entity_type(item.entity) is not None:
@@ -433,18 +433,15 @@ class _Compiler:
         document with a Japanese system beside a state that made another system found. Written with the
         branches of ``maker_branches`` under a ``none``, so it is their exact converse and needs nothing new.
         """
-        others = self.maker_branches(group, path, "maker-only")
-        systems = tuple(term for branch in others.items if isinstance(branch, Group)
-                        for first in branch.items[:1] if isinstance(first, Group) for term in first.items)
-        return Group("all", (Group("any", systems), Group("none", (others,))))
+        by_maker = self.systems_by_maker(group, path, "maker-only")
+        systems = tuple(dict.fromkeys(term for terms in by_maker.values() for term in terms))
+        return Group("all", (Group("any", systems), Group("none", (self.maker_branches(group, by_maker),))))
 
-    def maker_branches(self, group: Group, path: Loc, key: str = "other-than-maker") -> Group:
-        """An ``other-than-maker`` group as plain groups: one branch per maker, each with the systems it makes
-        and, for its states, every state but the maker.
+    def systems_by_maker(self, group: Group, path: Loc, key: str) -> dict[str, list[Term]]:
+        """The weapon systems that ``group``'s first item names, by the state that makes them (``made_in``).
 
-        "Egypt fields Chinese HQ-9B" holds in China's branch through Egypt; "China shows its HQ-9B" holds in
-        no branch. Written out when compiled, the branches are ordinary bags and nodes, so evaluation needs
-        nothing new; the first item's plain words, and its systems without a ``made_in``, take no part.
+        The first item's plain words, and its systems without a ``made_in``, take no part; ``key`` names the
+        group key in the error when no system with a maker is left.
         """
         by_maker: dict[str, list[Term]] = {}
         for term in _terms(group.items[0]):
@@ -457,8 +454,17 @@ class _Compiler:
                     by_maker.setdefault(entity.made_in, []).append(
                         Term(entity_id, term.weight, entity=entity_id, before=term.before, after=term.after))
         if not by_maker:
-            raise WatchlistError(f"{key}: the first item names no weapon system with a made_in "
-                                 "in the gazetteer", path)
+            raise WatchlistError(f"{key}: the first item names no weapon system with a made_in in the gazetteer", path)
+        return by_maker
+
+    def maker_branches(self, group: Group, by_maker: dict[str, list[Term]]) -> Group:
+        """An ``other-than-maker`` group as plain groups: one branch per maker, each with the systems it makes
+        (``by_maker``, from ``systems_by_maker``) and, for its states, every state but the maker.
+
+        "Egypt fields Chinese HQ-9B" holds in China's branch through Egypt; "China shows its HQ-9B" holds in
+        no branch. Written out when compiled, the branches are ordinary bags and nodes, so evaluation needs
+        nothing new.
+        """
         states = [e.id for e in self.gazetteer.entities.values() if e.type == "state"]
         makers = set(by_maker)  # states that make a system in this rule
         branches = tuple(

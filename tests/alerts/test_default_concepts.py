@@ -790,3 +790,18 @@ def test_the_coast_guards_incidents_a_warning_over_patrols_and_what_is_no_transf
 def test_a_budget_with_no_specific_purchase_is_no_arms_deal(
         matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
     assert ("arms-deals" in flagged(matcher, title, lead)) is alerts
+
+
+@pytest.mark.parametrize(("watchlist", "title", "lead"), [
+    ("arms-deals", "'Smart' sea mine that picks its own targets developed by Chinese team, paper says", ""),
+    ("arms-deals", "Shenzhen's skies fill up as 'low-altitude economy' takes off",
+     "Meituan says its drones have delivered more than 200,000 orders of bubble tea and takeaways this year."),
+    ("arms-deals", "PLA turns to university graduates as it seeks tech-savvy recruits",
+     "Recruitment notices say graduates will receive priority placement in drone, cyber and space units."),
+    ("arms-deals", "Navy submarine crews got illicit perks from shipbuilder, probe finds", ""),
+    ("maritime-disputes", "Scientists find world's deepest blue hole in South China Sea is even deeper",
+     "A new survey of the Sansha Yongle Blue Hole suggests it reaches more than 380 metres."),
+])
+def test_weapons_research_civil_drones_recruits_and_science_at_sea_are_not_the_topics(
+        matcher: Matcher, watchlist: str, title: str, lead: str) -> None:
+    assert watchlist not in flagged(matcher, title, lead)

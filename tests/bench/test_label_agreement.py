@@ -121,6 +121,7 @@ LABEL_SETS = [
     ("writtendev2026ba", BENCH / "labels" / "writtendev2026ba.jsonl", 400, "0.993", "0.980"),
     ("writtendev2026bb", BENCH / "labels" / "writtendev2026bb.jsonl", 400, "0.985", "0.985"),
     ("writtendev2026bc", BENCH / "labels" / "writtendev2026bc.jsonl", 400, "0.991", "1.000"),
+    ("writtendev2026bd", BENCH / "labels" / "writtendev2026bd.jsonl", 400, "0.943", "0.988"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),

@@ -582,10 +582,13 @@ def evaluate(
     negatives: list[_Found] = []
     for child in node.children:
         if type(child) is _Node and child.op == "none":
-            absent = [f for c in child.children if (f := evaluate(c, hits, ctx, live, memo))]
-            if node.near is None and absent:
-                return None
-            negatives.extend(absent)
+            if node.near is None:
+                # Anywhere in the document: the first item found settles it (a set of concepts set aside,
+                # such as a budget story or a state's own milestone, need not be walked to its end).
+                if any(evaluate(c, hits, ctx, live, memo) for c in child.children):
+                    return None
+                continue
+            negatives.extend(f for c in child.children if (f := evaluate(c, hits, ctx, live, memo)))
             continue
         got = evaluate(child, hits, ctx, live, memo)
         if not got:

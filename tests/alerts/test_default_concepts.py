@@ -805,3 +805,16 @@ def test_a_budget_with_no_specific_purchase_is_no_arms_deal(
 def test_weapons_research_civil_drones_recruits_and_science_at_sea_are_not_the_topics(
         matcher: Matcher, watchlist: str, title: str, lead: str) -> None:
     assert watchlist not in flagged(matcher, title, lead)
+
+
+@pytest.mark.parametrize(("watchlist", "title", "lead", "alerts"), [
+    ("arms-deals", "Japanese researchers develop railgun prototype capable of firing from ship",
+     "The Acquisition, Technology and Logistics Agency tested the weapon aboard a navy vessel.", False),
+    ("arms-deals", "China accuses Manila of trying to occupy the reef by reinforcing grounded warship",
+     "The coastguard said it would block any delivery of construction materials to the BRP Sierra Madre.", False),
+    ("maritime-disputes", "ASEAN foreign ministers voice concern over 'serious incidents' in South China Sea", "",
+     True),
+])
+def test_an_agencys_name_goods_for_a_ship_and_concern_voiced_over_a_contested_sea(
+        matcher: Matcher, watchlist: str, title: str, lead: str, alerts: bool) -> None:
+    assert (watchlist in flagged(matcher, title, lead)) is alerts

@@ -122,6 +122,7 @@ LABEL_SETS = [
     ("writtendev2026bb", BENCH / "labels" / "writtendev2026bb.jsonl", 400, "0.985", "0.985"),
     ("writtendev2026bc", BENCH / "labels" / "writtendev2026bc.jsonl", 400, "0.991", "1.000"),
     ("writtendev2026bd", BENCH / "labels" / "writtendev2026bd.jsonl", 400, "0.943", "0.988"),
+    ("writtendev2026be", BENCH / "labels" / "writtendev2026be.jsonl", 400, "0.953", "0.977"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),
@@ -131,6 +132,7 @@ LABEL_SETS = [
     ("written2026k", BENCH / "labels" / "written2026k.jsonl", 400, "0.979", "1.000"),
     ("written2026l", BENCH / "labels" / "written2026l.jsonl", 400, "0.980", "0.986"),
     ("written2026m", BENCH / "labels" / "written2026m.jsonl", 400, "1.000", "1.000"),
+    ("written2026n", BENCH / "labels" / "written2026n.jsonl", 400, "0.994", "0.980"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -574,10 +574,7 @@ def evaluate(
         return out if count >= node.min else None
     if node.op == "none":
         return None if any(evaluate(child, hits, ctx, live, memo) for child in node.children) else []
-    # all
-    for child in node.required:
-        if not live.holds(child):
-            return None
+    # all: ``live.holds(node)`` above already asked that each required item may hold
     parts: list[_Found] = []
     negatives: list[_Found] = []
     for child in node.children:

@@ -818,3 +818,27 @@ def test_weapons_research_civil_drones_recruits_and_science_at_sea_are_not_the_t
 def test_an_agencys_name_goods_for_a_ship_and_concern_voiced_over_a_contested_sea(
         matcher: Matcher, watchlist: str, title: str, lead: str, alerts: bool) -> None:
     assert (watchlist in flagged(matcher, title, lead)) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Swiss Patriot deliveries slip as Washington puts Kyiv first", True),
+    ("Seoul and Warsaw ink third K2 contract", True),
+    ("Berlin still says no to Taurus deliveries for Kyiv", True),
+    ("Climbers turn back below K2 summit as storm closes in", False),  # the mountain, no trade word after it
+    ("Patriot Act renewal stalls in the Senate", False),
+])
+def test_a_system_name_that_is_also_a_word_counts_with_the_trade_noun_after_it(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title, "")) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Coast guard boats fire on two navy tugs heading for the Kerch Strait", True),
+    ("Talks on ASEAN-China COC stall over whether it will bind", True),
+    ("Beijing and ASEAN diplomats trade drafts of the sea code in Jakarta", True),
+    ("Parliament adopts new code of conduct for MPs after expenses scandal", False),
+    ("Navy marksmen fire on floating targets in live-fire drill", False),  # no other side, no place at sea
+])
+def test_firing_on_ships_at_a_contested_strait_and_the_asean_china_code_of_conduct(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("maritime-disputes" in flagged(matcher, title, "")) is alerts

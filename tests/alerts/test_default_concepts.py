@@ -842,3 +842,28 @@ def test_a_system_name_that_is_also_a_word_counts_with_the_trade_noun_after_it(
 def test_firing_on_ships_at_a_contested_strait_and_the_asean_china_code_of_conduct(
         matcher: Matcher, title: str, alerts: bool) -> None:
     assert ("maritime-disputes" in flagged(matcher, title, "")) is alerts
+
+
+@pytest.mark.parametrize(("title", "lead", "alerts"), [
+    ("Pyongyang's leader orders mass production of new cruise missiles", "", False),  # a command, not a purchase
+    ("Souvenir shop turns old artillery shells into kitchen knives", "Buyers snap up blades made from shell casings.",
+     False),
+    ("Port officers seize 500 replica rifles hidden in a container", "", False),
+    ("Beijing tells Manila to remove the US Typhon missile launcher", "", False),
+    ("Washington approves $8bn in missiles and fighter jets for Saudi Arabia", "", True),
+    ("Tokyo to give Vietnam six patrol boats and a coastal radar", "", True),
+    ("White House approves cluster bombs and landmines for Ukraine", "", True),
+    ("Boarding team finds a skiff carrying drone engines to the Houthis", "", True),
+    ("Britain, Italy and Japan sign GCAP work-share deal", "", True),
+    ("Lima signs nine contracts with foreign suppliers at its first defence expo", "", True),
+    ("Bulgarian shells diverted to Ukraine through Polish traders, files show", "", True),
+    ("Court refuses to order Berlin to halt arms to Israel", "", True),
+    ("Cheap drones give Ukraine an edge over the Black Sea Fleet", "", False),
+])
+def test_arms_commands_souvenirs_and_demands_are_no_deal_approvals_gifts_fairs_and_diversions_are(
+        matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title, lead)) is alerts
+
+
+def test_a_feature_that_two_states_claim_said_so_is_the_dispute(matcher: Matcher) -> None:
+    assert "maritime-disputes" in flagged(matcher, "Fishing crews chased off a reef that both countries claim", "")

@@ -867,3 +867,34 @@ def test_arms_commands_souvenirs_and_demands_are_no_deal_approvals_gifts_fairs_a
 
 def test_a_feature_that_two_states_claim_said_so_is_the_dispute(matcher: Matcher) -> None:
     assert "maritime-disputes" in flagged(matcher, "Fishing crews chased off a reef that both countries claim", "")
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("UN panel cites regular arms flights to rebels via Niger", True),
+    ("Backlog of Warsaw's arms orders grows as factories lag", True),
+    ("Customs officers seize military drones bound for Sudan", True),
+    ("Talks on Super Hornet sale to Malaysia stall over price", True),
+    ("Shipbuilder paid for gifts for navy crews, inquiry finds", False),
+    ("Patrol vessel rescues burning freighter's crew and hands them to police", False),
+    ("Typhon launcher to remain in Japan after drills, officials say", False),
+    ("First woman takes the helm of a destroyer flotilla", False),
+    ("Scientists' AI picks out submarines from ocean noise", False),
+])
+def test_arms_flights_and_orders_seized_drones_count_gifts_rescues_and_commands_do_not(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title, "")) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Beijing declares new baselines in the Beibu Gulf", True),
+    ("Hanoi and Beijing promise to manage their sea disagreements", True),
+    ("Ankara cites Montreux Convention to bar warships from the Black Sea", True),
+    ("Beirut complains to UN over the buoy line Israel laid off its coast", True),
+    ("Caracas map puts Guyana's offshore blocks inside Venezuela", True),
+    ("Bombers intercepted in international airspace off Alaska", False),
+    ("Korea's landing ship Dokdo returns to Busan after overhaul", False),
+    ("Coast guard commissions two cutters fitted with water cannon", False),
+])
+def test_baselines_disagreements_and_passage_treaties_count_international_airspace_and_ship_names_do_not(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("maritime-disputes" in flagged(matcher, title, "")) is alerts

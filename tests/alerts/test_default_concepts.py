@@ -898,3 +898,29 @@ def test_arms_flights_and_orders_seized_drones_count_gifts_rescues_and_commands_
 def test_baselines_disagreements_and_passage_treaties_count_international_airspace_and_ship_names_do_not(
         matcher: Matcher, title: str, alerts: bool) -> None:
     assert ("maritime-disputes" in flagged(matcher, title, "")) is alerts
+
+
+@pytest.mark.parametrize(("title", "alerts"), [
+    ("Pentagon signs artillery shell contract with Ohio plant", True),  # not the oil major's contract
+    ("Navy hands 40 new drones to front-line units", False),
+    ("Marine police take delivery of fast interceptor boats", False),
+    ("Defence group raises sales outlook on European demand", False),
+    ("Jets destroy arms depots to keep them out of extremists' hands", False),
+])
+def test_shells_contracted_count_own_units_police_craft_outlooks_and_keeping_arms_away_do_not(
+        matcher: Matcher, title: str, alerts: bool) -> None:
+    assert ("arms-deals" in flagged(matcher, title, "")) is alerts
+
+
+@pytest.mark.parametrize(("title", "lead", "alerts"), [
+    ("Beijing protests Manila's new runway on Zhongye Dao", "", True),
+    ("Tanker catches fire on its way to Singapore; navy rescues crew in the South China Sea", "", False),
+    ("Carrier group enters the Philippine Sea, defence ministry says", "", False),
+    ("Coast guard detains Chinese-crewed dredger over sand mining", "", False),
+    ("Drone 'mothership' can launch swarms at sea, scientists say", "", False),
+    ("Destroyer captain relieved after ship strayed into foreign waters",
+     "The vessel entered territorial waters after a navigation error.", False),
+])
+def test_chinese_names_of_features_count_fires_open_seas_sand_mining_and_navigation_errors_do_not(
+        matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
+    assert ("maritime-disputes" in flagged(matcher, title, lead)) is alerts

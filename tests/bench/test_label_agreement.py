@@ -131,6 +131,7 @@ LABEL_SETS = [
     ("writtendev2026bk", BENCH / "labels" / "writtendev2026bk.jsonl", 400, "0.965", "0.918"),
     ("writtendev2026bl", BENCH / "labels" / "writtendev2026bl.jsonl", 400, "1.000", "0.988"),
     ("writtendev2026bm", BENCH / "labels" / "writtendev2026bm.jsonl", 400, "1.000", "0.983"),
+    ("writtendev2026bn", BENCH / "labels" / "writtendev2026bn.jsonl", 400, "1.000", "0.941"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),

@@ -924,3 +924,19 @@ def test_shells_contracted_count_own_units_police_craft_outlooks_and_keeping_arm
 def test_chinese_names_of_features_count_fires_open_seas_sand_mining_and_navigation_errors_do_not(
         matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
     assert ("maritime-disputes" in flagged(matcher, title, lead)) is alerts
+
+
+@pytest.mark.parametrize(("watchlist", "title", "lead", "alerts"), [
+    ("arms-deals", "Islanders ordered into shelters as artillery fire resumes", "", False),
+    ("arms-deals", "Shipping giant halts shipments to Israel over Red Sea attacks", "", False),
+    ("arms-deals", "New agency to make missiles at home and cut reliance on imports", "", False),
+    ("maritime-disputes", "Admirals hold talks on ways to avoid unsafe encounters at sea", "", False),
+    ("maritime-disputes", "Patrol boat sinks after striking a submerged object off the coast", "", False),
+    ("maritime-disputes", "Tokyo and Moscow agree salmon catch quotas in Russia's exclusive economic zone", "", False),
+    ("maritime-disputes", "Coast guard flotilla enters the Arctic for the first time", "", False),
+    ("maritime-disputes", "China's coast guard enters the Arctic for the first time with Russian ships", "", False),
+    ("maritime-disputes", "Japan and US to co-produce interceptor missiles for the US Navy", "", False),
+])
+def test_shelters_shipping_lines_safety_talks_and_fishing_quotas_are_not_the_topics(
+        matcher: Matcher, watchlist: str, title: str, lead: str, alerts: bool) -> None:
+    assert (watchlist in flagged(matcher, title, lead)) is alerts

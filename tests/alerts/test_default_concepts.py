@@ -820,123 +820,126 @@ def test_an_agencys_name_goods_for_a_ship_and_concern_voiced_over_a_contested_se
     assert (watchlist in flagged(matcher, title, lead)) is alerts
 
 
-@pytest.mark.parametrize(("title", "alerts"), [
-    ("Swiss Patriot deliveries slip as Washington puts Kyiv first", True),
-    ("Seoul and Warsaw ink third K2 contract", True),
-    ("Berlin still says no to Taurus deliveries for Kyiv", True),
-    ("Climbers turn back below K2 summit as storm closes in", False),  # the mountain, no trade word after it
-    ("Patriot Act renewal stalls in the Senate", False),
-])
-def test_a_system_name_that_is_also_a_word_counts_with_the_trade_noun_after_it(
-        matcher: Matcher, title: str, alerts: bool) -> None:
-    assert ("arms-deals" in flagged(matcher, title, "")) is alerts
+# The concepts of the thirteenth session, one table: each case names its concept (the pytest id), and the
+# cases that alert show what the concept adds, the ones that do not what it must leave alone.
+CONCEPT_CASES = [
+    pytest.param("arms-deals", "Swiss Patriot deliveries slip as Washington puts Kyiv first",
+                 "", True, id="name-with-trade-noun"),
+    pytest.param("arms-deals", "Seoul and Warsaw ink third K2 contract", "", True, id="name-with-trade-noun"),
+    pytest.param("arms-deals", "Berlin still says no to Taurus deliveries for Kyiv",
+                 "", True, id="name-with-trade-noun"),
+    pytest.param("arms-deals", "Climbers turn back below K2 summit as storm closes in",
+                 "", False, id="name-with-trade-noun"),
+    pytest.param("arms-deals", "Patriot Act renewal stalls in the Senate", "", False, id="name-with-trade-noun"),
+    pytest.param("arms-deals", "Washington approves $8bn in missiles and fighter jets for Saudi Arabia",
+                 "", True, id="approved-for-a-state"),
+    pytest.param("arms-deals", "Tokyo to give Vietnam six patrol boats and a coastal radar",
+                 "", True, id="given-to-a-state"),
+    pytest.param("arms-deals", "Cheap drones give Ukraine an edge over the Black Sea Fleet",
+                 "", False, id="given-to-a-state"),
+    pytest.param("arms-deals", "White House approves cluster bombs and landmines for Ukraine",
+                 "", True, id="landmines"),
+    pytest.param("arms-deals", "Boarding team finds a skiff carrying drone engines to the Houthis",
+                 "", True, id="carried-to-armed-group"),
+    pytest.param("arms-deals", "Britain, Italy and Japan sign GCAP work-share deal", "", True, id="gcap"),
+    pytest.param("arms-deals", "Lima signs nine contracts with foreign suppliers at its first defence expo",
+                 "", True, id="contracts-at-defence-fair"),
+    pytest.param("arms-deals", "Bulgarian shells diverted to Ukraine through Polish traders, files show",
+                 "", True, id="equipment-diverted"),
+    pytest.param("arms-deals", "Court refuses to order Berlin to halt arms to Israel",
+                 "", True, id="arms-to-a-state-halted"),
+    pytest.param("arms-deals", "UN panel cites regular arms flights to rebels via Niger",
+                 "", True, id="arms-flights-and-orders"),
+    pytest.param("arms-deals", "Backlog of Warsaw's arms orders grows as factories lag",
+                 "", True, id="arms-flights-and-orders"),
+    pytest.param("arms-deals", "Customs officers seize military drones bound for Sudan", "", True, id="seized-drones"),
+    pytest.param("arms-deals", "Talks on Super Hornet sale to Malaysia stall over price", "", True, id="hornets"),
+    pytest.param("arms-deals", "Pentagon signs artillery shell contract with Ohio plant",
+                 "", True, id="shell-not-the-oil-major"),
+    pytest.param("arms-deals", "Pyongyang's leader orders mass production of new cruise missiles",
+                 "", False, id="command-to-produce"),
+    pytest.param("arms-deals", "Souvenir shop turns old artillery shells into kitchen knives",
+                 "Buyers snap up blades made from shell casings.", False, id="made-from-weapons"),
+    pytest.param("arms-deals", "Port officers seize 500 replica rifles hidden in a container",
+                 "", False, id="replicas"),
+    pytest.param("arms-deals", "Beijing tells Manila to remove the US Typhon missile launcher",
+                 "", False, id="demand-to-remove"),
+    pytest.param("arms-deals", "Typhon launcher to remain in Japan after drills, officials say",
+                 "", False, id="system-that-remains"),
+    pytest.param("arms-deals", "Shipbuilder paid for gifts for navy crews, inquiry finds",
+                 "", False, id="gifts-to-crews"),
+    pytest.param("arms-deals", "Patrol vessel rescues burning freighter's crew and hands them to police",
+                 "", False, id="people-handed-over"),
+    pytest.param("arms-deals", "First woman takes the helm of a destroyer flotilla", "", False, id="takes-the-helm"),
+    pytest.param("arms-deals", "Scientists' AI picks out submarines from ocean noise", "", False, id="picks-out"),
+    pytest.param("arms-deals", "Navy hands 40 new drones to front-line units", "", False, id="own-units"),
+    pytest.param("arms-deals", "Marine police take delivery of fast interceptor boats", "", False, id="police-craft"),
+    pytest.param("arms-deals", "Defence group raises sales outlook on European demand", "", False, id="sales-outlook"),
+    pytest.param("arms-deals", "Jets destroy arms depots to keep them out of extremists' hands",
+                 "", False, id="out-of-hands"),
+    pytest.param("arms-deals", "Islanders ordered into shelters as artillery fire resumes",
+                 "", False, id="ordered-into-shelters"),
+    pytest.param("arms-deals", "Shipping giant halts shipments to Israel over Red Sea attacks",
+                 "", False, id="shipping-line"),
+    pytest.param("arms-deals", "New agency to make missiles at home and cut reliance on imports",
+                 "", False, id="reliance-on-imports"),
+    pytest.param("maritime-disputes", "Coast guard boats fire on two navy tugs heading for the Kerch Strait",
+                 "", True, id="fire-on-at-a-strait"),
+    pytest.param("maritime-disputes", "Navy marksmen fire on floating targets in live-fire drill",
+                 "", False, id="fire-on-at-a-strait"),
+    pytest.param("maritime-disputes", "Talks on ASEAN-China COC stall over whether it will bind",
+                 "", True, id="code-of-conduct-talks"),
+    pytest.param("maritime-disputes", "Beijing and ASEAN diplomats trade drafts of the sea code in Jakarta",
+                 "", True, id="code-of-conduct-talks"),
+    pytest.param("maritime-disputes", "Parliament adopts new code of conduct for MPs after expenses scandal",
+                 "", False, id="code-of-conduct-talks"),
+    pytest.param("maritime-disputes", "Fishing crews chased off a reef that both countries claim",
+                 "", True, id="claimed-by-both"),
+    pytest.param("maritime-disputes", "Beijing declares new baselines in the Beibu Gulf",
+                 "", True, id="baselines-drawn"),
+    pytest.param("maritime-disputes", "Hanoi and Beijing promise to manage their sea disagreements",
+                 "", True, id="sea-disagreements"),
+    pytest.param("maritime-disputes", "Ankara cites Montreux Convention to bar warships from the Black Sea",
+                 "", True, id="montreux"),
+    pytest.param("maritime-disputes", "Beirut complains to UN over the buoy line Israel laid off its coast",
+                 "", True, id="complaint"),
+    pytest.param("maritime-disputes", "Caracas map puts Guyana's offshore blocks inside Venezuela",
+                 "", True, id="guyana-map"),
+    pytest.param("maritime-disputes", "Beijing protests Manila's new runway on Zhongye Dao",
+                 "", True, id="zhongye-dao"),
+    pytest.param("maritime-disputes", "Bombers intercepted in international airspace off Alaska",
+                 "", False, id="international-airspace"),
+    pytest.param("maritime-disputes", "Korea's landing ship Dokdo returns to Busan after overhaul",
+                 "", False, id="ship-named-dokdo"),
+    pytest.param("maritime-disputes", "Coast guard commissions two cutters fitted with water cannon",
+                 "", False, id="water-cannon-fitted"),
+    pytest.param("maritime-disputes",
+                 "Tanker catches fire on its way to Singapore; navy rescues crew in the South China Sea",
+                 "", False, id="fire-on-board"),
+    pytest.param("maritime-disputes", "Carrier group enters the Philippine Sea, defence ministry says",
+                 "", False, id="open-sea-entered"),
+    pytest.param("maritime-disputes", "China's coast guard enters the Arctic for the first time with Russian ships",
+                 "", False, id="open-sea-entered"),
+    pytest.param("maritime-disputes", "Coast guard flotilla enters the Arctic for the first time",
+                 "", False, id="open-sea-entered"),
+    pytest.param("maritime-disputes", "Coast guard detains Chinese-crewed dredger over sand mining",
+                 "", False, id="sand-mining"),
+    pytest.param("maritime-disputes", "Drone 'mothership' can launch swarms at sea, scientists say",
+                 "", False, id="drone-swarm"),
+    pytest.param("maritime-disputes", "Destroyer captain relieved after ship strayed into foreign waters",
+                 "The vessel entered territorial waters after a navigation error.", False, id="navigation-error"),
+    pytest.param("maritime-disputes", "Admirals hold talks on ways to avoid unsafe encounters at sea",
+                 "", False, id="safety-talks"),
+    pytest.param("maritime-disputes", "Patrol boat sinks after striking a submerged object off the coast",
+                 "", False, id="submerged-object"),
+    pytest.param("maritime-disputes", "Tokyo and Moscow agree salmon catch quotas in Russia's exclusive economic zone",
+                 "", False, id="fishing-quotas"),
+    pytest.param("maritime-disputes", "Japan and US to co-produce interceptor missiles for the US Navy",
+                 "", False, id="interceptor-missiles"),
+]
 
 
-@pytest.mark.parametrize(("title", "alerts"), [
-    ("Coast guard boats fire on two navy tugs heading for the Kerch Strait", True),
-    ("Talks on ASEAN-China COC stall over whether it will bind", True),
-    ("Beijing and ASEAN diplomats trade drafts of the sea code in Jakarta", True),
-    ("Parliament adopts new code of conduct for MPs after expenses scandal", False),
-    ("Navy marksmen fire on floating targets in live-fire drill", False),  # no other side, no place at sea
-])
-def test_firing_on_ships_at_a_contested_strait_and_the_asean_china_code_of_conduct(
-        matcher: Matcher, title: str, alerts: bool) -> None:
-    assert ("maritime-disputes" in flagged(matcher, title, "")) is alerts
-
-
-@pytest.mark.parametrize(("title", "lead", "alerts"), [
-    ("Pyongyang's leader orders mass production of new cruise missiles", "", False),  # a command, not a purchase
-    ("Souvenir shop turns old artillery shells into kitchen knives", "Buyers snap up blades made from shell casings.",
-     False),
-    ("Port officers seize 500 replica rifles hidden in a container", "", False),
-    ("Beijing tells Manila to remove the US Typhon missile launcher", "", False),
-    ("Washington approves $8bn in missiles and fighter jets for Saudi Arabia", "", True),
-    ("Tokyo to give Vietnam six patrol boats and a coastal radar", "", True),
-    ("White House approves cluster bombs and landmines for Ukraine", "", True),
-    ("Boarding team finds a skiff carrying drone engines to the Houthis", "", True),
-    ("Britain, Italy and Japan sign GCAP work-share deal", "", True),
-    ("Lima signs nine contracts with foreign suppliers at its first defence expo", "", True),
-    ("Bulgarian shells diverted to Ukraine through Polish traders, files show", "", True),
-    ("Court refuses to order Berlin to halt arms to Israel", "", True),
-    ("Cheap drones give Ukraine an edge over the Black Sea Fleet", "", False),
-])
-def test_arms_commands_souvenirs_and_demands_are_no_deal_approvals_gifts_fairs_and_diversions_are(
-        matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
-    assert ("arms-deals" in flagged(matcher, title, lead)) is alerts
-
-
-def test_a_feature_that_two_states_claim_said_so_is_the_dispute(matcher: Matcher) -> None:
-    assert "maritime-disputes" in flagged(matcher, "Fishing crews chased off a reef that both countries claim", "")
-
-
-@pytest.mark.parametrize(("title", "alerts"), [
-    ("UN panel cites regular arms flights to rebels via Niger", True),
-    ("Backlog of Warsaw's arms orders grows as factories lag", True),
-    ("Customs officers seize military drones bound for Sudan", True),
-    ("Talks on Super Hornet sale to Malaysia stall over price", True),
-    ("Shipbuilder paid for gifts for navy crews, inquiry finds", False),
-    ("Patrol vessel rescues burning freighter's crew and hands them to police", False),
-    ("Typhon launcher to remain in Japan after drills, officials say", False),
-    ("First woman takes the helm of a destroyer flotilla", False),
-    ("Scientists' AI picks out submarines from ocean noise", False),
-])
-def test_arms_flights_and_orders_seized_drones_count_gifts_rescues_and_commands_do_not(
-        matcher: Matcher, title: str, alerts: bool) -> None:
-    assert ("arms-deals" in flagged(matcher, title, "")) is alerts
-
-
-@pytest.mark.parametrize(("title", "alerts"), [
-    ("Beijing declares new baselines in the Beibu Gulf", True),
-    ("Hanoi and Beijing promise to manage their sea disagreements", True),
-    ("Ankara cites Montreux Convention to bar warships from the Black Sea", True),
-    ("Beirut complains to UN over the buoy line Israel laid off its coast", True),
-    ("Caracas map puts Guyana's offshore blocks inside Venezuela", True),
-    ("Bombers intercepted in international airspace off Alaska", False),
-    ("Korea's landing ship Dokdo returns to Busan after overhaul", False),
-    ("Coast guard commissions two cutters fitted with water cannon", False),
-])
-def test_baselines_disagreements_and_passage_treaties_count_international_airspace_and_ship_names_do_not(
-        matcher: Matcher, title: str, alerts: bool) -> None:
-    assert ("maritime-disputes" in flagged(matcher, title, "")) is alerts
-
-
-@pytest.mark.parametrize(("title", "alerts"), [
-    ("Pentagon signs artillery shell contract with Ohio plant", True),  # not the oil major's contract
-    ("Navy hands 40 new drones to front-line units", False),
-    ("Marine police take delivery of fast interceptor boats", False),
-    ("Defence group raises sales outlook on European demand", False),
-    ("Jets destroy arms depots to keep them out of extremists' hands", False),
-])
-def test_shells_contracted_count_own_units_police_craft_outlooks_and_keeping_arms_away_do_not(
-        matcher: Matcher, title: str, alerts: bool) -> None:
-    assert ("arms-deals" in flagged(matcher, title, "")) is alerts
-
-
-@pytest.mark.parametrize(("title", "lead", "alerts"), [
-    ("Beijing protests Manila's new runway on Zhongye Dao", "", True),
-    ("Tanker catches fire on its way to Singapore; navy rescues crew in the South China Sea", "", False),
-    ("Carrier group enters the Philippine Sea, defence ministry says", "", False),
-    ("Coast guard detains Chinese-crewed dredger over sand mining", "", False),
-    ("Drone 'mothership' can launch swarms at sea, scientists say", "", False),
-    ("Destroyer captain relieved after ship strayed into foreign waters",
-     "The vessel entered territorial waters after a navigation error.", False),
-])
-def test_chinese_names_of_features_count_fires_open_seas_sand_mining_and_navigation_errors_do_not(
-        matcher: Matcher, title: str, lead: str, alerts: bool) -> None:
-    assert ("maritime-disputes" in flagged(matcher, title, lead)) is alerts
-
-
-@pytest.mark.parametrize(("watchlist", "title", "lead", "alerts"), [
-    ("arms-deals", "Islanders ordered into shelters as artillery fire resumes", "", False),
-    ("arms-deals", "Shipping giant halts shipments to Israel over Red Sea attacks", "", False),
-    ("arms-deals", "New agency to make missiles at home and cut reliance on imports", "", False),
-    ("maritime-disputes", "Admirals hold talks on ways to avoid unsafe encounters at sea", "", False),
-    ("maritime-disputes", "Patrol boat sinks after striking a submerged object off the coast", "", False),
-    ("maritime-disputes", "Tokyo and Moscow agree salmon catch quotas in Russia's exclusive economic zone", "", False),
-    ("maritime-disputes", "Coast guard flotilla enters the Arctic for the first time", "", False),
-    ("maritime-disputes", "China's coast guard enters the Arctic for the first time with Russian ships", "", False),
-    ("maritime-disputes", "Japan and US to co-produce interceptor missiles for the US Navy", "", False),
-])
-def test_shelters_shipping_lines_safety_talks_and_fishing_quotas_are_not_the_topics(
+@pytest.mark.parametrize(("watchlist", "title", "lead", "alerts"), CONCEPT_CASES)
+def test_each_concept_alerts_where_it_should_and_nowhere_else(
         matcher: Matcher, watchlist: str, title: str, lead: str, alerts: bool) -> None:
     assert (watchlist in flagged(matcher, title, lead)) is alerts

@@ -142,6 +142,7 @@ LABEL_SETS = [
     ("written2026l", BENCH / "labels" / "written2026l.jsonl", 400, "0.980", "0.986"),
     ("written2026m", BENCH / "labels" / "written2026m.jsonl", 400, "1.000", "1.000"),
     ("written2026n", BENCH / "labels" / "written2026n.jsonl", 400, "0.994", "0.980"),
+    ("written2026o", BENCH / "labels" / "written2026o.jsonl", 400, "0.994", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

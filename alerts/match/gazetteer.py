@@ -16,6 +16,12 @@ An entry::
       exclude: [Joe Scarborough]       # optional: phrases that cancel an alias found inside them
                                        # (case-blind; a trailing * is a prefix: Scarborough gas*)
 
+A weapon system whose name is also an ordinary word, a surname or a mountain (Patriot, Abrams, K2) lists it under
+``trade_names: [Patriot]``: the name then counts only with a trade noun right after it ("Patriot deliveries",
+"K2 contract"), each of ``TRADE_NOUNS``. Why: headlines name such a system bare beside the deal ("Swiss Patriot
+deliveries delayed"), while the bare word is a patriot, a general or a mountain; one list of nouns for every
+such name keeps the gazetteer one line per system, not eleven.
+
 A weapon system may name the state that makes it, ``made_in: china`` (a state's id): a rule whose group says
 ``other-than-maker`` then tells "Egypt fields the HQ-9B" (a system in another state's hands: an export)
 from "China shows its HQ-9B" (its own).
@@ -63,7 +69,10 @@ ENTITY_TYPES = frozenset(
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _LANG = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-_KEYS = frozenset({"id", "type", "name", "aliases", "exclude", "made_in"})
+_KEYS = frozenset({"id", "type", "name", "aliases", "exclude", "made_in", "trade_names"})
+# The nouns of trade that make a name in ``trade_names`` a weapon when they follow it.
+TRADE_NOUNS = ("deliver*", "order*", "contract*", "deal*", "purchase*", "package*", "batch*", "tranche*",
+               "consignment*", "export*", "sale*")
 EntityType = Literal["state", "disputed_feature", "sea", "navy", "coast_guard", "maritime_militia", "weapon_system",
                      "defence_company", "defence_agency", "minister"]
 _STRINGS_SCHEMA: dict[str, Any] = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
@@ -87,6 +96,9 @@ class EntityModel(BaseModel):
         default=None, description="phrases that cancel an alias found inside them")
     made_in: str | None = Field(default=None, pattern=_ID.pattern,
                                 description="for a weapon system: the id of the state that makes it")
+    trade_names: Annotated[Any, WithJsonSchema(_STRINGS_SCHEMA)] = Field(
+        default=None, description="for a weapon system: names that are also ordinary words, counted only with "
+                                  "a trade noun right after them (Patriot deliveries, K2 contract)")
 
     @field_validator("id", mode="before")
     @classmethod
@@ -213,6 +225,11 @@ def _parse_entry(raw: Any, path: Loc, known: Mapping[str, Entity]) -> Entity:
     if "aliases" not in raw and old is None:
         raise WatchlistError(f"entity {entity_id!r} needs 'aliases' (at least one)", (*path, "aliases"))
     aliases = _aliases(raw.get("aliases", []), (*path, "aliases"))
+    trade_names = _strings(raw.get("trade_names", []), (*path, "trade_names"), "trade_names")
+    if trade_names and etype != "weapon_system":
+        raise WatchlistError(f"trade_names are names of weapon systems; {entity_id!r} is a {etype}",
+                             (*path, "trade_names"))
+    aliases += [f"{name} {noun}" for name in trade_names for noun in TRADE_NOUNS]
     exclude = _strings(raw.get("exclude", []), (*path, "exclude"), "exclude")
     if old:
         aliases = list(old.aliases) + [a for a in aliases if a not in old.aliases]

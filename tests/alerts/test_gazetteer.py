@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from alerts.errors import WatchlistError
-from alerts.match.gazetteer import ENTITY_TYPES, load_gazetteer
+from alerts.match.gazetteer import ENTITY_TYPES, TRADE_NOUNS, load_gazetteer
 
 
 def test_shipped_gazetteer_has_the_regional_aliases() -> None:
@@ -70,6 +70,8 @@ def test_config_adds_aliases_to_a_shipped_entity_and_new_entities() -> None:
          "gazetteer[0].made_in", "not a state of the gazetteer"),
         ([{"id": "x", "type": "sea", "aliases": ["X Sea"], "made_in": "china"}],
          "gazetteer[0].made_in", "weapon system's maker"),
+        ([{"id": "x", "type": "sea", "aliases": ["X Sea"], "trade_names": ["Calm"]}],
+         "gazetteer[0].trade_names", "names of weapon systems"),
     ],
 )
 def test_invalid_entries_name_the_path_and_the_fix(extra: list[dict], path: str, words: str) -> None:
@@ -109,3 +111,12 @@ def test_config_can_add_a_system_under_its_maker() -> None:
     assert g.get("china-made-systems").made_in == "china"  # type: ignore[union-attr]
     assert "GJ 2 drone*" in g.get("china-made-systems").aliases  # type: ignore[union-attr]
     assert g.get("atlantis-gun").made_in == "greece"  # type: ignore[union-attr]
+
+
+def test_a_trade_name_counts_only_with_each_trade_noun_after_it() -> None:
+    g = load_gazetteer([{"id": "x-systems", "type": "weapon_system", "aliases": ["Zephyr missile*"],
+                         "trade_names": ["Zephyr"], "made_in": "china"}])
+    aliases = g.get("x-systems").aliases  # type: ignore[union-attr]
+    assert "Zephyr" not in aliases
+    assert [a for a in aliases if a.startswith("Zephyr ")] == ["Zephyr missile*", *(f"Zephyr {n}" for n in TRADE_NOUNS)]
+

@@ -139,25 +139,15 @@ class _Live:
 
     __slots__ = ("always", "any_always", "common", "hits", "known")
 
-    def __init__(self, hits: dict[int, list[_Hit]], bags: BagIndex, always: frozenset[int], slots: int) -> None:
+    def __init__(self, hits: dict[int, list[_Hit]], always: frozenset[int], common: list[list[int] | None]) -> None:
         self.hits = hits
         self.always = always  # ids of the nodes that may hold without hits
         # Whether there are any: none in today's watchlists, and asking an empty set costs a boxed integer
         # and a hash lookup per node reached (0.6% of ``Matcher.match``'s instructions on dense articles).
         self.any_always = bool(always)
         self.known: dict[int, bool] = {}  # node id -> whether a hit lies below it
-        # Bag (or tally) slot -> its pattern ids with hits, in hits order; None without. A list, not a
-        # dict: slots are small consecutive numbers, and an index costs less than a hash lookup.
-        common: list[list[int] | None] = [None] * slots
-        for pid in hits:
-            got_slots = bags[pid]
-            if got_slots is not None:
-                for slot in got_slots:
-                    got = common[slot]
-                    if got is None:
-                        common[slot] = [pid]
-                    else:
-                        got.append(pid)
+        # Bag (or tally) slot -> its pattern ids with hits, in hits order; None without (``bag_common``, or
+        # ``exclude_and_index`` when the watchlist has exclusions).
         self.common = common
 
     def holds(self, node: _Leaf | _Bag | _Tally | _Node) -> bool:
@@ -186,6 +176,24 @@ class _Live:
                 got = any(self._below(child) for child in node.children)
             self.known[node.nid] = got
         return got
+
+
+def bag_common(hits: dict[int, list[_Hit]], bags: BagIndex, slots: int) -> list[list[int] | None]:
+    """Bag (or tally) slot -> its pattern ids with hits, in hits order; None without (see ``_Live``).
+
+    A list, not a dict: slots are small consecutive numbers, and an index costs less than a hash lookup.
+    """
+    common: list[list[int] | None] = [None] * slots
+    for pid in hits:
+        got_slots = bags[pid]
+        if got_slots is not None:
+            for slot in got_slots:
+                got = common[slot]
+                if got is None:
+                    common[slot] = [pid]
+                else:
+                    got.append(pid)
+    return common
 
 
 def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node], size: int) -> BagIndex:
@@ -477,8 +485,76 @@ def apply_exclusions(
                     got.append(pid)
     if not any_context:
         return hits
+    return _cancel(hits, exclusions, targets, context, within, ctx, [])
+
+
+def exclude_and_index(
+    hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], index: ExclusionIndex, within: WithinMap,
+    ctx: _Doc, bags: BagIndex, slots: int,
+) -> tuple[dict[int, list[_Hit]], list[list[int] | None]]:
+    """``apply_exclusions`` and ``bag_common`` of what it leaves, with one pass over the hit pattern ids.
+
+    Both passes looked up every hit pattern id of the document in a table of the watchlist, and the
+    exclusions only take hits away: a pattern whose hits are all cancelled is dropped from the dict and
+    the other pattern ids keep their order, so the bag lists of the hits left are those of all the hits
+    less the patterns dropped (``_with_hits`` lists them; each is taken out of its bags' lists). Measured
+    with callgrind on 150 dense articles: ``Matcher.match`` from 495.7 million instructions to 490.7
+    million (1.0%). Filtering every bag list by the hits left instead, whenever a pattern was dropped
+    (most documents), took 510.1 million: a boxed integer and a dictionary lookup per pattern id listed.
+    """
+    n = len(exclusions)
+    targets: list[list[int] | None] = [None] * n
+    context: list[list[int] | None] = [None] * n
+    common: list[list[int] | None] = [None] * slots
+    any_context = False
+    for pid in hits:
+        got_slots = bags[pid]
+        if got_slots is not None:
+            for slot in got_slots:
+                got = common[slot]
+                if got is None:
+                    common[slot] = [pid]
+                else:
+                    got.append(pid)
+        roles = index[pid]
+        if roles is not None:
+            for i in roles[0]:
+                got = targets[i]
+                if got is None:
+                    targets[i] = [pid]
+                else:
+                    got.append(pid)
+            for i in roles[1]:
+                any_context = True
+                got = context[i]
+                if got is None:
+                    context[i] = [pid]
+                else:
+                    got.append(pid)
+    if not any_context:
+        return hits, common
+    dropped: list[int] = []
+    out = _cancel(hits, exclusions, targets, context, within, ctx, dropped)
+    for pid in dropped:  # each at most once: a dropped pattern is no longer in ``out``
+        got_slots = bags[pid]
+        if got_slots is not None:
+            for slot in got_slots:
+                got = common[slot]
+                assert got is not None
+                got.remove(pid)
+                if not got:
+                    common[slot] = None
+    return out, common
+
+
+def _cancel(
+    hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], targets: list[list[int] | None],
+    context: list[list[int] | None], within: WithinMap, ctx: _Doc, dropped: list[int],
+) -> dict[int, list[_Hit]]:
+    """``hits`` less those cancelled by ``exclusions``, given each one's target and context pattern ids with
+    hits (by index, None without); the pattern ids left without hits are added to ``dropped``."""
     out = hits
-    for i in range(n):
+    for i in range(len(exclusions)):
         # Later exclusions see the hits earlier ones left.
         target_pids = targets[i]
         context_pids = context[i]
@@ -498,14 +574,14 @@ def apply_exclusions(
                 else:
                     kept.append(h)
             if len(kept) < len(out[pid]):
-                out = _with_hits(out, hits, pid, kept)
+                out = _with_hits(out, hits, pid, kept, dropped)
         if cancelled:
-            out = _drop_within(out, cancelled, within, ctx)
+            out = _drop_within(out, cancelled, within, ctx, dropped)
     return out
 
 
 def _drop_within(
-    hits: dict[int, list[_Hit]], cancelled: list[_Hit], within: WithinMap, ctx: _Doc
+    hits: dict[int, list[_Hit]], cancelled: list[_Hit], within: WithinMap, ctx: _Doc, dropped: list[int]
 ) -> dict[int, list[_Hit]]:
     """``hits`` less every hit lying within the words of a ``cancelled`` one.
 
@@ -535,13 +611,14 @@ def _drop_within(
                 continue
             kept = [x for x in found if x.field != field or x.start < start or x.end > end]
             if len(kept) < len(found):
-                out = _with_hits(out, hits, pid, kept)
+                out = _with_hits(out, hits, pid, kept, dropped)
     return out
 
 
 def _with_hits(out: dict[int, list[_Hit]], original: dict[int, list[_Hit]], pid: int,
-               kept: list[_Hit]) -> dict[int, list[_Hit]]:
-    """``out`` with ``pid``'s hits replaced by ``kept`` (the pattern dropped when none is left).
+               kept: list[_Hit], dropped: list[int]) -> dict[int, list[_Hit]]:
+    """``out`` with ``pid``'s hits replaced by ``kept`` (the pattern dropped, and added to ``dropped``, when
+    none is left).
 
     ``out`` is copied first while it is still the caller's ``original``: one document's hits are shared
     by every watchlist's verdict, so what one watchlist's exclusions drop must not vanish for the next.
@@ -552,6 +629,7 @@ def _with_hits(out: dict[int, list[_Hit]], original: dict[int, list[_Hit]], pid:
         out[pid] = kept
     else:
         del out[pid]
+        dropped.append(pid)
     return out
 
 

@@ -80,9 +80,11 @@ from alerts.match.rules_eval import (
     _Node,
     _Tally,
     apply_exclusions,
+    bag_common,
     bag_index,
     evaluate,
     evidence,
+    exclude_and_index,
     exclusion_index,
     may_hold_empty,
 )
@@ -265,8 +267,13 @@ class Matcher:
     def _verdict(self, w: _Watchlist, hits: dict[int, list[_Hit]], ctx: _Doc) -> WatchlistMatch:
         spec = w.spec
         if w.exclusions and hits:
-            hits = apply_exclusions(hits, w.exclusions, w.exclusion_index, self._within, ctx)
-        live = _Live(hits, w.bags, w.always, w.slots)
+            # One pass over the hit pattern ids for the exclusions and the bags (see ``exclude_and_index``).
+            hits, common = exclude_and_index(
+                hits, w.exclusions, w.exclusion_index, self._within, ctx, w.bags, w.slots
+            )
+        else:
+            common = bag_common(hits, w.bags, w.slots)
+        live = _Live(hits, w.always, common)
         weights = spec.field_weights
         memo: dict[int, _Found | None] = {}
         score = 0.0

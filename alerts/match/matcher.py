@@ -38,14 +38,19 @@ without); ``str.startswith`` instead of slicing for the comparisons (no gain); m
 too, their characters as same-length stand-ins by a ``str.encode`` error handler, beside an automaton of
 the 280 non-ASCII keys: 10% faster on the dense articles' few such fields, but a Cyrillic page's
 thousands of runs made it 0.82x on the real pages (``--real-pages``).
-A non-ASCII field whose non-ASCII characters are few (64 bytes at most) and in no key ("£5bn", "¥", "•",
-an accented name) is scanned the ASCII way since 2026-12-05, each such character an ASCII stand-in of the
-same kind for word boundaries (``Matcher._stand_in``): no non-ASCII key can occur in it, and the marked
-scan finds the ASCII keys where ``_find_in`` does. 54 of the dense articles' 54 non-ASCII fields and 123 of
-the real pages' 456 take that way; ``_find`` on such a field took 99-128 us instead of 133-150 (a test
-of the build before, the same hits). ``bench/bench_matcher_builds.py`` against 64a05ec, on a machine
-shared with another build: median ratio 1.058 on the real pages (0.991-1.119, 7 rounds) and 1.042 on the
-dense articles (0.928-1.094, 7 rounds, where a tenth of the articles gain).
+A non-ASCII field whose non-ASCII characters are few (at most 16 distinct ones adding at most 96 UTF-8
+bytes) and in no key ("£5bn", "¥", "•", an accented name) is scanned the ASCII way since 2026-12-05, each
+such character an ASCII stand-in of the same kind for word boundaries (``Matcher._stand_in``): no
+non-ASCII key can occur in it, and the marked scan finds the ASCII keys where ``_find_in`` does. All 54
+non-ASCII fields of the bench's 400 dense articles and 135 of the real pages' 456 take that way, with the
+same hits in the same order; ``_find`` on one takes 96-112 us instead of 131-144. Telling a field that
+cannot (CJK, Cyrillic, a key's character) costs its fields about 7% over ``_find_in``, most of it where
+a key's character is found only after encoding the field. ``bench/bench_matcher_builds.py`` against
+64a05ec, on a machine shared with another build (so with wide ranges): median ratio 1.037 on the real
+pages (0.926-1.218, 9 rounds; a first version, 1.058 in 7) and 1.026 on the dense articles (0.945-1.104,
+7 rounds; 1.042 in 7 for the first version). Counted instructions inside ``match`` say less: 1.008 on
+the real pages, 1.010 on the dense articles (callgrind, one pass), where only the tenth of the articles
+with such a field gain.
 Considered and not done that day: deriving the 7,292 two-word template keys ("to @type:state") from their
 state's hit instead of scanning for them spares about 2.7 us of a 57 us scan (18,219 marked keys against
 10,927, best of 5), about what looking at the word before each of the states' hits would cost; and taking
@@ -115,8 +120,11 @@ _TO_MARKED: Final = bytes(b if chr(b) in _ASCII_WORD else _MARK for b in range(2
 _WORD_STAND_IN: Final = "\x7f"
 _TO_MARKED_STAND_IN: Final = bytes(b if chr(b) in _ASCII_WORD or b == 0x7F else _MARK for b in range(256))
 _ASCII_BYTES: Final = bytes(range(128))
-# A field with more non-ASCII bytes than this goes to ``_find_in`` (see ``Matcher._stand_in``).
-_MAX_STAND_IN_BYTES: Final = 64
+# A field whose non-ASCII characters add more UTF-8 bytes than this, or that has more distinct ones, goes to
+# ``_find_in`` (see ``Matcher._stand_in``): one ``str.replace`` a distinct character.
+_MAX_STAND_IN_EXTRA: Final = 96
+_MAX_STAND_INS: Final = 16
+_STAND_IN_HEAD: Final = 512  # the first characters of a field, looked at before the whole field
 # Patterns that a marked text never holds, only there to turn off a prefilter (see ``_ascii_automaton``).
 _NO_PREFILTER: Final = (b"\x00", b"\x01", b"\x02")
 
@@ -238,20 +246,25 @@ class Matcher:
         field is then scanned by ``_find_ascii``: the marked keys' automaton, and its reported matches much
         fewer than the full automaton's on the unmarked text. A field with many distinct non-ASCII characters
         (a Cyrillic page) is left to ``_find_in``: a ``str.replace`` per character would cost more than it
-        spares. Measured on the compiled build before it was written: the eligible fields' hits the same as
-        ``_find_in``'s (53 fields of the bench's 400 dense articles, 129 of the 354 real pages' 456 non-ASCII
-        ones, with letters sent to ``_find_in``), 99-128 us a field instead of 133-150 (see the module docstring).
+        spares (see the module docstring for what was measured).
         """
         if _WORD_STAND_IN in folded or not self._stand_ins:
             return ""
-        others = folded.encode().translate(None, _ASCII_BYTES)
-        if len(others) > _MAX_STAND_IN_BYTES:
+        # What UTF-8 adds to the non-ASCII characters tells their number without looking at them: a CJK or
+        # Cyrillic field is sent on at the cost of encoding its head (encoding a 52,000-character Japanese
+        # page takes 55 us, and ``bytes.translate`` below about 1 ns a byte: when both ran on every field the
+        # fields sent on cost an eighth more than ``_find_in`` alone).
+        head = folded[:_STAND_IN_HEAD]
+        if len(head.encode()) - len(head) > _MAX_STAND_IN_EXTRA:
+            return ""
+        encoded = folded.encode()
+        if len(encoded) - len(folded) > _MAX_STAND_IN_EXTRA:
+            return ""
+        chars = set(encoded.translate(None, _ASCII_BYTES).decode())
+        if len(chars) > _MAX_STAND_INS or not chars.isdisjoint(self._key_chars):
             return ""
         out = folded
-        key_chars = self._key_chars
-        for ch in set(others.decode()):
-            if ch in key_chars:
-                return ""
+        for ch in chars:
             word = ch.isalnum() and not is_cjk(ch)  # as ``_find_in`` tells a boundary
             out = out.replace(ch, _WORD_STAND_IN if word else "\x00")
         return out

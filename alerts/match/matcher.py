@@ -38,6 +38,25 @@ without); ``str.startswith`` instead of slicing for the comparisons (no gain); m
 too, their characters as same-length stand-ins by a ``str.encode`` error handler, beside an automaton of
 the 280 non-ASCII keys: 10% faster on the dense articles' few such fields, but a Cyrillic page's
 thousands of runs made it 0.82x on the real pages (``--real-pages``).
+A non-ASCII field whose non-ASCII characters are few (at most 16 distinct ones adding at most 96 UTF-8
+bytes) and in no key ("£5bn", "¥", "•", an accented name) is scanned the ASCII way since 2026-12-05, each
+such character an ASCII stand-in of the same kind for word boundaries (``Matcher._stand_in``): no
+non-ASCII key can occur in it, and the marked scan finds the ASCII keys where ``_find_in`` does. All 54
+non-ASCII fields of the bench's 400 dense articles and 135 of the real pages' 456 take that way, with the
+same hits in the same order; ``_find`` on one takes 96-112 us instead of 131-144. Telling a field that
+cannot (CJK, Cyrillic, a key's character) costs its fields about 7% over ``_find_in``, most of it where
+a key's character is found only after encoding the field. ``bench/bench_matcher_builds.py`` against
+64a05ec, on a machine shared with another build (so with wide ranges): median ratio 1.037 on the real
+pages (0.926-1.218, 9 rounds; a first version, 1.058 in 7) and 1.026 on the dense articles (0.945-1.104,
+7 rounds; 1.042 in 7 for the first version). Counted instructions inside ``match`` say less: 1.008 on
+the real pages, 1.010 on the dense articles (callgrind, one pass), where only the tenth of the articles
+with such a field gain.
+Considered and not done that day: deriving the 7,292 two-word template keys ("to @type:state") from their
+state's hit instead of scanning for them spares about 2.7 us of a 57 us scan (18,219 marked keys against
+10,927, best of 5), about what looking at the word before each of the states' hits would cost; and taking
+the frequent bare word "to" (24 hits a dense article) out of the automaton, to be found with
+``bytes.find``, spares its reported matches but not its hits, and a lazy leaf that makes no hits at all
+would change ``len(hits)``, which ``rules_eval._eval_bag`` reads to choose the order of a bag's pairs.
 ``bench/bench_matcher_speed.py`` prints the stages.
 This module and ``alerts.match.rules_eval`` are compiled with mypyc where a C compiler is present (setup.py;
 ``alerts.match.compiled`` picks the build), so keep them strictly typed and free of dynamic tricks. mypyc
@@ -97,6 +116,17 @@ _ASCII_WORD: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 # every other byte a space, the mark of a word boundary.
 _MARK: Final = 32
 _TO_MARKED: Final = bytes(b if chr(b) in _ASCII_WORD else _MARK for b in range(256))
+# A non-ASCII field given stand-ins (``Matcher._stand_in``) is marked with this table: as ``_TO_MARKED``, but
+# ``_WORD_STAND_IN``, which stands for a letter or digit, is kept as a word character. No key holds it (checked
+# when compiled), nor the field (checked first), and ASCII fields are marked with ``_TO_MARKED`` as before.
+_WORD_STAND_IN: Final = "\x7f"
+_TO_MARKED_STAND_IN: Final = bytes(b if chr(b) in _ASCII_WORD or b == 0x7F else _MARK for b in range(256))
+_ASCII_BYTES: Final = bytes(range(128))
+# A field whose non-ASCII characters add more UTF-8 bytes than this, or that has more distinct ones, goes to
+# ``_find_in`` (see ``Matcher._stand_in``): one ``str.replace`` a distinct character.
+_MAX_STAND_IN_EXTRA: Final = 96
+_MAX_STAND_INS: Final = 16
+_STAND_IN_HEAD: Final = 512  # the first characters of a field, looked at before the whole field
 # Patterns that a marked text never holds, only there to turn off a prefilter (see ``_ascii_automaton``).
 _NO_PREFILTER: Final = (b"\x00", b"\x01", b"\x02")
 
@@ -159,6 +189,10 @@ class Matcher:
         self._entity_exclusions = tuple(entity_exclusions)
         self._entity_index = exclusion_index(self._entity_exclusions, len(self._patterns))
         self._within = within  # exclusion target -> the patterns that can lie within its words
+        # The characters of every key: a non-ASCII field holding none of its non-ASCII characters may be
+        # scanned with stand-ins for them (``_stand_in``), unless a key holds a stand-in itself.
+        self._key_chars = frozenset(ch for p in self._patterns for ch in p.key)
+        self._stand_ins = ascii_automaton is not None and not ({"\x00", _WORD_STAND_IN} & self._key_chars)
 
     @property
     def watchlist_names(self) -> tuple[str, ...]:
@@ -193,12 +227,53 @@ class Matcher:
             if not folded:
                 continue
             if folded.isascii():
-                self._find_ascii(field, text, folded, hits)
+                self._find_ascii(field, text, folded, hits, _TO_MARKED)
+                continue
+            stand_in = self._stand_in(folded)
+            if stand_in:
+                self._find_ascii(field, text, stand_in, hits, _TO_MARKED_STAND_IN)
             else:
                 self._find_in(field, text, folded, hits)
         return hits
 
-    def _find_ascii(self, field: int, text: NormalizedText, folded: str, hits: dict[int, list[_Hit]]) -> None:
+    def _stand_in(self, folded: str) -> str:
+        """``folded`` (not ASCII) with each non-ASCII character an ASCII stand-in, or "" when it cannot be.
+
+        A field with a few non-ASCII characters ("£5bn", "¥", "•", "Zelenskyy's café"), none of them in a
+        key, holds no non-ASCII key, and its ASCII keys are found where ``_find_in`` finds them when each such
+        character becomes one that no key holds either, of the same kind for word boundaries: "\x00" for a
+        non-word character (marked as a space), ``_WORD_STAND_IN`` for a letter or digit (kept in the marked
+        form by ``_TO_MARKED_STAND_IN``, so it is a word character there). One character for one keeps every
+        position, and a key spelled out (see ``_find_ascii``) never equals a slice holding a stand-in. The
+        field is then scanned by ``_find_ascii``: the marked keys' automaton, and its reported matches much
+        fewer than the full automaton's on the unmarked text. A field with many distinct non-ASCII characters
+        (a Cyrillic page) is left to ``_find_in``: a ``str.replace`` per character would cost more than it
+        spares (see the module docstring for what was measured).
+        """
+        if _WORD_STAND_IN in folded or not self._stand_ins:
+            return ""
+        # What UTF-8 adds to the non-ASCII characters tells their number without looking at them: a CJK or
+        # Cyrillic field is sent on at the cost of encoding its head (encoding a 52,000-character Japanese
+        # page takes 55 us, and ``bytes.translate`` below about 1 ns a byte: when both ran on every field the
+        # fields sent on cost an eighth more than ``_find_in`` alone).
+        head = folded[:_STAND_IN_HEAD]
+        if len(head.encode()) - len(head) > _MAX_STAND_IN_EXTRA:
+            return ""
+        encoded = folded.encode()
+        if len(encoded) - len(folded) > _MAX_STAND_IN_EXTRA:
+            return ""
+        chars = set(encoded.translate(None, _ASCII_BYTES).decode())
+        if len(chars) > _MAX_STAND_INS or not chars.isdisjoint(self._key_chars):
+            return ""
+        out = folded
+        for ch in chars:
+            word = ch.isalnum() and not is_cjk(ch)  # as ``_find_in`` tells a boundary
+            out = out.replace(ch, _WORD_STAND_IN if word else "\x00")
+        return out
+
+    def _find_ascii(
+        self, field: int, text: NormalizedText, folded: str, hits: dict[int, list[_Hit]], to_marked: bytes
+    ) -> None:
         """``_find_in`` for an ASCII text (most fields), with the automaton of marked keys.
 
         The text is scanned in its marked form: word characters kept, every other byte a space (the mark),
@@ -214,7 +289,7 @@ class Matcher:
         automaton = self._ascii_automaton
         if automaton is None:
             return
-        marked = b" " + folded.encode().translate(_TO_MARKED) + b" "
+        marked = b" " + folded.encode().translate(to_marked) + b" "
         # (marked pattern index, start, end) in the marked form; annotated for mypyc, as in ``_find_in``.
         found: list[tuple[int, int, int]] = automaton.find_matches_as_indexes(marked, overlapping=True)
         cased_text = text.cased

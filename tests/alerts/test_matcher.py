@@ -14,6 +14,7 @@ from alerts.match.explain import format_matches
 from alerts.match.gazetteer import load_gazetteer
 from alerts.match.matcher import Matcher, compile_matcher
 from alerts.match.models import Document, WatchlistMatch
+from alerts.match.normalize import normalize
 from alerts.match.watchlist import entity_references, parse_watchlists
 from tests.conftest import SEED, need
 
@@ -444,3 +445,27 @@ def test_other_than_maker_leaves_out_a_state_named_on_its_own_when_it_made_the_s
     assert _m(m, title="Egypt fields HQ-9B batteries").matched
     assert not _m(m, title="China fields HQ-9B batteries").matched  # China made the HQ-9B
     assert _m(m, title="China sells Egypt F-16 parts").matched  # China did not make the F-16
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "A £5bn arms sale to Saudi Arabia; ¥300bn for the U.S. • South China Sea patrols",
+        "South¥China Sea, the café, Zelenskyy’s visit and 5°C near the Senkaku Islands",
+        "Caféu.s. sale to Iran, naïve Taiwan² Japan-Vietnam deal ¡Houthis!",
+    ],
+)
+def test_non_ascii_field_with_stand_ins_finds_what_the_full_automaton_finds(body: str) -> None:
+    # A field with a few non-ASCII characters that no key holds is scanned the ASCII way, each such
+    # character a stand-in (``Matcher._stand_in``): the hits, and their order, must be ``_find_in``'s.
+    matcher = _default()
+    text = normalize(body)
+    stand_in = matcher._stand_in(text.folded)
+    assert stand_in and stand_in.isascii() and len(stand_in) == len(text.folded)
+    found = matcher._find([text])
+    full: dict[int, list[Any]] = {}
+    matcher._find_in(0, text, text.folded, full)
+    assert full
+    assert [(pid, [(h.start, h.end) for h in hs]) for pid, hs in found.items()] == [
+        (pid, [(h.start, h.end) for h in hs]) for pid, hs in full.items()
+    ]

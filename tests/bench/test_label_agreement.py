@@ -145,6 +145,7 @@ LABEL_SETS = [
     ("written2026m", BENCH / "labels" / "written2026m.jsonl", 400, "1.000", "1.000"),
     ("written2026n", BENCH / "labels" / "written2026n.jsonl", 400, "0.994", "0.980"),
     ("written2026o", BENCH / "labels" / "written2026o.jsonl", 400, "0.994", "1.000"),
+    ("written2026p", BENCH / "labels" / "written2026p.jsonl", 400, "1.000", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -99,7 +99,6 @@ from alerts.match.rules_eval import (
     _Node,
     _Tally,
     apply_exclusions,
-    bag_common,
     bag_index,
     evaluate,
     evidence,
@@ -341,13 +340,9 @@ class Matcher:
 
     def _verdict(self, w: _Watchlist, hits: dict[int, list[_Hit]], ctx: _Doc) -> WatchlistMatch:
         spec = w.spec
-        if w.exclusions and hits:
-            # One pass over the hit pattern ids for the exclusions and the bags (see ``exclude_and_index``).
-            hits, common = exclude_and_index(
-                hits, w.exclusions, w.exclusion_index, self._within, ctx, w.bags, w.slots
-            )
-        else:
-            common = bag_common(hits, w.bags, w.slots)
+        # One pass over the hit pattern ids for the exclusions and the bags (see ``exclude_and_index``); a
+        # watchlist without exclusions has an index of Nones, so the pass makes only the bag lists.
+        hits, common = exclude_and_index(hits, w.exclusions, w.exclusion_index, self._within, ctx, w.bags, w.slots)
         live = _Live(hits, w.always, common)
         weights = spec.field_weights
         memo: dict[int, _Found | None] = {}

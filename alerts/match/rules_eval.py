@@ -146,8 +146,9 @@ class _Live:
         # and a hash lookup per node reached (0.6% of ``Matcher.match``'s instructions on dense articles).
         self.any_always = bool(always)
         self.known: dict[int, bool] = {}  # node id -> whether a hit lies below it
-        # Bag (or tally) slot -> its pattern ids with hits, in hits order; None without (``bag_common``, or
-        # ``exclude_and_index`` when the watchlist has exclusions).
+        # Bag (or tally) slot -> its pattern ids with hits, in hits order; None without (made by
+        # ``exclude_and_index`` in its pass over the hits). A list, not a dict: slots are small consecutive
+        # numbers, and an index costs less than a hash lookup.
         self.common = common
 
     def holds(self, node: _Leaf | _Bag | _Tally | _Node) -> bool:
@@ -176,24 +177,6 @@ class _Live:
                 got = any(self._below(child) for child in node.children)
             self.known[node.nid] = got
         return got
-
-
-def bag_common(hits: dict[int, list[_Hit]], bags: BagIndex, slots: int) -> list[list[int] | None]:
-    """Bag (or tally) slot -> its pattern ids with hits, in hits order; None without (see ``_Live``).
-
-    A list, not a dict: slots are small consecutive numbers, and an index costs less than a hash lookup.
-    """
-    common: list[list[int] | None] = [None] * slots
-    for pid in hits:
-        got_slots = bags[pid]
-        if got_slots is not None:
-            for slot in got_slots:
-                got = common[slot]
-                if got is None:
-                    common[slot] = [pid]
-                else:
-                    got.append(pid)
-    return common
 
 
 def bag_index(roots: Sequence[_Leaf | _Bag | _Tally | _Node], size: int) -> BagIndex:
@@ -459,40 +442,20 @@ def apply_exclusions(
     context of. One pass over the document's hit pattern ids gives each exclusion its targets and
     context present, so an exclusion over a concept list (hundreds of targets) costs what the document
     holds of it. ``within`` (built with the matcher): target pattern id -> the pattern ids that can lie
-    within the words it finds, see ``_drop_within``.
+    within the words it finds, see ``_drop_within``. ``exclude_and_index`` without bags: the entity
+    exclusions, which run once per document before any watchlist's.
     """
-    # Exclusion (by its index) -> its target, and its context, pattern ids with hits: lists, not dicts,
-    # as an exclusion's index is a small number.
-    n = len(exclusions)
-    targets: list[list[int] | None] = [None] * n
-    context: list[list[int] | None] = [None] * n
-    any_context = False
-    for pid in hits:
-        roles = index[pid]
-        if roles is not None:
-            for i in roles[0]:
-                got = targets[i]
-                if got is None:
-                    targets[i] = [pid]
-                else:
-                    got.append(pid)
-            for i in roles[1]:
-                any_context = True
-                got = context[i]
-                if got is None:
-                    context[i] = [pid]
-                else:
-                    got.append(pid)
-    if not any_context:
-        return hits
-    return _cancel(hits, exclusions, targets, context, within, ctx, [])
+    return exclude_and_index(hits, exclusions, index, within, ctx, None, 0)[0]
 
 
 def exclude_and_index(
     hits: dict[int, list[_Hit]], exclusions: Sequence[_Exclusion], index: ExclusionIndex, within: WithinMap,
-    ctx: _Doc, bags: BagIndex, slots: int,
+    ctx: _Doc, bags: BagIndex | None, slots: int,
 ) -> tuple[dict[int, list[_Hit]], list[list[int] | None]]:
-    """``apply_exclusions`` and ``bag_common`` of what it leaves, with one pass over the hit pattern ids.
+    """``apply_exclusions`` and the bag lists of what it leaves, with one pass over the hit pattern ids.
+
+    Exclusion (by its index) -> its target, and its context, pattern ids with hits: lists, not dicts, as an
+    exclusion's index is a small number. Without ``bags`` (``apply_exclusions``) no bag list is made.
 
     Both passes looked up every hit pattern id of the document in a table of the watchlist, and the
     exclusions only take hits away: a pattern whose hits are all cancelled is dropped from the dict and
@@ -508,7 +471,7 @@ def exclude_and_index(
     common: list[list[int] | None] = [None] * slots
     any_context = False
     for pid in hits:
-        got_slots = bags[pid]
+        got_slots = bags[pid] if bags is not None else None
         if got_slots is not None:
             for slot in got_slots:
                 got = common[slot]
@@ -535,6 +498,8 @@ def exclude_and_index(
         return hits, common
     dropped: list[int] = []
     out = _cancel(hits, exclusions, targets, context, within, ctx, dropped)
+    if bags is None:
+        return out, common
     for pid in dropped:  # each at most once: a dropped pattern is no longer in ``out``
         got_slots = bags[pid]
         if got_slots is not None:

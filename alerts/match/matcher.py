@@ -266,8 +266,7 @@ class Matcher:
             return ""
         out = folded
         for ch in chars:
-            word = ch.isalnum() and not is_cjk(ch)  # as ``_find_in`` tells a boundary
-            out = out.replace(ch, _WORD_STAND_IN if word else "\x00")
+            out = out.replace(ch, _WORD_STAND_IN if is_word_char(ch) else "\x00")  # as ``_find_in`` tells a boundary
         return out
 
     def _find_ascii(

@@ -950,6 +950,13 @@ CONCEPT_CASES = [
                  False, id="people-news"),
     pytest.param("arms-deals", "New defence minister signs deal for 12 K9 howitzers from South Korea", "", True,
                  id="people-news"),
+    # fifteenth session: money voted or given for weapons for a state is arms aid; a state's own budget is not
+    pytest.param("arms-deals", "Senate passes $95bn aid package for Ukraine, Israel and Taiwan",
+                 "The bill includes billions for weapons and ammunition for Kyiv.", True, id="money-for-weapons"),
+    pytest.param("arms-deals", "Lawmakers vote on bill with $300 million for weapons for Ukraine", "", True,
+                 id="money-for-weapons"),
+    pytest.param("arms-deals", "Japan's defence budget sets aside billions for missiles to defend its islands", "",
+                 False, id="money-for-weapons"),
     # fifteenth session: the maritime events of 2024, as a probe of the concepts (written from general knowledge)
     pytest.param("maritime-disputes", "China and Philippines trade blame after ships collide near Sabina Shoal",
                  "Manila says a Chinese coast guard vessel deliberately rammed its cutter at Escoda Shoal.",

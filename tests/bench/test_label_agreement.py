@@ -147,6 +147,7 @@ LABEL_SETS = [
     ("written2026n", BENCH / "labels" / "written2026n.jsonl", 400, "0.994", "0.980"),
     ("written2026o", BENCH / "labels" / "written2026o.jsonl", 400, "0.994", "1.000"),
     ("written2026p", BENCH / "labels" / "written2026p.jsonl", 400, "1.000", "1.000"),
+    ("written2026q", BENCH / "labels" / "written2026q.jsonl", 200, "0.981", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

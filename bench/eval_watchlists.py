@@ -48,7 +48,9 @@ from typing import cast
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 import yaml  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
 
 from alerts.match.gazetteer import load_gazetteer  # noqa: E402
 from alerts.match.matcher import Matcher, compile_matcher  # noqa: E402
@@ -82,6 +84,10 @@ FAMILIES = (
     ("extraction/", "full-text pages"),
 )
 POOLED, CROSS_SPLIT, DEV = "pooled", "cross-split", "dev"
+# Bootstrap of each F1 (``f1_interval``): resampled sets, and a fixed seed so that a run prints what the last
+# one did for the same counts.
+INTERVAL_ROUNDS = 4000
+INTERVAL_SEED = 14
 
 # A Google-Alerts-style query per topic: any of these words, case-free, whole words.
 _BASELINE = {
@@ -515,6 +521,111 @@ def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = RO
     return scopes
 
 
+# An item's part in a watchlist's figures, by index: what a paired bootstrap counts (``compare``).
+TP, FP, FN, TN = range(4)
+
+
+def outcome(flagged: bool, labelled: bool) -> int:
+    """``TP``, ``FP``, ``FN`` or ``TN``."""
+    if flagged:
+        return TP if labelled else FP
+    return FN if labelled else TN
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """How a rule change moved one watchlist's F1 on one set of items (aggregates only: safe on held-out sets)."""
+
+    scope: str
+    watchlist: str
+    items: int
+    before: float
+    after: float
+    low: float  # 95% paired bootstrap interval of ``after - before``
+    high: float
+    fixed: int  # items the change made right
+    broken: int  # items it made wrong
+
+
+def f1_change_interval(pairs: Sequence[tuple[int, int]], rounds: int = INTERVAL_ROUNDS,
+                       seed: int = INTERVAL_SEED) -> tuple[float, float]:
+    """A 95% paired bootstrap interval of the change in F1 between two configs on the same items.
+
+    Why paired: two rule sets scored on the same items share most of their luck (the same easy and hard
+    stories), so the change has a much narrower spread than either figure; comparing the two figures'
+    own intervals would call most real changes noise. ``pairs`` holds each item's (before, after) outcome
+    (``outcome``); a resampled set is a multinomial draw of the 16 kinds of pair, as in ``f1_interval``,
+    and what it leaves out is the same.
+    """
+    if not pairs:
+        return 0.0, 0.0
+    counts = np.zeros(16)
+    for before, after in pairs:
+        counts[4 * before + after] += 1
+    draws = np.random.default_rng(seed).multinomial(len(pairs), counts / len(pairs), size=rounds)
+    kinds = np.arange(16)
+
+    def f1(side: NDArray[np.int64]) -> NDArray[np.float64]:
+        tp, fp, fn = (draws[:, side == k].sum(axis=1) for k in (TP, FP, FN))
+        denominator = 2 * tp + fp + fn
+        return cast(NDArray[np.float64], np.divide(2 * tp, denominator, out=np.zeros(rounds), where=denominator > 0))
+
+    low, high = np.percentile(f1(kinds % 4) - f1(kinds // 4), [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _counted(outcomes: Sequence[int]) -> Score:
+    """A score from items' outcomes (no items kept: ``compare`` reports counts only)."""
+    return Score(outcomes.count(TP), outcomes.count(FP), outcomes.count(FN), (), ())
+
+
+def compare(files: Sequence[LabelFile], seen: Collection[str], before: Path, after: Path) -> list[Change]:
+    """The change in F1 from ``before``'s watchlists to ``after``'s on every file, the cross-split and dev.
+
+    What a rule change is judged by (docs/evaluation.md): the change on the dev items, the one held-out
+    aggregate (the cross-split) and whether each interval is clear of zero. Only counts are reported, so it
+    may be run on held-out sets without spending them.
+    """
+    pages = [f for f in files if f.fulltext]
+    headlines = [f for f in files if not f.fulltext]
+    everything = pooled(headlines)
+    every_page = [item for f in pages for item in f.items]
+    old = rule_verdicts([*everything, *every_page], before)
+    new = rule_verdicts([*everything, *every_page], after)
+    held_ids = {item.id for item in held_out(headlines, seen)}
+    scopes: list[tuple[str, Sequence[Item]]] = [(f.name, f.items) for f in files]
+    if held_ids:
+        scopes.append((CROSS_SPLIT, [item for item in everything if item.id in held_ids]))
+        scopes.append((DEV, [item for item in everything if item.id not in held_ids]))
+    out: list[Change] = []
+    for name, items in scopes:
+        for watchlist in LABELS:
+            if watchlist not in next(iter(new.values()), {}) or watchlist not in next(iter(old.values()), {}):
+                continue
+            pairs = [(outcome(old[i.id][watchlist], i.labels[watchlist]),
+                      outcome(new[i.id][watchlist], i.labels[watchlist])) for i in items]
+            scores = [_counted([pair[side] for pair in pairs]) for side in (0, 1)]
+            right = [(b in (TP, TN), a in (TP, TN)) for b, a in pairs]
+            low, high = f1_change_interval(pairs)
+            out.append(Change(name, watchlist, len(items), scores[0].f1, scores[1].f1, low, high,
+                              sum(1 for b, a in right if a and not b), sum(1 for b, a in right if b and not a)))
+    return out
+
+
+def render_changes(changes: Sequence[Change], before: Path) -> str:
+    """The changes as text: the cross-split and dev always, other sets only where a verdict changed."""
+    out = [f"change from {before} (F1 before -> after, the change and its 95% paired bootstrap interval, "
+           "items fixed / broken):"]
+    for c in changes:
+        if c.scope not in (CROSS_SPLIT, DEV) and not c.fixed + c.broken:
+            continue
+        sure = "" if c.low <= 0 <= c.high else ("  better" if c.low > 0 else "  worse")
+        out.append(f"  {c.watchlist:18} {c.scope:16} {c.items:5}  {c.before:.3f} -> {c.after:.3f}  "
+                   f"{c.after - c.before:+.3f} [{c.low:+.3f}, {c.high:+.3f}]  fixed {c.fixed:3} broken {c.broken:3}"
+                   f"{sure}")
+    return "\n".join(out)
+
+
 def check(scopes: Sequence[Scope], by_scope: Mapping[str, Mapping[str, Mapping[str, float]]],
           require_all: bool) -> tuple[list[str], list[str]]:
     """Figures below their floors, and floors whose scope was not measured.
@@ -545,6 +656,40 @@ def check(scopes: Sequence[Scope], by_scope: Mapping[str, Mapping[str, Mapping[s
                 if getattr(got, metric) < floor:
                     failed.append(f"{name} {watchlist} {metric} {getattr(got, metric):.3f} < floor {floor}")
     return failed, notes
+
+
+def f1_interval(s: Score, items: int, rounds: int = INTERVAL_ROUNDS, seed: int = INTERVAL_SEED) -> tuple[float, float]:
+    """A 95% interval of ``s``'s F1 over ``items`` labelled items: what another sample drawn the same way might give.
+
+    Why: the sets are small where it matters (rss2024 has 34 arms deals among 1,666 headlines, the
+    full-text pages one), and one story more or less moves such a figure by a point or more, so a figure
+    without its spread invites reading noise as progress or loss. The bootstrap resamples the items with
+    replacement; an item's part in F1 is only whether it is a true positive, a false positive, a false
+    negative or neither, so a resampled set is a multinomial draw of those four counts, and F1 is
+    ``2 TP / (2 TP + FP + FN)`` (0 where nothing is flagged or labelled). The interval is the 2.5th and
+    97.5th percentiles of ``rounds`` draws.
+
+    What it leaves out, so it is narrower than the truth: label noise (two annotators' κ below 1), and that
+    items come in clusters (one outlet's section, one week's story told by ten outlets), which a
+    resampling of single items treats as independent.
+    """
+    tn = items - s.tp - s.fp - s.fn
+    if items <= 0 or tn < 0:
+        raise ValueError(f"{items} items cannot hold {s.tp} TP, {s.fp} FP and {s.fn} FN")
+    counts = np.array([s.tp, s.fp, s.fn, tn], dtype=float)
+    draws = np.random.default_rng(seed).multinomial(items, counts / items, size=rounds)
+    tp, fp, fn = draws[:, 0], draws[:, 1], draws[:, 2]
+    denominator = 2 * tp + fp + fn
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(rounds), where=denominator > 0)
+    low, high = np.percentile(f1, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _interval(s: Score, items: int) -> str:
+    if not s.tp + s.fp + s.fn:
+        return f"{'':13}"
+    low, high = f1_interval(s, items)
+    return f"[{low:.3f}, {high:.3f}]"
 
 
 def _figure(value: float, defined: bool) -> str:
@@ -600,8 +745,8 @@ def render(scopes: Sequence[Scope], files: Sequence[LabelFile], seen: Collection
             "dev items):"]
     for name, s in held.rules.items():
         before = f"dev F1 {dev.rules[name].f1:.3f} -> " if dev and dev.items else ""
-        out.append(f"  {name:18} P {s.precision:.3f}  R {s.recall:.3f}  F1 {s.f1:.3f}  ({before}held-out F1 "
-                   f"{s.f1:.3f}; keywords held-out F1 {held.keywords[name].f1:.3f})")
+        out.append(f"  {name:18} P {s.precision:.3f}  R {s.recall:.3f}  F1 {s.f1:.3f} {_interval(s, held.items)}  "
+                   f"({before}held-out F1 {s.f1:.3f}; keywords held-out F1 {held.keywords[name].f1:.3f})")
     return "\n".join(out)
 
 
@@ -610,13 +755,14 @@ def summary(scopes: Sequence[Scope], files: Sequence[LabelFile]) -> list[str]:
     found = {s.name: s for s in scopes}
     names = [f.name for f in files if f.name in found] + [CROSS_SPLIT] * (CROSS_SPLIT in found)
     watchlists = next(iter(found.values())).rules.keys() if found else ()
-    out = ["", "summary (P / R / F1; rules beside the keyword query):"]
+    out = ["", "summary (P / R / F1 and the rules' F1 95% bootstrap interval, see f1_interval; rules beside "
+           "the keyword query):"]
     for watchlist in watchlists:
         for name in names:
             scope = found[name]
             ours, theirs = scope.rules[watchlist], scope.keywords[watchlist]
-            out.append(f"  {watchlist:18} {name:12} {scope.items:5}  rules {_triple(ours)}   "
-                       f"keywords {_triple(theirs)}")
+            out.append(f"  {watchlist:18} {name:12} {scope.items:5}  rules {_triple(ours)} "
+                       f"{_interval(ours, scope.items)}   keywords {_triple(theirs)}")
     return out
 
 
@@ -692,6 +838,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="full-text page labels to score (default: bench/labels/fulltext/pages.jsonl when it "
                         "exists and --labels is not given)")
     parser.add_argument("--no-fulltext", action="store_true", help="do not score the full-text pages")
+    parser.add_argument("--against", type=Path, metavar="BEFORE.yaml",
+                        help="also print how F1 changed from this config's watchlists to --config's, per set, "
+                        "with a paired bootstrap interval (counts only: safe on held-out sets)")
     args = parser.parse_args(argv)
     paths: list[Path] = args.labels or default_label_paths()
     pages: Path | None = args.fulltext
@@ -715,6 +864,7 @@ def main(argv: list[str] | None = None) -> int:
         if len(set(names)) != len(names):
             raise ValueError(f"two label files have the same name in {names}; rename one")
         scopes = measure(files, seen, args.config)
+        changes = compare(files, seen, args.against, args.config) if args.against else []
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -727,6 +877,8 @@ def main(argv: list[str] | None = None) -> int:
         for scope in languages:
             print("\n".join(_rows(scope, f"{scope.name} ({scope.items})")))
         scopes = [*scopes, languages[0]]
+    if args.against:
+        print("\n" + render_changes(changes, args.against))
     if not args.quiet:
         shown = [f.name for f in files if f.name in seen or args.show_held_out_errors]
         if args.show_held_out_errors:

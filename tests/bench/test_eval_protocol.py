@@ -139,6 +139,50 @@ def test_errors_are_listed_for_dev_files_only(tmp_path: Path, config: Path) -> N
     assert "rss2024-" not in ev.render(scopes, [dev, new], {"labels-dev"})  # figures only
 
 
+def test_an_f1_interval_holds_the_figure_and_narrows_as_the_set_grows() -> None:
+    small = ev.Score(8, 2, 2, (), ())  # F1 0.8 on 100 items
+    low, high = ev.f1_interval(small, 100)
+    assert low < 0.8 < high
+    big_low, big_high = ev.f1_interval(ev.Score(80, 20, 20, (), ()), 1000)  # the same rates, ten times the items
+    assert low < big_low < 0.8 < big_high < high
+    assert ev.f1_interval(small, 100) == (low, high)  # seeded: a rerun prints the same interval
+    with pytest.raises(ValueError, match="cannot hold"):
+        ev.f1_interval(small, 11)
+
+
+def test_the_summary_gives_each_rules_figure_its_interval(files: list, config: Path) -> None:  # type: ignore[type-arg]
+    scopes = ev.measure(files, {"labels-dev"}, config)
+    text = ev.render(scopes, files, {"labels-dev"})
+    line = next(row for row in text.splitlines() if "maritime-disputes  new2024" in row)
+    low, high = ev.f1_interval(next(s for s in scopes if s.name == "new2024").rules["maritime-disputes"], 4)
+    assert f"[{low:.3f}, {high:.3f}]" in line
+
+
+def test_a_change_is_called_better_only_when_its_paired_interval_clears_zero() -> None:
+    tp, fn, tn = ev.TP, ev.FN, ev.TN
+    unchanged = [(tp, tp)] * 30 + [(fn, fn)] * 10 + [(tn, tn)] * 160
+    assert ev.f1_change_interval(unchanged) == (0.0, 0.0)
+    many_fixed = [(tp, tp)] * 30 + [(fn, tp)] * 10 + [(tn, tn)] * 160
+    assert ev.f1_change_interval(many_fixed)[0] > 0
+    one_fixed = [(tp, tp)] * 30 + [(fn, tp)] + [(fn, fn)] * 9 + [(tn, tn)] * 160
+    low, high = ev.f1_change_interval(one_fixed)
+    assert low <= 0 < high
+
+
+def test_against_counts_fixes_and_breaks_on_held_out_sets_without_naming_items(
+    tmp_path: Path, files: list, config: Path,  # type: ignore[type-arg]
+) -> None:
+    after = tmp_path / "after.yaml"
+    after.write_text(TOY_CONFIG.replace("any: [jets]", "any: [jets, sold]"), encoding="utf-8")
+    changes = {(c.scope, c.watchlist): c for c in ev.compare(files, {"labels-dev"}, config, after)}
+    arms = changes[("cross-split", "arms-deals")]  # "Frigates sold to navy in new deal" is now flagged
+    assert (arms.fixed, arms.broken, arms.before, arms.after) == (1, 0, 0.0, pytest.approx(2 / 3))
+    assert changes[("cross-split", "maritime-disputes")].fixed == 0
+    text = ev.render_changes(list(changes.values()), config)
+    assert "fixed   1 broken   0" in text and "rss2024-" not in text
+    assert "labels-dev" not in text  # no verdict changed there
+
+
 def test_floors_fail_below_and_when_a_scope_is_missing(files: list, config: Path) -> None:  # type: ignore[type-arg]
     scopes = ev.measure(files, {"labels-dev"}, config)
     met = {"cross-split": {"maritime-disputes": {"f1": 1.0}}, "pooled": {"arms-deals": {"recall": 0.5}}}

@@ -1029,6 +1029,18 @@ CONCEPT_CASES = [
                  id="research-ship-names"),
     pytest.param("maritime-disputes", "BRP Antonio Luna fires at towed targets in gunnery drill",
                  "", False, id="towed-target"),
+    # A seat of government stands for its state as a capital does (Putrajaya, Naypyitaw), and a naval yard's
+    # group name is its maker's: "signs with HD Hyundai" is an order. A yard's repair or overhaul of a
+    # navy's ships is a service, not equipment changing hands.
+    pytest.param("arms-deals", "Putrajaya inks pact with Leonardo for M-346 trainers", "", True,
+                 id="seat-of-government"),
+    pytest.param("arms-deals", "Naypyitaw to field more Chinese FTC-2000G jets", "", True, id="seat-of-government"),
+    pytest.param("arms-deals", "Lima signs with HD Hyundai for patrol vessels", "", True, id="yard-group-name"),
+    pytest.param("arms-deals", "Navy signs with HD Hyundai for two more frigates", "", True, id="yard-group-name"),
+    pytest.param("arms-deals", "Hanwha Ocean signs overhaul agreement for US Navy vessels", "", False,
+                 id="repair-is-a-service"),
+    pytest.param("arms-deals", "HD Hyundai signs five-year deal to maintain US Navy supply ships", "", False,
+                 id="repair-is-a-service"),
 ]
 
 

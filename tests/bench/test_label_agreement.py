@@ -136,6 +136,7 @@ LABEL_SETS = [
     ("writtendev2026bp", BENCH / "labels" / "writtendev2026bp.jsonl", 400, "0.977", "0.985"),
     ("writtendev2026bq", BENCH / "labels" / "writtendev2026bq.jsonl", 200, "1.000", "0.968"),
     ("writtendev2026br", BENCH / "labels" / "writtendev2026br.jsonl", 200, "1.000", "0.990"),
+    ("writtendev2026bs", BENCH / "labels" / "writtendev2026bs.jsonl", 200, "0.986", "0.986"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),
@@ -149,6 +150,7 @@ LABEL_SETS = [
     ("written2026o", BENCH / "labels" / "written2026o.jsonl", 400, "0.994", "1.000"),
     ("written2026p", BENCH / "labels" / "written2026p.jsonl", 400, "1.000", "1.000"),
     ("written2026q", BENCH / "labels" / "written2026q.jsonl", 200, "0.981", "1.000"),
+    ("written2026r", BENCH / "labels" / "written2026r.jsonl", 200, "0.959", "1.000"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

@@ -1041,6 +1041,21 @@ CONCEPT_CASES = [
                  id="repair-is-a-service"),
     pytest.param("arms-deals", "HD Hyundai signs five-year deal to maintain US Navy supply ships", "", False,
                  id="repair-is-a-service"),
+    # What a programme enters is a stage (trials, production), not waters; ships that enter waters still do.
+    pytest.param("maritime-disputes", "Philippine Navy's new offshore patrol vessel enters trials off Subic", "",
+                 False, id="enter-a-stage"),
+    pytest.param("maritime-disputes", "Philippine coast guard drone to enter production at Cebu plant", "", False,
+                 id="enter-a-stage"),
+    pytest.param("maritime-disputes", "Chinese coast guard ships enter Philippine waters near Sabina Shoal", "", True,
+                 id="enter-a-stage"),
+    # Annexing waters is claiming them; annexing land is not a contest at sea.
+    pytest.param("maritime-disputes", "Kyiv says Moscow's decree is an attempt to annex its coastal waters", "", True,
+                 id="annex-waters"),
+    pytest.param("maritime-disputes", "Russia annexed Crimea a decade ago; Kyiv marks the date", "", False,
+                 id="annex-waters"),
+    # Grenades are munitions: traced to an armed group, they are arms that reached it.
+    pytest.param("arms-deals", "Rebels' grenades traced to Serbian factory, investigators say", "", True,
+                 id="grenades-are-munitions"),
 ]
 
 

@@ -1056,6 +1056,23 @@ CONCEPT_CASES = [
     # Grenades are munitions: traced to an armed group, they are arms that reached it.
     pytest.param("arms-deals", "Rebels' grenades traced to Serbian factory, investigators say", "", True,
                  id="grenades-are-munitions"),
+    # The long tail of the trade's kit: armoured cars, army trucks, sights, night vision, electronic warfare,
+    # trainer aircraft named by type; kit stolen and sold on is theft, and night vision for hunting is no kit.
+    pytest.param("arms-deals", "Zambia takes delivery of Chinese-made armoured cars", "", True, id="long-tail-kit"),
+    pytest.param("arms-deals", "Kazakhstan orders thermal sights from Belarusian maker", "", True, id="long-tail-kit"),
+    pytest.param("arms-deals", "Peru buys tactical trucks from Czech manufacturer", "", True, id="long-tail-kit"),
+    pytest.param("arms-deals", "Japan donates night vision devices to Philippine army", "", True, id="long-tail-kit"),
+    pytest.param("arms-deals", "Armenia receives electronic warfare equipment from India", "", True,
+                 id="long-tail-kit"),
+    pytest.param("arms-deals", "Namibia buys PC-9 trainers from Switzerland", "", True, id="long-tail-kit"),
+    pytest.param("arms-deals", "Marine sold stolen night vision goggles online, court hears", "", False,
+                 id="long-tail-kit"),
+    pytest.param("arms-deals", "Hunters turn to night vision goggles as wild boar numbers soar", "", False,
+                 id="long-tail-kit"),
+    # A claim contested before a commission, and a feature named without its generic word, are the dispute.
+    pytest.param("maritime-disputes", "Canada contests Denmark's seabed claim in the Arctic before UN panel", "", True,
+                 id="contests-a-claim"),
+    pytest.param("maritime-disputes", "US rejects Haitian claim to Navassa", "", True, id="contests-a-claim"),
 ]
 
 

@@ -222,7 +222,8 @@ def test_the_baseline_records_what_was_seen_and_floors_every_scope() -> None:
                                                  "writtendev2026bi", "writtendev2026bj", "writtendev2026bk",
                                                  "writtendev2026bl", "writtendev2026bm", "writtendev2026bn",
                                                  "writtendev2026bo", "writtendev2026bp", "writtendev2026bq",
-                                                 "writtendev2026br", "writtendev2026bs", "writtendev2026bt"}
+                                                 "writtendev2026br", "writtendev2026bs", "writtendev2026bt",
+                                                 "writtendev2026bu"}
     assert set(ev.floors(baseline)) == {"labels-dev", "dev2023", "writtendev2026", "dev2023b", "writtendev2026b",
                                         "writtendev2026c", "writtendev2026d", "writtendev2026e", "writtendev2026f",
                                         "writtendev2026g", "writtendev2026h", "writtendev2026i", "writtendev2026j",
@@ -241,7 +242,7 @@ def test_the_baseline_records_what_was_seen_and_floors_every_scope() -> None:
                                         "writtendev2026bg", "writtendev2026bh", "writtendev2026bi", "writtendev2026bj",
                                         "writtendev2026bk", "writtendev2026bl", "writtendev2026bm", "writtendev2026bn",
                                         "writtendev2026bo", "writtendev2026bp", "writtendev2026bq", "writtendev2026br",
-                                        "writtendev2026bs", "writtendev2026bt",
+                                        "writtendev2026bs", "writtendev2026bt", "writtendev2026bu",
                                         "rss2024",
                                         "written2026", "written2026b", "written2026c", "written2026d", "written2026e",
                                         "written2026f", "written2026g", "written2026h", "written2026i",

@@ -138,6 +138,7 @@ LABEL_SETS = [
     ("writtendev2026br", BENCH / "labels" / "writtendev2026br.jsonl", 200, "1.000", "0.990"),
     ("writtendev2026bs", BENCH / "labels" / "writtendev2026bs.jsonl", 200, "0.986", "0.986"),
     ("writtendev2026bt", BENCH / "labels" / "writtendev2026bt.jsonl", 200, "1.000", "0.987"),
+    ("writtendev2026bu", BENCH / "labels" / "writtendev2026bu.jsonl", 200, "0.986", "0.973"),
     ("written2026e", BENCH / "labels" / "written2026e.jsonl", 400, "0.986", "0.991"),
     ("written2026f", BENCH / "labels" / "written2026f.jsonl", 400, "0.979", "0.985"),
     ("written2026g", BENCH / "labels" / "written2026g.jsonl", 400, "1.000", "0.985"),

@@ -247,7 +247,7 @@ def test_the_baseline_records_what_was_seen_and_floors_every_scope() -> None:
                                         "written2026", "written2026b", "written2026c", "written2026d", "written2026e",
                                         "written2026f", "written2026g", "written2026h", "written2026i",
                                         "written2026j", "written2026k", "written2026l", "written2026m", "written2026n",
-                                        "written2026o", "written2026p", "written2026q", "written2026r",
+                                        "written2026o", "written2026p", "written2026q", "written2026r", "written2026s",
                                         "pooled", "dev", "cross-split", ev.FULLTEXT_SCOPE, ev.LOCAL_SCOPE}
     with pytest.raises(ValueError, match="seen_while_writing_rules"):
         ev.seen_while_writing_rules({"watchlists": {}})

@@ -153,6 +153,7 @@ LABEL_SETS = [
     ("written2026p", BENCH / "labels" / "written2026p.jsonl", 400, "1.000", "1.000"),
     ("written2026q", BENCH / "labels" / "written2026q.jsonl", 200, "0.981", "1.000"),
     ("written2026r", BENCH / "labels" / "written2026r.jsonl", 200, "0.959", "1.000"),
+    ("written2026s", BENCH / "labels" / "written2026s.jsonl", 200, "0.973", "0.986"),
     ("fulltext", BENCH / "labels" / "fulltext" / "pages.jsonl", 354, "1.000", "1.000"),
     ("local", BENCH / "labels" / "local" / "local.jsonl", 320, "1.000", "1.000"),
 ]

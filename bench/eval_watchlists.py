@@ -474,13 +474,22 @@ def evaluate_baseline(items: list[Item]) -> dict[str, Score]:
     return score_all(items, keyword_verdicts(items))
 
 
-def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = ROOT / "config.yaml") -> list[Scope]:
+def scored_items(files: Sequence[LabelFile]) -> list[Item]:
+    """Every item a run matches: each labelled headline once (``pooled``), then every full-text page."""
+    pooled_headlines = pooled([f for f in files if not f.fulltext])
+    return [*pooled_headlines, *(item for f in files if f.fulltext for item in f.items)]
+
+
+def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = ROOT / "config.yaml",
+            verdicts: Verdicts | None = None) -> list[Scope]:
     """Every figure of a run: per file and family, pooled and family, cross-split and family.
 
     Args:
         files: the label files to score.
         seen: names of the files looked at while writing rules (the rest is held out).
         config: the config.yaml whose watchlists are scored.
+        verdicts: ``rule_verdicts(scored_items(files), config)`` when the caller has them already (``main``
+            shares them with ``compare``), so the items are not matched twice.
 
     Returns:
         Scopes named ``<file>``, ``<file> / <family>``, ``pooled``, ``pooled / <family>``, ``cross-split``,
@@ -492,9 +501,9 @@ def measure(files: Sequence[LabelFile], seen: Collection[str], config: Path = RO
     pages = [f for f in files if f.fulltext]
     files = [f for f in files if not f.fulltext]
     everything = pooled(files)
-    every_page = [item for f in pages for item in f.items]
-    ours = rule_verdicts([*everything, *every_page], config)
-    theirs = keyword_verdicts([*everything, *every_page])
+    items = scored_items([*files, *pages])
+    ours = verdicts if verdicts is not None else rule_verdicts(items, config)
+    theirs = keyword_verdicts(items)
     held_ids = {item.id for item in held_out(files, seen)}
     held_ids |= {item.id for f in pages if f.name not in seen for item in f.items}
     scopes: list[Scope] = []
@@ -566,12 +575,17 @@ def f1_change_interval(pairs: Sequence[tuple[int, int]], rounds: int = INTERVAL_
     kinds = np.arange(16)
 
     def f1(side: NDArray[np.int64]) -> NDArray[np.float64]:
-        tp, fp, fn = (draws[:, side == k].sum(axis=1) for k in (TP, FP, FN))
-        denominator = 2 * tp + fp + fn
-        return cast(NDArray[np.float64], np.divide(2 * tp, denominator, out=np.zeros(rounds), where=denominator > 0))
+        return _f1s(*(draws[:, side == k].sum(axis=1) for k in (TP, FP, FN)))
 
     low, high = np.percentile(f1(kinds % 4) - f1(kinds // 4), [2.5, 97.5])
     return float(low), float(high)
+
+
+def _f1s(tp: NDArray[np.int64], fp: NDArray[np.int64], fn: NDArray[np.int64]) -> NDArray[np.float64]:
+    """F1 of each resampled set, ``2 TP / (2 TP + FP + FN)``, 0 where nothing is flagged or labelled."""
+    denominator = 2 * tp + fp + fn
+    out = np.zeros(len(tp))
+    return cast(NDArray[np.float64], np.divide(2 * tp, denominator, out=out, where=denominator > 0))
 
 
 def _counted(outcomes: Sequence[int]) -> Score:
@@ -579,19 +593,20 @@ def _counted(outcomes: Sequence[int]) -> Score:
     return Score(outcomes.count(TP), outcomes.count(FP), outcomes.count(FN), (), ())
 
 
-def compare(files: Sequence[LabelFile], seen: Collection[str], before: Path, after: Path) -> list[Change]:
+def compare(files: Sequence[LabelFile], seen: Collection[str], before: Path, after: Path,
+            after_verdicts: Verdicts | None = None) -> list[Change]:
     """The change in F1 from ``before``'s watchlists to ``after``'s on every file, the cross-split and dev.
 
     What a rule change is judged by (docs/evaluation.md): the change on the dev items, the one held-out
     aggregate (the cross-split) and whether each interval is clear of zero. Only counts are reported, so it
-    may be run on held-out sets without spending them.
+    may be run on held-out sets without spending them. ``after_verdicts``: as ``measure``'s ``verdicts``.
     """
-    pages = [f for f in files if f.fulltext]
     headlines = [f for f in files if not f.fulltext]
     everything = pooled(headlines)
-    every_page = [item for f in pages for item in f.items]
-    old = rule_verdicts([*everything, *every_page], before)
-    new = rule_verdicts([*everything, *every_page], after)
+    matched = scored_items(files)
+    old = rule_verdicts(matched, before)
+    new = after_verdicts if after_verdicts is not None else rule_verdicts(matched, after)
+    both = [w for w in LABELS if w in next(iter(new.values()), {}) and w in next(iter(old.values()), {})]
     held_ids = {item.id for item in held_out(headlines, seen)}
     scopes: list[tuple[str, Sequence[Item]]] = [(f.name, f.items) for f in files]
     if held_ids:
@@ -599,9 +614,7 @@ def compare(files: Sequence[LabelFile], seen: Collection[str], before: Path, aft
         scopes.append((DEV, [item for item in everything if item.id not in held_ids]))
     out: list[Change] = []
     for name, items in scopes:
-        for watchlist in LABELS:
-            if watchlist not in next(iter(new.values()), {}) or watchlist not in next(iter(old.values()), {}):
-                continue
+        for watchlist in both:
             pairs = [(outcome(old[i.id][watchlist], i.labels[watchlist]),
                       outcome(new[i.id][watchlist], i.labels[watchlist])) for i in items]
             scores = [_counted([pair[side] for pair in pairs]) for side in (0, 1)]
@@ -680,10 +693,7 @@ def f1_interval(s: Score, items: int, rounds: int = INTERVAL_ROUNDS, seed: int =
         raise ValueError(f"{items} items cannot hold {s.tp} TP, {s.fp} FP and {s.fn} FN")
     counts = np.array([s.tp, s.fp, s.fn, tn], dtype=float)
     draws = np.random.default_rng(seed).multinomial(items, counts / items, size=rounds)
-    tp, fp, fn = draws[:, 0], draws[:, 1], draws[:, 2]
-    denominator = 2 * tp + fp + fn
-    f1 = np.divide(2 * tp, denominator, out=np.zeros(rounds), where=denominator > 0)
-    low, high = np.percentile(f1, [2.5, 97.5])
+    low, high = np.percentile(_f1s(draws[:, 0], draws[:, 1], draws[:, 2]), [2.5, 97.5])
     return float(low), float(high)
 
 
@@ -865,8 +875,10 @@ def main(argv: list[str] | None = None) -> int:
         names = [f.name for f in files]
         if len(set(names)) != len(names):
             raise ValueError(f"two label files have the same name in {names}; rename one")
-        scopes = measure(files, seen, args.config)
-        changes = compare(files, seen, args.against, args.config) if args.against else []
+        # One matching pass with --config's watchlists serves both the figures and the change (--against).
+        verdicts = rule_verdicts(scored_items(files), args.config)
+        scopes = measure(files, seen, args.config, verdicts)
+        changes = compare(files, seen, args.against, args.config, verdicts) if args.against else []
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
